@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+
+import { asUser, registerUser } from '../harness/matrix.ts';
+import { homeserver, stackEnv, stackFetch } from '../harness/stack.ts';
+import { readRegistration } from '../../config/registration.ts';
+
+describe('the Causerie service in the stack', () => {
+  it('answers /healthz with its database reachable', async () => {
+    const res = await stackFetch(`${stackEnv().service.url}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('answers an unknown path with a Matrix-style error', async () => {
+    const res = await stackFetch(`${stackEnv().service.url}/no/such/thing`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ errcode: 'M_UNRECOGNIZED' });
+  });
+
+  it('Synapse A has loaded the appservice registration: its as_token is the bot', async () => {
+    const { as_token } = readRegistration(stackEnv().appservice.registration);
+    const res = await stackFetch(`${homeserver('a').url}/_matrix/client/v3/account/whoami`, {
+      headers: { authorization: `Bearer ${as_token}` },
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { user_id: string }).user_id).toBe(stackEnv().appservice.sender);
+    // Synapse B does not know it.
+    const onB = await stackFetch(`${homeserver('b').url}/_matrix/client/v3/account/whoami`, {
+      headers: { authorization: `Bearer ${as_token}` },
+    });
+    expect(onB.status).toBe(401);
+  });
+});
+
+describe('MatrixRTC transport discovery on Synapse A', () => {
+  it('advertises the Causerie token service through the MSC4143 transports endpoint', async () => {
+    const alice = await registerUser('a');
+    const res = await asUser<{ rtc_transports: unknown[] }>(
+      alice,
+      'GET',
+      '/_matrix/client/unstable/org.matrix.msc4143/rtc/transports',
+    );
+    expect(res.rtc_transports).toEqual([{ type: 'livekit', livekit_service_url: stackEnv().service.url }]);
+  });
+
+  it('advertises it in .well-known/matrix/client as org.matrix.msc4143.rtc_foci', async () => {
+    const res = await stackFetch(`${homeserver('a').url}/.well-known/matrix/client`);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body['org.matrix.msc4143.rtc_foci']).toEqual([
+      { type: 'livekit', livekit_service_url: stackEnv().service.url },
+    ]);
+  });
+
+  it('Synapse B, a partner without an SFU, advertises none', async () => {
+    const res = await stackFetch(`${homeserver('b').url}/.well-known/matrix/client`);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body['org.matrix.msc4143.rtc_foci']).toBeUndefined();
+  });
+
+  it('delayed events (MSC4140) are enabled: a delayed state event gets a delay id', async () => {
+    const alice = await registerUser('a');
+    const { room_id } = await asUser<{ room_id: string }>(alice, 'POST', '/_matrix/client/v3/createRoom', {
+      preset: 'private_chat',
+    });
+    const res = await asUser<{ delay_id: string }>(
+      alice,
+      'PUT',
+      `/_matrix/client/v3/rooms/${encodeURIComponent(room_id)}/state/org.matrix.msc3401.call.member/_${alice.userId}_DEV_m.call?org.matrix.msc4140.delay=60000`,
+      {},
+    );
+    expect(res.delay_id).toMatch(/.+/);
+  });
+});
