@@ -254,31 +254,24 @@ export async function up(): Promise<UpResult> {
   return { env, started };
 }
 
-/** Stops the named parts (default: all), the service first. */
+/** Stops the named parts (default: all): the service first, PostgreSQL last. */
 export async function down(only?: readonly string[]): Promise<string[]> {
+  if (!existsSync(secretsFile)) return [];
+  const all = parts();
+  const wanted = (name: string): boolean => only === undefined || only.includes(name);
   const stopped: string[] = [];
-  const order = ['service', 'livekit', 'synapse-a', 'synapse-b', 'postgres'];
-  const all = existsSync(secretsFile) ? parts() : [];
-  await Promise.all(
-    order
-      .filter((name) => only === undefined || only.includes(name))
-      .map(async (name) => {
-        const part = all.find((p) => p.name === name);
-        const pid = runningPid(name);
-        if (part === undefined) return;
-        if (name === 'postgres') {
-          if (pid !== undefined || postgresDataDir() !== undefined) {
-            await part.stop(pid ?? 0);
-            stopped.push(name);
-          }
-          return;
-        }
-        if (pid !== undefined) {
-          await part.stop(pid);
-          stopped.push(name);
-        }
-      }),
-  );
+  const stop = async (name: string): Promise<void> => {
+    const part = all.find((p) => p.name === name);
+    if (part === undefined || !wanted(name)) return;
+    const pid = runningPid(name);
+    // PostgreSQL's temp dir is removed even when the server already died.
+    if (pid === undefined && !(name === 'postgres' && postgresDataDir() !== undefined)) return;
+    await part.stop(pid ?? 0);
+    stopped.push(name);
+  };
+  await stop('service');
+  await Promise.all(['livekit', 'synapse-a', 'synapse-b'].map(stop));
+  await stop('postgres');
   return stopped;
 }
 
