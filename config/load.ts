@@ -64,6 +64,7 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
   config.appservice.registration = abs(config.appservice.registration);
   config.database.data_dir = abs(config.database.data_dir);
+  if (config.federation.ca_file !== undefined) config.federation.ca_file = abs(config.federation.ca_file);
   return config;
 }
 

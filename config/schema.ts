@@ -52,6 +52,81 @@ export const configSchema = z.strictObject({
         .describe('LiveKit API secret (env CAUSERIE_LIVEKIT_API_SECRET).'),
     })
     .describe('The LiveKit SFU.'),
+  token: z
+    .strictObject({
+      ttl_seconds: z
+        .number()
+        .int()
+        .min(60)
+        .max(3600)
+        .default(900)
+        .describe('Lifetime of issued LiveKit JWTs. LiveKit refreshes the token of a connected client itself.'),
+      moderator_power_level: z
+        .number()
+        .int()
+        .default(50)
+        .describe('Room power level from which a member gets LiveKit roomAdmin (mute/remove others).'),
+      full_access_servers: z
+        .array(z.string().min(1))
+        .optional()
+        .describe(
+          'Homeservers whose users may start a call (cause the LiveKit room to be created). Default: our own homeserver only.',
+        ),
+      remote_users: z
+        .enum(['publish', 'subscribe', 'deny'])
+        .default('publish')
+        .describe(
+          'What joined members from other homeservers may do: publish media, only subscribe, or nothing (no token).',
+        ),
+    })
+    .prefault({})
+    .describe('LiveKit token issuance (/sfu/get, /get_token).'),
+  federation: z
+    .strictObject({
+      allow_servers: z
+        .array(z.string().min(1))
+        .default([])
+        .describe(
+          'If not empty, only users of these homeservers (server names) may get tokens: closed federation. Checked before any network call.',
+        ),
+      deny_servers: z
+        .array(z.string().min(1))
+        .default([])
+        .describe('Users of these homeservers never get tokens. Checked before any network call.'),
+      private_address_servers: z
+        .array(z.string().min(1))
+        .default([])
+        .describe(
+          'Server names allowed to resolve to loopback, private or link-local addresses (a local test federation). Everything else that does is refused.',
+        ),
+      ca_file: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('Extra PEM certificate(s) trusted for federation TLS, besides the system store.'),
+      timeout_ms: z
+        .number()
+        .int()
+        .min(100)
+        .max(60_000)
+        .default(5_000)
+        .describe('Timeout of each federation request (well-known, OpenID userinfo).'),
+      discovery_cache_seconds: z
+        .number()
+        .int()
+        .min(0)
+        .default(300)
+        .describe('How long a resolved server name (address, port) is reused.'),
+    })
+    .prefault({})
+    .describe("Talking to users' homeservers over federation (OpenID verification)."),
+  rate_limit: z
+    .strictObject({
+      per_second: z.number().positive().default(50).describe('Token requests per second allowed per client address.'),
+      burst: z.number().int().positive().default(200).describe('Requests a client address may send at once.'),
+    })
+    .prefault({})
+    .describe('Rate limit of the token endpoints.'),
   database: z
     .strictObject({
       url: z

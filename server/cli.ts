@@ -49,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'start') {
     const log = createLogger('service');
-    const service = await startService(config, log);
+    const service = await startService(config, { log });
     const shutdown = (signal: string): void => {
       log.info('stopping', { signal });
       service.stop().then(

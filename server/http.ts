@@ -1,13 +1,15 @@
 /**
- * The HTTP surface of the service. For now: health. The token API, appservice API, LiveKit
- * webhooks and the widget mount here.
+ * The HTTP surface of the service: health, the token API, the appservice API. Errors are always
+ * Matrix-style JSON.
  */
-import express, { type Express } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 
 import type { Database } from '../schema/database.ts';
+import { bodyErrors } from './token-api.ts';
 
 export interface HttpDeps {
   db: Pick<Database, 'query'>;
+  routers: Router[];
 }
 
 export function createHttpApp(deps: HttpDeps): Express {
@@ -23,8 +25,15 @@ export function createHttpApp(deps: HttpDeps): Express {
     }
   });
 
+  for (const router of deps.routers) app.use(router);
+
   app.use((_req, res) => {
     res.status(404).json({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+  });
+  app.use(bodyErrors);
+  // Last resort: never a stack trace to the client.
+  app.use((_err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    res.status(500).json({ errcode: 'M_UNKNOWN', error: 'Internal error' });
   });
   return app;
 }

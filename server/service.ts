@@ -1,29 +1,98 @@
 /**
- * Starts the Causerie service from a validated config: database (with migrations), HTTP server.
- * Returns a handle that stops everything it started.
+ * Starts the Causerie service from a validated config: database (with migrations), the appservice's
+ * room view and transaction endpoint, the token service, the HTTP server. Returns a handle that
+ * stops everything it started.
  */
 import type { AddressInfo } from 'node:net';
 
+import { RoomServiceClient } from 'livekit-server-sdk';
+
+import { HomeserverClient } from '../appservice/homeserver-client.ts';
+import { RoomStates } from '../appservice/room-state.ts';
+import { transactionRoutes } from '../appservice/transactions.ts';
 import { readRegistration } from '../config/registration.ts';
 import type { Config } from '../config/schema.ts';
 import { openDatabase } from '../schema/database.ts';
 import { migrate } from '../schema/migrate.ts';
+import { AuditLog } from './audit.ts';
+import { FederationHttp, systemDns } from './federation-http.ts';
 import { createHttpApp } from './http.ts';
+import { LivekitRooms } from './livekit-rooms.ts';
 import { createLogger, type Logger } from './log.ts';
+import { OpenIdVerifier } from './openid-verify.ts';
+import { RateLimiter } from './rate-limit.ts';
+import { ServerDiscovery, type DnsResolver } from './server-discovery.ts';
+import { tokenRoutes } from './token-api.ts';
+import { TokenService } from './token-service.ts';
 
 export interface RunningService {
   url: string;
+  rooms: RoomStates;
   stop(): Promise<void>;
 }
 
-export async function startService(config: Config, log: Logger = createLogger('service')): Promise<RunningService> {
-  // Read the registration now so a missing or broken file stops start-up with a clear message.
-  readRegistration(config.appservice.registration);
+export interface ServiceOverrides {
+  log?: Logger;
+  /** DNS for server discovery (tests inject answers). */
+  dns?: DnsResolver;
+}
+
+export const livekitHttpUrl = (wsUrl: string): string => wsUrl.replace(/^ws/, 'http');
+
+export async function startService(config: Config, overrides: ServiceOverrides = {}): Promise<RunningService> {
+  const log = overrides.log ?? createLogger('service');
+  const registration = readRegistration(config.appservice.registration);
   const db = await openDatabase({ url: config.database.url, dataDir: config.database.data_dir });
   const applied = await migrate(db);
   log.info('database_ready', { kind: db.kind, migrations_applied: applied.length });
 
-  const app = createHttpApp({ db });
+  const botUserId = `@${registration.sender_localpart}:${config.homeserver.domain}`;
+  const homeserver = new HomeserverClient({ url: config.homeserver.url, asToken: registration.as_token });
+  const rooms = new RoomStates({ homeserver, botUserId });
+
+  const federation = new FederationHttp({ timeoutMs: config.federation.timeout_ms, caFile: config.federation.ca_file });
+  const discovery = new ServerDiscovery({
+    dns: overrides.dns ?? systemDns,
+    fetchWellKnown: (endpoint) => federation.wellKnown(endpoint),
+    privateAddressServers: config.federation.private_address_servers,
+    cacheMs: config.federation.discovery_cache_seconds * 1000,
+  });
+  const verifier = new OpenIdVerifier({
+    resolve: (name) => discovery.resolve(name),
+    getJson: (endpoint, path) => federation.getJson(endpoint, path),
+  });
+  const livekitRooms = new LivekitRooms(
+    new RoomServiceClient(livekitHttpUrl(config.livekit.url), config.livekit.api_key, config.livekit.api_secret, {
+      requestTimeout: 10,
+    }),
+  );
+  const audit = new AuditLog(db, log);
+  const tokens = new TokenService(
+    { verifier, rooms, livekitRooms, audit, db, log },
+    {
+      livekitUrl: config.livekit.url,
+      apiKey: config.livekit.api_key,
+      apiSecret: config.livekit.api_secret,
+      ttlSeconds: config.token.ttl_seconds,
+      allowServers: config.federation.allow_servers,
+      denyServers: config.federation.deny_servers,
+      policy: {
+        localServer: config.homeserver.domain,
+        fullAccessServers: config.token.full_access_servers ?? [config.homeserver.domain],
+        remoteUsers: config.token.remote_users,
+        moderatorPowerLevel: config.token.moderator_power_level,
+      },
+    },
+  );
+  const limiter = new RateLimiter({ perSecond: config.rate_limit.per_second, burst: config.rate_limit.burst });
+
+  const app = createHttpApp({
+    db,
+    routers: [
+      tokenRoutes(tokens, limiter),
+      transactionRoutes({ hsToken: registration.hs_token, botUserId, db, rooms, homeserver, log }),
+    ],
+  });
   const server = app.listen(config.listen.port, config.listen.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -35,13 +104,16 @@ export async function startService(config: Config, log: Logger = createLogger('s
 
   return {
     url,
+    rooms,
     async stop() {
-      await new Promise<void>((resolve) =>
+      await new Promise<void>((resolve) => {
         server.close(() => {
           resolve();
-        }),
-      );
-      server.closeAllConnections();
+        });
+        server.closeAllConnections();
+      });
+      await audit.flush();
+      await federation.close();
       await db.close();
     },
   };

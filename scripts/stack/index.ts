@@ -76,6 +76,14 @@ function writeServiceConfig(): void {
     listen: { host, port: ports.service },
     livekit: { url: livekitWsUrl, api_key: livekitDev.apiKey, api_secret: livekitDev.apiSecret },
     database: { url: postgresUrl() },
+    // The two test homeservers live on loopback and present the stack's self-signed certificate.
+    federation: {
+      private_address_servers: [
+        serverName({ federationPort: ports.synapseA.federation }),
+        serverName({ federationPort: ports.synapseB.federation }),
+      ],
+      ca_file: tlsCert,
+    },
   };
   writeFileSync(serviceConfigFile, stringifyYaml(config), { mode: 0o600 });
   if (!existsSync(registrationFile))

@@ -1,0 +1,98 @@
+/**
+ * The client-server API as the appservice bot (as_token). Every call has a timeout; failures are
+ * classified so callers can tell "the homeserver says no" from "the homeserver is unreachable".
+ */
+import { fetch } from 'undici';
+
+export class HomeserverError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errcode: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HomeserverError';
+  }
+  /** The homeserver could not be reached or failed (not a definite answer about the request). */
+  get transient(): boolean {
+    return this.status === 0 || this.status >= 500 || this.status === 429;
+  }
+}
+
+export interface HomeserverClientOptions {
+  url: string;
+  asToken: string;
+  timeoutMs?: number;
+}
+
+const enc = encodeURIComponent;
+
+export class HomeserverClient {
+  private readonly base: string;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly opts: HomeserverClientOptions) {
+    this.base = opts.url.replace(/\/+$/, '');
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res;
+    try {
+      res = await fetch(`${this.base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.opts.asToken}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      throw new HomeserverError(0, undefined, `${method} ${path.split('?')[0] ?? ''}: ${(err as Error).message}`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text === '' ? {} : JSON.parse(text);
+    } catch {
+      json = {};
+    }
+    if (!res.ok) {
+      const errcode = (json as { errcode?: unknown }).errcode;
+      throw new HomeserverError(
+        res.status,
+        typeof errcode === 'string' ? errcode : undefined,
+        `${method} ${path.split('?')[0] ?? ''} → ${res.status} ${typeof errcode === 'string' ? errcode : ''}`,
+      );
+    }
+    return json as T;
+  }
+
+  roomState(roomId: string): Promise<MatrixStateEvent[]> {
+    return this.request<MatrixStateEvent[]>('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/state`);
+  }
+
+  memberState(roomId: string, userId: string): Promise<Record<string, unknown>> {
+    return this.request<Record<string, unknown>>(
+      'GET',
+      `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.member/${enc(userId)}`,
+    );
+  }
+
+  async joinRoom(roomId: string, via: readonly string[]): Promise<void> {
+    const q = via.map((s) => `server_name=${enc(s)}`).join('&');
+    await this.request('POST', `/_matrix/client/v3/join/${enc(roomId)}${q === '' ? '' : `?${q}`}`, {});
+  }
+}
+
+/** A room event as the homeserver hands it over (client or appservice API). */
+export interface MatrixStateEvent {
+  type: string;
+  state_key?: string;
+  sender: string;
+  content: Record<string, unknown>;
+  event_id?: string;
+  room_id?: string;
+  origin_server_ts?: number;
+}

@@ -1,0 +1,122 @@
+/**
+ * HTTPS requests to other homeservers' federation APIs. Connections go only to the addresses that
+ * server discovery resolved and the guard approved (the connect-time lookup is pinned to them, so a
+ * second DNS answer cannot redirect us), TLS is verified against the system store plus an optional
+ * configured CA, and every request has a timeout and a response size cap.
+ */
+import { lookup as dnsLookup, resolveSrv } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import { isIP, type LookupFunction } from 'node:net';
+import { rootCertificates } from 'node:tls';
+
+import { Agent, request } from 'undici';
+
+import { ApiError } from './errors.ts';
+import type { DnsResolver, FederationEndpoint } from './server-discovery.ts';
+
+export const systemDns: DnsResolver = {
+  async lookup(hostname) {
+    return (await dnsLookup(hostname, { all: true })).map((a) => a.address);
+  },
+  resolveSrv,
+};
+
+export interface FederationHttpOptions {
+  timeoutMs: number;
+  caFile?: string | undefined;
+  maxResponseBytes?: number;
+}
+
+export interface JsonResponse {
+  status: number;
+  body: unknown;
+}
+
+export class FederationHttp {
+  private readonly pins = new Map<string, string[]>();
+  private readonly agent: Agent;
+  private readonly maxBytes: number;
+
+  constructor(private readonly opts: FederationHttpOptions) {
+    this.maxBytes = opts.maxResponseBytes ?? 64 * 1024;
+    const lookup: LookupFunction = (hostname, options, callback) => {
+      const addresses = this.pins.get(hostname);
+      if (addresses === undefined || addresses.length === 0) {
+        callback(new Error(`no vetted address for ${hostname}`), '', 4);
+        return;
+      }
+      if (options.all === true) {
+        (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(
+          null,
+          addresses.map((address) => ({ address, family: isIP(address) })),
+        );
+      } else {
+        const [first] = addresses as [string];
+        callback(null, first, isIP(first));
+      }
+    };
+    const ca = opts.caFile === undefined ? undefined : [...rootCertificates, readFileSync(opts.caFile, 'utf8')];
+    this.agent = new Agent({
+      connect: { lookup, timeout: opts.timeoutMs, ...(ca === undefined ? {} : { ca }) },
+      keepAliveTimeout: 30_000,
+      connections: 32,
+    });
+  }
+
+  async getJson(endpoint: FederationEndpoint, path: string): Promise<JsonResponse> {
+    this.pins.set(endpoint.host, endpoint.addresses);
+    const host = isIP(endpoint.host) === 6 ? `[${endpoint.host}]` : endpoint.host;
+    const url = `https://${host}:${endpoint.port}${path}`;
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(url, {
+        method: 'GET',
+        dispatcher: this.agent,
+        headersTimeout: this.opts.timeoutMs,
+        bodyTimeout: this.opts.timeoutMs,
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+        headers: { accept: 'application/json' },
+      });
+    } catch (err) {
+      const timedOut = err instanceof Error && /timeout|aborted/i.test(`${err.name} ${err.message}`);
+      throw new ApiError(
+        'M_UNKNOWN',
+        `The homeserver ${endpoint.serverName} ${timedOut ? 'did not answer in time' : 'could not be reached'}`,
+        {
+          status: timedOut ? 504 : 502,
+          reason: timedOut ? 'homeserver_timeout' : 'homeserver_unreachable',
+        },
+      );
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length;
+      if (size > this.maxBytes) {
+        res.body.destroy();
+        throw new ApiError('M_UNKNOWN', `The homeserver ${endpoint.serverName} sent an oversized answer`, {
+          status: 502,
+          reason: 'homeserver_bad_response',
+        });
+      }
+      chunks.push(chunk as Buffer);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      body = undefined;
+    }
+    return { status: res.statusCode, body };
+  }
+
+  /** /.well-known/matrix/server, following no redirects (a redirect counts as no delegation). */
+  async wellKnown(endpoint: FederationEndpoint): Promise<unknown> {
+    const res = await this.getJson(endpoint, '/.well-known/matrix/server');
+    return res.status === 200 ? res.body : undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * LiveKit rooms through the RoomService API: created when a full-access member joins (LiveKit's
+ * auto_create stays off), looked up otherwise. "This room exists" is remembered for a few seconds so
+ * a burst of joins costs one API call.
+ */
+import type { RoomServiceClient } from 'livekit-server-sdk';
+
+export type RoomPresence = 'created' | 'exists' | 'missing';
+
+export interface LivekitRoomsOptions {
+  /** How long a room seen to exist is assumed to still exist. */
+  existsCacheMs?: number;
+  /** LiveKit closes an empty room after this long. */
+  emptyTimeoutS?: number;
+  /** LiveKit closes a room this long after its last participant left. */
+  departureTimeoutS?: number;
+  now?: () => number;
+}
+
+export class LivekitRooms {
+  private readonly seen = new Map<string, number>();
+  private readonly inflight = new Map<string, Promise<RoomPresence>>();
+  private readonly now: () => number;
+  private readonly existsCacheMs: number;
+
+  constructor(
+    private readonly rooms: Pick<RoomServiceClient, 'createRoom' | 'listRooms'>,
+    private readonly opts: LivekitRoomsOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.existsCacheMs = opts.existsCacheMs ?? 5_000;
+  }
+
+  /** Makes sure the room exists (if `create`), or reports whether it does. */
+  ensure(name: string, create: boolean): Promise<RoomPresence> {
+    const seenAt = this.seen.get(name);
+    if (seenAt !== undefined && this.now() - seenAt < this.existsCacheMs) return Promise.resolve('exists');
+    const key = `${create ? 'c' : 'l'}:${name}`;
+    const running = this.inflight.get(key);
+    if (running !== undefined) return running;
+    const work = (async (): Promise<RoomPresence> => {
+      if (create) {
+        await this.rooms.createRoom({
+          name,
+          emptyTimeout: this.opts.emptyTimeoutS ?? 300,
+          departureTimeout: this.opts.departureTimeoutS ?? 20,
+        });
+        this.seen.set(name, this.now());
+        return 'created';
+      }
+      const found = await this.rooms.listRooms([name]);
+      if (found.some((r) => r.name === name)) {
+        this.seen.set(name, this.now());
+        return 'exists';
+      }
+      return 'missing';
+    })();
+    this.inflight.set(key, work);
+    const clear = (): void => {
+      this.inflight.delete(key);
+    };
+    work.then(clear, clear);
+    return work;
+  }
+
+  /** Forgets a room (LiveKit said it finished). */
+  forget(name: string): void {
+    this.seen.delete(name);
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Resolves a Matrix server name to where its federation API answers, following the server-server
+ * spec: IP literal; explicit port; /.well-known/matrix/server delegation; SRV _matrix-fed._tcp,
+ * then the deprecated _matrix._tcp; else port 8448. Every address found goes through the SSRF
+ * guard before anything connects to it. Results are cached for a while; failures only briefly.
+ */
+import { isIP } from 'node:net';
+
+import { isForbiddenAddress } from './address-guard.ts';
+import { ApiError } from './errors.ts';
+
+export interface ParsedServerName {
+  /** Host without IPv6 brackets. */
+  host: string;
+  port: number | undefined;
+  ip: boolean;
+}
+
+const dnsName =
+  /^(?=.{1,255}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?$/;
+
+/** Parses `host[:port]` per the spec's server name grammar; undefined when invalid. */
+export function parseServerName(name: string): ParsedServerName | undefined {
+  if (name.length === 0 || name.length > 255) return undefined;
+  let host: string;
+  let portText: string | undefined;
+  if (name.startsWith('[')) {
+    const end = name.indexOf(']');
+    if (end < 0) return undefined;
+    host = name.slice(1, end);
+    const rest = name.slice(end + 1);
+    if (rest !== '' && !rest.startsWith(':')) return undefined;
+    portText = rest === '' ? undefined : rest.slice(1);
+    if (isIP(host) !== 6) return undefined;
+  } else {
+    const colon = name.lastIndexOf(':');
+    host = colon < 0 ? name : name.slice(0, colon);
+    portText = colon < 0 ? undefined : name.slice(colon + 1);
+    if (isIP(host) !== 4 && !dnsName.test(host)) return undefined;
+  }
+  let port: number | undefined;
+  if (portText !== undefined) {
+    if (!/^\d{1,5}$/.test(portText)) return undefined;
+    port = Number(portText);
+    if (port < 1 || port > 65535) return undefined;
+  }
+  return { host, port, ip: isIP(host) !== 0 };
+}
+
+export interface SrvRecord {
+  name: string;
+  port: number;
+  priority: number;
+  weight: number;
+}
+
+/** DNS as discovery needs it; swapped in tests to inject answers without sending a packet. */
+export interface DnsResolver {
+  lookup(hostname: string): Promise<string[]>;
+  resolveSrv(name: string): Promise<SrvRecord[]>;
+}
+
+/** Where to send federation requests for one server name. */
+export interface FederationEndpoint {
+  serverName: string;
+  /** Host for the URL, TLS SNI/verification and the Host header. */
+  host: string;
+  port: number;
+  /** Guarded addresses to connect to. */
+  addresses: string[];
+}
+
+/** Fetches /.well-known/matrix/server from an endpoint; undefined when there is none. */
+export type WellKnownFetcher = (endpoint: FederationEndpoint) => Promise<unknown>;
+
+export interface DiscoveryOptions {
+  dns: DnsResolver;
+  fetchWellKnown: WellKnownFetcher;
+  /** Server names allowed to resolve to private/loopback addresses. */
+  privateAddressServers: readonly string[];
+  cacheMs: number;
+  now?: () => number;
+}
+
+const FAILURE_CACHE_MS = 5_000;
+
+export class ServerDiscovery {
+  private readonly cache = new Map<string, { until: number; result: Promise<FederationEndpoint> }>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: DiscoveryOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  resolve(serverName: string): Promise<FederationEndpoint> {
+    const hit = this.cache.get(serverName);
+    if (hit !== undefined && hit.until > this.now()) return hit.result;
+    const result = this.discover(serverName);
+    const entry = { until: this.now() + this.opts.cacheMs, result };
+    this.cache.set(serverName, entry);
+    result.catch(() => {
+      // Failures are kept a few seconds only, to absorb bursts without pinning an outage.
+      entry.until = Math.min(entry.until, this.now() + FAILURE_CACHE_MS);
+    });
+    if (this.cache.size > 10_000) this.evictExpired();
+    return result;
+  }
+
+  private evictExpired(): void {
+    const now = this.now();
+    for (const [key, entry] of this.cache) if (entry.until <= now) this.cache.delete(key);
+  }
+
+  /** Resolves a host to addresses and refuses the forbidden ones before anything connects. */
+  private async guardedLookup(serverName: string, host: string): Promise<string[]> {
+    const addresses = isIP(host) !== 0 ? [host] : await this.opts.dns.lookup(host).catch(() => []);
+    if (addresses.length === 0) {
+      throw new ApiError('M_UNKNOWN', `Could not resolve the homeserver ${serverName}`, {
+        status: 502,
+        reason: 'server_unresolvable',
+      });
+    }
+    if (!this.opts.privateAddressServers.includes(serverName)) {
+      const bad = addresses.filter(isForbiddenAddress);
+      if (bad.length > 0) {
+        throw new ApiError('M_FORBIDDEN', `The homeserver ${serverName} resolves to an address that is not allowed`, {
+          reason: 'server_address_forbidden',
+        });
+      }
+    }
+    // IPv4 first: loopback test homeservers bind 127.0.0.1 only.
+    return [...addresses].sort((a, b) => isIP(a) - isIP(b));
+  }
+
+  private async endpoint(
+    serverName: string,
+    host: string,
+    port: number,
+    connectHost = host,
+  ): Promise<FederationEndpoint> {
+    return { serverName, host, port, addresses: await this.guardedLookup(serverName, connectHost) };
+  }
+
+  private async srv(serverName: string, name: string): Promise<FederationEndpoint | undefined> {
+    for (const service of ['_matrix-fed._tcp', '_matrix._tcp']) {
+      const records = await this.opts.dns.resolveSrv(`${service}.${name}`).catch(() => []);
+      const best = [...records].sort((a, b) => a.priority - b.priority || b.weight - a.weight)[0];
+      if (best !== undefined && best.name !== '' && best.name !== '.') {
+        return this.endpoint(serverName, name, best.port, best.name);
+      }
+    }
+    return undefined;
+  }
+
+  private async discover(serverName: string): Promise<FederationEndpoint> {
+    const parsed = parseServerName(serverName);
+    if (parsed === undefined) {
+      throw new ApiError('M_INVALID_PARAM', 'matrix_server_name is not a valid server name', {
+        reason: 'bad_server_name',
+      });
+    }
+    // 1-2. IP literal or explicit port: connect there, no delegation.
+    if (parsed.ip || parsed.port !== undefined) return this.endpoint(serverName, parsed.host, parsed.port ?? 8448);
+
+    // 3. Delegation through /.well-known/matrix/server on port 443.
+    const wellKnown = await this.opts
+      .fetchWellKnown(await this.endpoint(serverName, parsed.host, 443))
+      .catch((err: unknown) => {
+        // A guard refusal stands; any other failure just means "no delegation".
+        if (err instanceof ApiError && err.errcode === 'M_FORBIDDEN') throw err;
+        return undefined;
+      });
+    const delegated =
+      typeof wellKnown === 'object' &&
+      wellKnown !== null &&
+      typeof (wellKnown as Record<string, unknown>)['m.server'] === 'string'
+        ? parseServerName((wellKnown as Record<string, string>)['m.server'] ?? '')
+        : undefined;
+    if (delegated !== undefined) {
+      if (delegated.ip || delegated.port !== undefined)
+        return this.endpoint(serverName, delegated.host, delegated.port ?? 8448);
+      return (await this.srv(serverName, delegated.host)) ?? this.endpoint(serverName, delegated.host, 8448);
+    }
+    // 4-6. SRV records of the server name itself, else port 8448.
+    return (await this.srv(serverName, parsed.host)) ?? this.endpoint(serverName, parsed.host, 8448);
+  }
+}

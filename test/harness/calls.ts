@@ -1,0 +1,92 @@
+/**
+ * Call fixtures on the real stack: rooms with the Causerie bot in them, OpenID tokens from each
+ * user's own homeserver, requests to the token service.
+ */
+import { asUser, createRoom, inviteAndJoin, waitForMembership, type TestUser } from './matrix.ts';
+import { stackEnv, stackFetch } from './stack.ts';
+
+export interface OpenIdToken {
+  access_token: string;
+  token_type: string;
+  matrix_server_name: string;
+  expires_in: number;
+}
+
+export function openIdToken(user: TestUser): Promise<OpenIdToken> {
+  return asUser<OpenIdToken>(
+    user,
+    'POST',
+    `/_matrix/client/v3/user/${encodeURIComponent(user.userId)}/openid/request_token`,
+    {},
+  );
+}
+
+/** A room created by `owner` where any member may write call membership, with the bot joined. */
+export async function callRoom(owner: TestUser): Promise<string> {
+  const roomId = await createRoom(owner, {
+    name: 'call room',
+    power_level_content_override: { events: { 'org.matrix.msc3401.call.member': 0 } },
+  });
+  await asUser(owner, 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/invite`, {
+    user_id: stackEnv().appservice.sender,
+  });
+  await waitForMembership(owner, roomId, stackEnv().appservice.sender, 'join');
+  return roomId;
+}
+
+export { inviteAndJoin };
+
+export interface ServiceAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Headers;
+}
+
+/** POSTs a raw body (string or JSON value) to the token service. */
+export async function postToService(path: string, body: unknown, raw = false): Promise<ServiceAnswer> {
+  const res = await stackFetch(`${stackEnv().service.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: raw ? (body as string) : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    parsed = { raw: text };
+  }
+  return { status: res.status, body: parsed, headers: res.headers as unknown as Headers };
+}
+
+export const sfuGet = async (
+  user: TestUser,
+  roomId: string,
+  extra: Record<string, unknown> = {},
+): Promise<ServiceAnswer> =>
+  postToService('/sfu/get', {
+    room: roomId,
+    openid_token: await openIdToken(user),
+    device_id: user.deviceId,
+    ...extra,
+  });
+
+export const getToken = async (
+  user: TestUser,
+  roomId: string,
+  memberId = 'member-1',
+  extra: Record<string, unknown> = {},
+): Promise<ServiceAnswer> =>
+  postToService('/get_token', {
+    room_id: roomId,
+    slot_id: 'm.call#ROOM',
+    openid_token: await openIdToken(user),
+    member: { id: memberId, claimed_user_id: user.userId, claimed_device_id: user.deviceId },
+    ...extra,
+  });
+
+/** The claims of a JWT, unverified (the test checks what the service put in it). */
+export function jwtClaims(jwt: string): Record<string, unknown> {
+  const [, payload] = jwt.split('.');
+  return JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+}

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+
+import { parsePowerLevels, type RoomView } from '../../appservice/room-state.ts';
+import { ApiError } from '../../server/errors.ts';
+import { decideGrant, type GrantPolicy } from '../../server/grants.ts';
+
+const policy: GrantPolicy = {
+  localServer: 'a.example',
+  fullAccessServers: ['a.example'],
+  remoteUsers: 'publish',
+  moderatorPowerLevel: 50,
+};
+
+function room(members: Record<string, string>, pl: Record<string, unknown> = {}, creators: string[] = []): RoomView {
+  return {
+    roomId: '!r',
+    roomVersion: '12',
+    creators: new Set(creators),
+    members: new Map(Object.entries(members).map(([u, m]) => [u, { membership: m, displayname: `${u} name` }])),
+    powerLevels: parsePowerLevels({ users: {}, ...pl }),
+  };
+}
+
+describe('who gets a token, with what rights', () => {
+  it.each([
+    ['ban', 'banned'],
+    ['leave', 'left'],
+    ['invite', 'invited_not_joined'],
+    ['knock', 'knocking'],
+  ])('a member whose membership is %s is refused (%s)', (membership, reason) => {
+    const d = decideGrant(room({ '@bob:b.example': membership }), '@bob:b.example', 'b.example', policy);
+    expect(d).toBeInstanceOf(ApiError);
+    expect(d).toMatchObject({ errcode: 'M_FORBIDDEN', status: 403, reason });
+  });
+
+  it('a stranger to the room is refused', () => {
+    expect(decideGrant(room({}), '@x:b.example', 'b.example', policy)).toMatchObject({ reason: 'not_member' });
+  });
+
+  it('a joined local member may publish and start the call; a joined partner may publish but not start it', () => {
+    const r = room({ '@alice:a.example': 'join', '@bob:b.example': 'join' });
+    expect(decideGrant(r, '@alice:a.example', 'a.example', policy)).toEqual({
+      canPublish: true,
+      canSubscribe: true,
+      roomAdmin: false,
+      mayCreateRoom: true,
+      displayName: '@alice:a.example name',
+    });
+    expect(decideGrant(r, '@bob:b.example', 'b.example', policy)).toMatchObject({
+      canPublish: true,
+      mayCreateRoom: false,
+    });
+  });
+
+  it('the remote_users switch tightens what partners may do', () => {
+    const r = room({ '@bob:b.example': 'join' });
+    expect(decideGrant(r, '@bob:b.example', 'b.example', { ...policy, remoteUsers: 'subscribe' })).toMatchObject({
+      canPublish: false,
+      canSubscribe: true,
+    });
+    expect(decideGrant(r, '@bob:b.example', 'b.example', { ...policy, remoteUsers: 'deny' })).toMatchObject({
+      reason: 'remote_denied',
+    });
+  });
+
+  it('publishing needs the room’s call power level when the room sets one', () => {
+    const r = room(
+      { '@low:a.example': 'join', '@mod:a.example': 'join' },
+      { users: { '@mod:a.example': 50 }, events: { 'org.matrix.msc3401.call.member': 50 } },
+    );
+    expect(decideGrant(r, '@low:a.example', 'a.example', policy)).toMatchObject({
+      canPublish: false,
+      canSubscribe: true,
+    });
+    expect(decideGrant(r, '@mod:a.example', 'a.example', policy)).toMatchObject({ canPublish: true, roomAdmin: true });
+  });
+
+  it('moderators (PL ≥ 50 by default) and v12 creators get roomAdmin', () => {
+    const r = room(
+      { '@creator:a.example': 'join', '@mod:a.example': 'join', '@u:a.example': 'join' },
+      { users: { '@mod:a.example': 50 }, users_default: 0 },
+      ['@creator:a.example'],
+    );
+    expect(decideGrant(r, '@creator:a.example', 'a.example', policy)).toMatchObject({ roomAdmin: true });
+    expect(decideGrant(r, '@mod:a.example', 'a.example', policy)).toMatchObject({ roomAdmin: true });
+    expect(decideGrant(r, '@u:a.example', 'a.example', policy)).toMatchObject({ roomAdmin: false });
+    expect(decideGrant(r, '@mod:a.example', 'a.example', { ...policy, moderatorPowerLevel: 75 })).toMatchObject({
+      roomAdmin: false,
+    });
+  });
+});
