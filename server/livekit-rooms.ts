@@ -10,6 +10,8 @@ export type RoomPresence = 'created' | 'exists' | 'missing';
 export interface LivekitRoomsOptions {
   /** How long a room seen to exist is assumed to still exist. */
   existsCacheMs?: number;
+  /** Past existsCacheMs and up to this age, answer "exists" and re-check in the background. */
+  staleMs?: number;
   /** LiveKit closes an empty room after this long. */
   emptyTimeoutS?: number;
   /** LiveKit closes a room this long after its last participant left. */
@@ -22,6 +24,7 @@ export class LivekitRooms {
   private readonly inflight = new Map<string, Promise<RoomPresence>>();
   private readonly now: () => number;
   private readonly existsCacheMs: number;
+  private readonly staleMs: number;
 
   constructor(
     private readonly rooms: Pick<RoomServiceClient, 'createRoom' | 'listRooms'>,
@@ -29,12 +32,26 @@ export class LivekitRooms {
   ) {
     this.now = opts.now ?? Date.now;
     this.existsCacheMs = opts.existsCacheMs ?? 5_000;
+    this.staleMs = opts.staleMs ?? 60_000;
   }
 
   /** Makes sure the room exists (if `create`), or reports whether it does. */
   ensure(name: string, create: boolean): Promise<RoomPresence> {
     const seenAt = this.seen.get(name);
-    if (seenAt !== undefined && this.now() - seenAt < this.existsCacheMs) return Promise.resolve('exists');
+    const age = seenAt === undefined ? Number.POSITIVE_INFINITY : this.now() - seenAt;
+    if (age < this.existsCacheMs) return Promise.resolve('exists');
+    if (age < this.staleMs) {
+      // Recently seen: answer now and re-check in the background, so a burst of joins never waits
+      // on the API. A room LiveKit reports finished is forgotten at once (see forget()).
+      this.check(name, create).catch(() => {
+        this.seen.delete(name);
+      });
+      return Promise.resolve('exists');
+    }
+    return this.check(name, create);
+  }
+
+  private check(name: string, create: boolean): Promise<RoomPresence> {
     const key = `${create ? 'c' : 'l'}:${name}`;
     const running = this.inflight.get(key);
     if (running !== undefined) return running;
@@ -53,6 +70,7 @@ export class LivekitRooms {
         this.seen.set(name, this.now());
         return 'exists';
       }
+      this.seen.delete(name);
       return 'missing';
     })();
     this.inflight.set(key, work);

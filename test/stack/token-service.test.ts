@@ -92,6 +92,47 @@ describe('token service: granting', () => {
     expect(participants.map((p) => p.identity)).toContain(`${bob.userId}:${bob.deviceId}`);
   });
 
+  it('a partner cannot start a call: in a room with no call running yet, B is told who can', async () => {
+    const fresh = await callRoom(alice);
+    await inviteAndJoin(alice, fresh, bob);
+    await waitForMembership(alice, fresh, bob.userId, 'join');
+    const refused = await sfuGet(bob, fresh);
+    expectError(refused, 403, 'M_FORBIDDEN');
+    expect(refused.body['error']).toContain(homeserver('a').server_name);
+    expect(await roomService().listRooms([livekitRoomAlias(fresh)])).toEqual([]);
+    // Once Alice (full access) joins, the call exists and Bob may join it.
+    expect((await sfuGet(alice, fresh)).status).toBe(200);
+    expect((await sfuGet(bob, fresh)).status).toBe(200);
+  });
+
+  it('keeps the delayed leave Element Call hands over with its request', async () => {
+    const answer = await getToken(bob, roomId, 'bob-delayed', {
+      delay_id: 'syd_abc',
+      delay_timeout: 10_000,
+      delay_cs_api_url: 'http://127.0.0.1:8492',
+    });
+    expect(answer.status).toBe(200);
+    const pg = await import('pg');
+    const client = new pg.default.Client({ connectionString: stackEnv().postgres.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        'SELECT identity, user_id, delay_id, delay_timeout_ms FROM delegated_leaves WHERE room_id = $1 AND delay_id = $2',
+        [roomId, 'syd_abc'],
+      );
+      expect(rows).toEqual([
+        {
+          identity: livekitIdentityForMember(bob.userId, bob.deviceId, 'bob-delayed'),
+          user_id: bob.userId,
+          delay_id: 'syd_abc',
+          delay_timeout_ms: 10_000,
+        },
+      ]);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('answers CORS preflight for browser clients on other origins', async () => {
     const res = await stackFetch(`${stackEnv().service.url}/sfu/get`, {
       method: 'OPTIONS',
