@@ -1,10 +1,13 @@
 /**
- * The appservice's view of the rooms its bot is in: who is joined (and their display name), power
- * levels, and the room's creators. Filled from the homeserver on first use and kept current by the
- * events that arrive in appservice transactions, so the token service answers "is this user joined
- * right now, with what power?" from memory.
+ * The appservice's view of the rooms its bot is in: members (with display names), power levels,
+ * creators, MatrixRTC memberships. Kept in memory for the token service's hot path, persisted
+ * through RoomStore so a restart does not lose it, filled from the homeserver when the bot joins a
+ * room (or at start for rooms missing from the database), and kept current by the events of
+ * appservice transactions.
  */
 import { HomeserverError, type HomeserverClient, type MatrixStateEvent } from './homeserver-client.ts';
+import type { RoomChange, RoomSnapshot, RoomStore } from './room-store.ts';
+import { CALL_MEMBER_EVENT, parseMembershipEvent, RTC_MEMBER_EVENT, type RtcMembership } from './rtc-membership.ts';
 
 export interface PowerLevels {
   users: Record<string, number>;
@@ -25,6 +28,11 @@ export interface RoomView {
   creators: ReadonlySet<string>;
   members: ReadonlyMap<string, RoomMember>;
   powerLevels: PowerLevels;
+}
+
+export interface CallRoomView extends RoomView {
+  /** MatrixRTC memberships by the state key that set them. */
+  rtc: ReadonlyMap<string, readonly RtcMembership[]>;
 }
 
 export class RoomNotVisibleError extends Error {
@@ -63,20 +71,54 @@ function creatorsPrivileged(version: string): boolean {
   return (Number.isInteger(n) && n >= 12) || version.startsWith('org.matrix.hydra');
 }
 
-class MutableRoom implements RoomView {
+class MutableRoom implements CallRoomView {
   roomVersion = '1';
   creators = new Set<string>();
   members = new Map<string, RoomMember>();
+  rtc = new Map<string, RtcMembership[]>();
   powerLevels: PowerLevels = parsePowerLevels(undefined);
-  private createSender: string | undefined;
-  private sawPowerLevels = false;
+  powerLevelsContent: Record<string, unknown> | undefined;
+  createSender: string | undefined;
+
   constructor(
     readonly roomId: string,
-    readonly loadedAt: number,
+    public loadedAt: number,
   ) {}
 
-  apply(ev: MatrixStateEvent): void {
-    if (ev.state_key === undefined) return;
+  static fromSnapshot(s: RoomSnapshot, loadedAt: number): MutableRoom {
+    const room = new MutableRoom(s.roomId, loadedAt);
+    room.roomVersion = s.roomVersion;
+    room.creators = new Set(s.creators);
+    room.createSender = s.createSender;
+    room.powerLevelsContent = s.powerLevels;
+    room.powerLevels = parsePowerLevels(s.powerLevels, s.createSender);
+    for (const [u, m] of s.members) room.members.set(u, m);
+    for (const m of s.rtc) room.rtc.set(m.stateKey, [...(room.rtc.get(m.stateKey) ?? []), m]);
+    return room;
+  }
+
+  snapshot(): RoomSnapshot {
+    return {
+      roomId: this.roomId,
+      roomVersion: this.roomVersion,
+      creators: [...this.creators],
+      createSender: this.createSender,
+      powerLevels: this.powerLevelsContent,
+      members: [...this.members],
+      rtc: [...this.rtc.values()].flat(),
+    };
+  }
+
+  /** Applies a state event; returns what changed, for the store. */
+  apply(ev: MatrixStateEvent): RoomChange | undefined {
+    if (ev.type === RTC_MEMBER_EVENT || ev.type === CALL_MEMBER_EVENT) {
+      const parsed = parseMembershipEvent(ev);
+      if (parsed.stateKey === undefined) return undefined;
+      if (parsed.memberships.length === 0) this.rtc.delete(parsed.stateKey);
+      else this.rtc.set(parsed.stateKey, parsed.memberships);
+      return { kind: 'rtc', stateKey: parsed.stateKey, memberships: parsed.memberships };
+    }
+    if (ev.state_key === undefined) return undefined;
     switch (ev.type) {
       case 'm.room.create': {
         this.createSender = ev.sender;
@@ -87,29 +129,30 @@ class MutableRoom implements RoomView {
           const extra = ev.content['additional_creators'];
           if (Array.isArray(extra)) for (const u of extra) if (typeof u === 'string') this.creators.add(u);
         }
-        if (!this.sawPowerLevels) this.powerLevels = parsePowerLevels(undefined, ev.sender);
-        break;
+        this.powerLevels = parsePowerLevels(this.powerLevelsContent, ev.sender);
+        return { kind: 'create', roomVersion: this.roomVersion, creators: [...this.creators], createSender: ev.sender };
       }
       case 'm.room.power_levels':
-        this.sawPowerLevels = true;
+        this.powerLevelsContent = ev.content;
         this.powerLevels = parsePowerLevels(ev.content, this.createSender);
-        break;
+        return { kind: 'power_levels', content: ev.content };
       case 'm.room.member': {
         const membership = typeof ev.content['membership'] === 'string' ? ev.content['membership'] : 'leave';
         const displayname = typeof ev.content['displayname'] === 'string' ? ev.content['displayname'] : undefined;
         this.members.set(ev.state_key, { membership, displayname });
-        break;
+        return { kind: 'member', userId: ev.state_key, membership, displayname };
       }
       default:
-        break;
+        return undefined;
     }
   }
 }
 
 export interface RoomStatesOptions {
   homeserver: Pick<HomeserverClient, 'roomState' | 'memberState'>;
+  store: RoomStore;
   botUserId: string;
-  /** A cached room is re-read from the homeserver after this long, in case an event was missed. */
+  /** A room is re-read from the homeserver after this long, in case an event was missed. */
   refreshMs?: number;
   now?: () => number;
 }
@@ -132,34 +175,62 @@ export class RoomStates {
     this.refreshMs = opts.refreshMs ?? 10 * 60_000;
   }
 
+  /** Loads every room kept in the database (at start). */
+  async loadFromStore(): Promise<number> {
+    const snapshots = await this.opts.store.loadRooms();
+    for (const s of snapshots) this.rooms.set(s.roomId, MutableRoom.fromSnapshot(s, this.now()));
+    return snapshots.length;
+  }
+
+  /** Rooms currently known. */
+  roomIds(): string[] {
+    return [...this.rooms.keys()];
+  }
+
+  /** The room if already known, without asking anyone. */
+  peek(roomId: string): CallRoomView | undefined {
+    return this.rooms.get(roomId);
+  }
+
   /** The room as the bot sees it; rejects with RoomNotVisibleError if the bot is not in it. */
-  async get(roomId: string): Promise<RoomView> {
+  async get(roomId: string): Promise<CallRoomView> {
     const cached = this.rooms.get(roomId);
     if (cached !== undefined && this.now() - cached.loadedAt < this.refreshMs) return cached;
+    if (cached !== undefined) {
+      // Stale: serve what we have and re-read behind (events keep it current in between anyway).
+      this.refresh(roomId).catch(() => undefined);
+      return cached;
+    }
+    return this.refresh(roomId);
+  }
+
+  /** Reads the room's full state from the homeserver, replacing our copy. */
+  refresh(roomId: string): Promise<MutableRoom> {
     const running = this.inflight.get(roomId);
     if (running !== undefined) return running.promise;
     // Reading the state races with events arriving meanwhile: if one does, read again so the
     // answer cannot be older than an event we already saw.
     const flags = { dirty: false };
-    // Read through a function: the flag changes while we await, which narrowing cannot see.
     const dirty = (): boolean => flags.dirty;
     const promise = (async () => {
-      for (let attempt = 0; ; attempt++) {
-        flags.dirty = false;
-        const room = await this.load(roomId);
-        if (!dirty() || attempt >= 3) {
-          if (!dirty()) this.rooms.set(roomId, room);
-          return room;
+      try {
+        for (let attempt = 0; ; attempt++) {
+          flags.dirty = false;
+          const room = await this.load(roomId);
+          if (!dirty() || attempt >= 3) {
+            if (!dirty()) {
+              this.rooms.set(roomId, room);
+              await this.opts.store.saveSnapshot(room.snapshot());
+            }
+            return room;
+          }
         }
+      } finally {
+        this.inflight.delete(roomId);
       }
     })();
-    const entry: Inflight = { promise, flags };
-    this.inflight.set(roomId, entry);
-    try {
-      return await entry.promise;
-    } finally {
-      this.inflight.delete(roomId);
-    }
+    this.inflight.set(roomId, { promise, flags });
+    return promise;
   }
 
   private async load(roomId: string): Promise<MutableRoom> {
@@ -185,7 +256,6 @@ export class RoomStates {
    * transaction reaches us.
    */
   async confirmMember(roomId: string, userId: string): Promise<RoomView> {
-    const room = this.rooms.get(roomId);
     const seenBefore = this.applied.get(roomId) ?? 0;
     let content: Record<string, unknown> | undefined;
     try {
@@ -194,30 +264,35 @@ export class RoomStates {
       if (!(err instanceof HomeserverError && err.status === 404)) throw err;
       content = undefined;
     }
-    const fresh = room ?? (await this.get(roomId));
+    const room = this.rooms.get(roomId) ?? (await this.refresh(roomId));
     // Only fold the answer in if no event for this room arrived meanwhile (it could be newer).
-    if (content !== undefined && (this.applied.get(roomId) ?? 0) === seenBefore && fresh instanceof MutableRoom) {
-      fresh.apply({ type: 'm.room.member', state_key: userId, sender: userId, content, room_id: roomId });
+    if (content !== undefined && (this.applied.get(roomId) ?? 0) === seenBefore) {
+      const change = room.apply({ type: 'm.room.member', state_key: userId, sender: userId, content, room_id: roomId });
+      if (change !== undefined) await this.opts.store.applyChange(roomId, change);
     }
-    return fresh;
+    return room;
   }
 
-  /** Applies a state event from an appservice transaction. */
-  applyEvent(ev: MatrixStateEvent): void {
-    if (ev.room_id === undefined || ev.state_key === undefined) return;
+  /**
+   * Applies a state event from an appservice transaction and persists its effect. Returns the
+   * change (for revocation and call logic), or undefined if the room is not one we keep.
+   */
+  async applyEvent(ev: MatrixStateEvent): Promise<RoomChange | undefined> {
+    if (ev.room_id === undefined || (ev.state_key === undefined && ev.type !== RTC_MEMBER_EVENT)) return undefined;
+    this.applied.set(ev.room_id, (this.applied.get(ev.room_id) ?? 0) + 1);
     const flight = this.inflight.get(ev.room_id);
     if (flight !== undefined) flight.flags.dirty = true;
-    this.applied.set(ev.room_id, (this.applied.get(ev.room_id) ?? 0) + 1);
     const room = this.rooms.get(ev.room_id);
-    if (room === undefined) return;
-    room.apply(ev);
-    if (
-      ev.type === 'm.room.member' &&
-      ev.state_key === this.opts.botUserId &&
-      room.members.get(ev.state_key)?.membership !== 'join'
-    ) {
+    if (room === undefined) return undefined;
+    const change = room.apply(ev);
+    if (change === undefined) return undefined;
+    if (change.kind === 'member' && change.userId === this.opts.botUserId && change.membership !== 'join') {
       this.rooms.delete(ev.room_id);
+      await this.opts.store.deleteRoom(ev.room_id);
+      return change;
     }
+    await this.opts.store.applyChange(ev.room_id, change);
+    return change;
   }
 
   /** Power level of a user in a room view. */

@@ -1,7 +1,8 @@
 /**
  * The appservice API the homeserver calls: PUT /_matrix/app/v1/transactions/{txnId} (only with our
- * hs_token; a transaction id already processed is acknowledged, not redone), POST /_matrix/app/v1/ping,
- * and user queries. Events feed the room-state view; an invite of the bot makes it join.
+ * hs_token; a transaction id already processed is acknowledged, not redone; a transaction is
+ * acknowledged only once every event's effects are done, so after a crash the homeserver's retry
+ * redoes it), POST /_matrix/app/v1/ping, and user queries.
  */
 import { timingSafeEqual } from 'node:crypto';
 
@@ -9,15 +10,13 @@ import express, { type Request, type Response, type Router } from 'express';
 
 import type { Database } from '../schema/database.ts';
 import type { Logger } from '../server/log.ts';
-import type { HomeserverClient, MatrixStateEvent } from './homeserver-client.ts';
-import type { RoomStates } from './room-state.ts';
+import type { EventHandler } from './event-handler.ts';
+import type { MatrixStateEvent } from './homeserver-client.ts';
 
 export interface TransactionDeps {
   hsToken: string;
-  botUserId: string;
   db: Pick<Database, 'query'>;
-  rooms: Pick<RoomStates, 'applyEvent'>;
-  homeserver: Pick<HomeserverClient, 'joinRoom'>;
+  events: Pick<EventHandler, 'handle'>;
   log: Logger;
 }
 
@@ -33,8 +32,6 @@ function sameSecret(a: string, b: string): boolean {
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
-
-const serverOf = (userId: string): string => userId.slice(userId.indexOf(':') + 1);
 
 function isEvent(v: unknown): v is MatrixStateEvent {
   if (typeof v !== 'object' || v === null) return false;
@@ -64,26 +61,10 @@ export function transactionRoutes(deps: TransactionDeps): Router {
     return true;
   };
 
-  const handleEvent = async (ev: MatrixStateEvent): Promise<void> => {
-    deps.rooms.applyEvent(ev);
-    if (
-      ev.type === 'm.room.member' &&
-      ev.state_key === deps.botUserId &&
-      ev.content['membership'] === 'invite' &&
-      ev.room_id !== undefined
-    ) {
-      try {
-        await deps.homeserver.joinRoom(ev.room_id, [serverOf(ev.sender)]);
-        deps.log.info('bot_joined', { room_id: ev.room_id, invited_by: ev.sender });
-      } catch (err) {
-        deps.log.warn('bot_join_failed', { room_id: ev.room_id, error: (err as Error).message });
-      }
-    }
-  };
-
   router.put('/_matrix/app/v1/transactions/:txnId', json, async (req, res) => {
     if (!authorised(req, res)) return;
     const txnId = req.params.txnId;
+    const arrivedAt = Date.now();
     try {
       const seen = await deps.db.query('SELECT 1 FROM appservice_transactions WHERE txn_id = $1', [txnId]);
       if (seen.length > 0) {
@@ -92,7 +73,8 @@ export function transactionRoutes(deps: TransactionDeps): Router {
       }
       const events: unknown = (req.body as { events?: unknown } | undefined)?.events;
       if (Array.isArray(events)) {
-        for (const ev of events) if (isEvent(ev)) await handleEvent(ev);
+        // In order: a later event may depend on an earlier one (join, then leave).
+        for (const ev of events) if (isEvent(ev)) await deps.events.handle(ev, arrivedAt);
       }
       await deps.db.query('INSERT INTO appservice_transactions (txn_id) VALUES ($1) ON CONFLICT DO NOTHING', [txnId]);
       res.json({});

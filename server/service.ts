@@ -8,7 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { RoomServiceClient } from 'livekit-server-sdk';
 
 import { HomeserverClient } from '../appservice/homeserver-client.ts';
+import { EventHandler } from '../appservice/event-handler.ts';
+import { Revoker } from '../appservice/revocation.ts';
 import { RoomStates } from '../appservice/room-state.ts';
+import { RoomStore } from '../appservice/room-store.ts';
 import { transactionRoutes } from '../appservice/transactions.ts';
 import { readRegistration } from '../config/registration.ts';
 import type { Config } from '../config/schema.ts';
@@ -48,7 +51,8 @@ export async function startService(config: Config, overrides: ServiceOverrides =
 
   const botUserId = `@${registration.sender_localpart}:${config.homeserver.domain}`;
   const homeserver = new HomeserverClient({ url: config.homeserver.url, asToken: registration.as_token });
-  const rooms = new RoomStates({ homeserver, botUserId });
+  const rooms = new RoomStates({ homeserver, botUserId, store: new RoomStore(db) });
+  log.info('rooms_loaded', { rooms: await rooms.loadFromStore() });
 
   const federation = new FederationHttp({ timeoutMs: config.federation.timeout_ms, caFile: config.federation.ca_file });
   const discovery = new ServerDiscovery({
@@ -61,12 +65,24 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     resolve: (name) => discovery.resolve(name),
     getJson: (endpoint, path) => federation.getJson(endpoint, path),
   });
-  const livekitRooms = new LivekitRooms(
-    new RoomServiceClient(livekitHttpUrl(config.livekit.url), config.livekit.api_key, config.livekit.api_secret, {
+  const roomService = new RoomServiceClient(
+    livekitHttpUrl(config.livekit.url),
+    config.livekit.api_key,
+    config.livekit.api_secret,
+    {
       requestTimeout: 10,
-    }),
+    },
   );
+  const livekitRooms = new LivekitRooms(roomService);
   const audit = new AuditLog(db, log);
+  const policy = {
+    localServer: config.homeserver.domain,
+    fullAccessServers: config.token.full_access_servers ?? [config.homeserver.domain],
+    remoteUsers: config.token.remote_users,
+    moderatorPowerLevel: config.token.moderator_power_level,
+  };
+  const revoker = new Revoker({ livekit: roomService, rooms, audit, log, policy });
+  const events = new EventHandler({ botUserId, rooms, homeserver, revoker, log });
   const tokens = new TokenService(
     { verifier, rooms, livekitRooms, audit, db, log },
     {
@@ -76,22 +92,14 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       ttlSeconds: config.token.ttl_seconds,
       allowServers: config.federation.allow_servers,
       denyServers: config.federation.deny_servers,
-      policy: {
-        localServer: config.homeserver.domain,
-        fullAccessServers: config.token.full_access_servers ?? [config.homeserver.domain],
-        remoteUsers: config.token.remote_users,
-        moderatorPowerLevel: config.token.moderator_power_level,
-      },
+      policy,
     },
   );
   const limiter = new RateLimiter({ perSecond: config.rate_limit.per_second, burst: config.rate_limit.burst });
 
   const app = createHttpApp({
     db,
-    routers: [
-      tokenRoutes(tokens, limiter),
-      transactionRoutes({ hsToken: registration.hs_token, botUserId, db, rooms, homeserver, log }),
-    ],
+    routers: [tokenRoutes(tokens, limiter), transactionRoutes({ hsToken: registration.hs_token, db, events, log })],
   });
   const server = app.listen(config.listen.port, config.listen.host);
   await new Promise<void>((resolve, reject) => {
@@ -101,11 +109,17 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.listen.host}:${port}`;
   log.info('listening', { url });
+  revoker.start(30_000);
+  // Catch up with rooms joined while we were away (or all of them, on an empty database).
+  let stopped = false;
+  void catchUp(homeserver, rooms, log, () => stopped);
 
   return {
     url,
     rooms,
     async stop() {
+      stopped = true;
+      revoker.stop();
       await new Promise<void>((resolve) => {
         server.close(() => {
           resolve();
@@ -117,4 +131,34 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       await db.close();
     },
   };
+}
+
+/**
+ * Reads the rooms the bot is joined to that the database does not have. Retries with backoff while
+ * the homeserver is not answering (it may start after us), until done or stopped.
+ */
+async function catchUp(
+  homeserver: HomeserverClient,
+  rooms: RoomStates,
+  log: Logger,
+  stopped: () => boolean,
+): Promise<void> {
+  for (let delay = 1_000; !stopped(); delay = Math.min(delay * 2, 60_000)) {
+    try {
+      const { joined_rooms: joined } = await homeserver.request<{ joined_rooms: string[] }>(
+        'GET',
+        '/_matrix/client/v3/joined_rooms',
+      );
+      const missing = joined.filter((id) => rooms.peek(id) === undefined);
+      // A few at a time: a bot in thousands of rooms must not flood its homeserver at start.
+      for (let i = 0; i < missing.length; i += 4) {
+        await Promise.all(missing.slice(i, i + 4).map((id) => rooms.refresh(id).catch(() => undefined)));
+      }
+      log.info('rooms_caught_up', { joined: joined.length, read: missing.length });
+      return;
+    } catch (err) {
+      log.warn('rooms_catch_up_retry', { error: (err as Error).message, retry_in_ms: delay });
+      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+    }
+  }
 }

@@ -6,7 +6,7 @@
  */
 import { AccessToken } from 'livekit-server-sdk';
 
-import { RoomNotVisibleError, type RoomStates } from '../appservice/room-state.ts';
+import { RoomNotVisibleError, type RoomView } from '../appservice/room-state.ts';
 import type { Database } from '../schema/database.ts';
 import type { AuditLog } from './audit.ts';
 import { ApiError, forbidden } from './errors.ts';
@@ -19,7 +19,7 @@ import { unauthorized, type TokenRequest } from './token-requests.ts';
 
 export interface TokenServiceDeps {
   verifier: Pick<OpenIdVerifier, 'verify'>;
-  rooms: Pick<RoomStates, 'get' | 'confirmMember'>;
+  rooms: { get(roomId: string): Promise<RoomView>; confirmMember(roomId: string, userId: string): Promise<RoomView> };
   livekitRooms: Pick<LivekitRooms, 'ensure'>;
   audit: Pick<AuditLog, 'record'>;
   db: Pick<Database, 'query'>;

@@ -1,0 +1,156 @@
+/**
+ * MatrixRTC membership events, read in the shapes clients write them today:
+ * - `org.matrix.msc3401.call.member`, one state event per device, state key `_<user>_<device>_m.call`
+ *   (or without the leading `_` in MSC3757/MSC3779 rooms), content with `device_id`, `expires`,
+ *   `focus_active`, `foci_preferred`; `{}` means the device left;
+ * - the original MSC3401 shape: state key = user id, content `{memberships: [...]}` (`m.calls`);
+ * - sticky `org.matrix.msc4143.rtc.member` events (`member: {id, device_id, user_id}`).
+ * The sender, not the state key, says who the member is: a membership whose state key names
+ * another user than its sender is dropped (in room v12 any member may write `_@other_…` keys).
+ * Pure: no I/O.
+ */
+import { livekitIdentityForMember, livekitLegacyIdentity } from '../server/livekit-names.ts';
+
+export const CALL_MEMBER_EVENT = 'org.matrix.msc3401.call.member';
+export const RTC_MEMBER_EVENT = 'org.matrix.msc4143.rtc.member';
+
+export interface RtcMembership {
+  /** The state key the membership came from (`rtc:<member id>` for sticky events); an event for a
+   * key replaces every membership under it. */
+  stateKey: string;
+  userId: string;
+  deviceId: string;
+  livekitIdentity: string;
+  livekitServiceUrl: string | undefined;
+  /** When the membership expires on its own, if it says. */
+  expiresAt: Date | undefined;
+}
+
+export interface MembershipEvent {
+  type: string;
+  state_key?: string | undefined;
+  sender: string;
+  content: Record<string, unknown>;
+  origin_server_ts?: number | undefined;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+function serviceUrl(content: Record<string, unknown>): string | undefined {
+  const foci = content['foci_preferred'];
+  if (Array.isArray(foci)) {
+    for (const f of foci as unknown[]) {
+      if (typeof f === 'object' && f !== null) {
+        const url = str((f as Record<string, unknown>)['livekit_service_url']);
+        if (url !== undefined) return url;
+      }
+    }
+  }
+  return undefined;
+}
+
+function expiry(content: Record<string, unknown>, ts: number | undefined): Date | undefined {
+  const expires = content['expires'];
+  const created = typeof content['created_ts'] === 'number' ? content['created_ts'] : ts;
+  if (typeof expires === 'number' && created !== undefined) return new Date(created + expires);
+  const expiresTs = content['expires_ts'];
+  if (typeof expiresTs === 'number') return new Date(expiresTs);
+  return undefined;
+}
+
+/** The user a per-device state key names: `_@u:s_DEV_m.call` or `@u:s_DEV_m.call`. */
+function stateKeyUser(stateKey: string, deviceId: string): string | undefined {
+  const key = stateKey.startsWith('_') ? stateKey.slice(1) : stateKey;
+  const suffix = `_${deviceId}_m.call`;
+  if (key.endsWith(suffix)) return key.slice(0, -suffix.length);
+  // Some clients omit the application suffix.
+  if (key.endsWith(`_${deviceId}`)) return key.slice(0, -(deviceId.length + 1));
+  return undefined;
+}
+
+/**
+ * The memberships one event sets, and whether it is a MatrixRTC event at all. A per-device event
+ * with empty content (a leave) yields no membership for its key.
+ */
+export function parseMembershipEvent(ev: MembershipEvent): {
+  rtc: boolean;
+  stateKey: string | undefined;
+  memberships: RtcMembership[];
+} {
+  if (ev.type === RTC_MEMBER_EVENT) {
+    const member = ev.content['member'];
+    if (typeof member !== 'object' || member === null) return { rtc: true, stateKey: undefined, memberships: [] };
+    const m = member as Record<string, unknown>;
+    const id = str(m['id']);
+    const deviceId = str(m['device_id']);
+    const userId = str(m['user_id']) ?? ev.sender;
+    if (id === undefined) return { rtc: true, stateKey: undefined, memberships: [] };
+    if (deviceId === undefined || userId !== ev.sender || ev.content['disconnected'] === true) {
+      return { rtc: true, stateKey: `rtc:${id}`, memberships: [] };
+    }
+    return {
+      rtc: true,
+      stateKey: `rtc:${id}`,
+      memberships: [
+        {
+          stateKey: `rtc:${id}`,
+          userId,
+          deviceId,
+          livekitIdentity: livekitIdentityForMember(userId, deviceId, id),
+          livekitServiceUrl: serviceUrl(ev.content),
+          expiresAt: expiry(ev.content, ev.origin_server_ts),
+        },
+      ],
+    };
+  }
+  if (ev.type !== CALL_MEMBER_EVENT || ev.state_key === undefined)
+    return { rtc: false, stateKey: undefined, memberships: [] };
+  const stateKey = ev.state_key;
+
+  const legacy = ev.content['memberships'];
+  if (Array.isArray(legacy)) {
+    // MSC3401 m.calls shape: state key is the user, one entry per device.
+    if (ev.state_key !== ev.sender) return { rtc: true, stateKey, memberships: [] };
+    const out: RtcMembership[] = [];
+    for (const entry of legacy as unknown[]) {
+      if (typeof entry !== 'object' || entry === null) continue;
+      const e = entry as Record<string, unknown>;
+      const deviceId = str(e['device_id']);
+      if (deviceId === undefined) continue;
+      out.push({
+        stateKey: ev.state_key,
+        userId: ev.sender,
+        deviceId,
+        livekitIdentity: livekitLegacyIdentity(ev.sender, deviceId),
+        livekitServiceUrl: serviceUrl(e),
+        expiresAt: expiry(e, ev.origin_server_ts),
+      });
+    }
+    return { rtc: true, stateKey, memberships: out };
+  }
+
+  const deviceId = str(ev.content['device_id']);
+  if (deviceId === undefined) return { rtc: true, stateKey, memberships: [] }; // `{}`: left
+  const named = stateKeyUser(ev.state_key, deviceId);
+  if (named !== ev.sender) return { rtc: true, stateKey, memberships: [] };
+  return {
+    rtc: true,
+    stateKey,
+    memberships: [
+      {
+        stateKey: ev.state_key,
+        userId: ev.sender,
+        deviceId,
+        livekitIdentity: livekitLegacyIdentity(ev.sender, deviceId),
+        livekitServiceUrl: serviceUrl(ev.content),
+        expiresAt: expiry(ev.content, ev.origin_server_ts),
+      },
+    ],
+  };
+}
+
+/** The per-device state key Element Call writes for a user's device in a room of this version. */
+export function callMemberStateKey(userId: string, deviceId: string, roomVersion: string): string {
+  const owned = roomVersion.startsWith('org.matrix.msc3757') || roomVersion.startsWith('org.matrix.msc3779');
+  return `${owned ? '' : '_'}${userId}_${deviceId}_m.call`;
+}
