@@ -6,6 +6,7 @@
  * acknowledged, and it is then done again.
  */
 import type { Logger } from '../server/log.ts';
+import type { CallLifecycle } from './call-lifecycle.ts';
 import type { HomeserverClient, MatrixStateEvent } from './homeserver-client.ts';
 import type { Revoker } from './revocation.ts';
 import type { RoomStates } from './room-state.ts';
@@ -15,6 +16,7 @@ export interface EventHandlerDeps {
   rooms: Pick<RoomStates, 'applyEvent' | 'refresh' | 'peek'>;
   homeserver: Pick<HomeserverClient, 'joinRoom'>;
   revoker: Pick<Revoker, 'removeUser' | 'updatePermissions'>;
+  calls: Pick<CallLifecycle, 'onMessage'>;
   log: Logger;
 }
 
@@ -27,6 +29,10 @@ export class EventHandler {
     const { deps } = this;
     const roomId = ev.room_id;
     if (roomId === undefined) return;
+    if (ev.type === 'm.room.message') {
+      await deps.calls.onMessage(ev);
+      return;
+    }
     const change = await deps.rooms.applyEvent(ev);
 
     if (ev.type === 'm.room.member' && ev.state_key === deps.botUserId) {

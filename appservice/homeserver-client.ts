@@ -80,6 +80,25 @@ export class HomeserverClient {
     );
   }
 
+  /** Sends an event; `txnId` makes a retry of the same send idempotent. */
+  async sendEvent(roomId: string, type: string, txnId: string, content: Record<string, unknown>): Promise<string> {
+    const res = await this.request<{ event_id: string }>(
+      'PUT',
+      `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(txnId)}`,
+      content,
+    );
+    return res.event_id;
+  }
+
+  async sendState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<string> {
+    const res = await this.request<{ event_id: string }>(
+      'PUT',
+      `/_matrix/client/v3/rooms/${enc(roomId)}/state/${enc(type)}/${enc(stateKey)}`,
+      content,
+    );
+    return res.event_id;
+  }
+
   async joinRoom(roomId: string, via: readonly string[]): Promise<void> {
     const q = via.map((s) => `server_name=${enc(s)}`).join('&');
     await this.request('POST', `/_matrix/client/v3/join/${enc(roomId)}${q === '' ? '' : `?${q}`}`, {});

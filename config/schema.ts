@@ -28,6 +28,18 @@ export const configSchema = z.strictObject({
         .min(1)
         .describe('Path of the registration YAML file given to the homeserver; holds as_token and hs_token.'),
       sender_localpart: z.string().min(1).default('causerie').describe('Localpart of the bot user.'),
+      public_url: z
+        .url()
+        .optional()
+        .describe('URL at which browsers reach this service (the call widget). Default: appservice.url.'),
+      stale_membership_grace_seconds: z
+        .number()
+        .int()
+        .min(0)
+        .default(10)
+        .describe(
+          'How long a MatrixRTC membership may outlive its LiveKit participant (a closed tab) before the bot removes it.',
+        ),
       user_prefix: z
         .string()
         .min(1)

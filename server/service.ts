@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { RoomServiceClient } from 'livekit-server-sdk';
 
 import { HomeserverClient } from '../appservice/homeserver-client.ts';
+import { CallLifecycle } from '../appservice/call-lifecycle.ts';
+import { CallStore } from '../appservice/call-store.ts';
 import { EventHandler } from '../appservice/event-handler.ts';
 import { Revoker } from '../appservice/revocation.ts';
 import { RoomStates } from '../appservice/room-state.ts';
@@ -27,6 +29,7 @@ import { RateLimiter } from './rate-limit.ts';
 import { ServerDiscovery, type DnsResolver } from './server-discovery.ts';
 import { tokenRoutes } from './token-api.ts';
 import { TokenService } from './token-service.ts';
+import { webhookRoutes } from './webhook-api.ts';
 
 export interface RunningService {
   url: string;
@@ -82,7 +85,21 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     moderatorPowerLevel: config.token.moderator_power_level,
   };
   const revoker = new Revoker({ livekit: roomService, rooms, audit, log, policy });
-  const events = new EventHandler({ botUserId, rooms, homeserver, revoker, log });
+  const callStore = new CallStore(db);
+  const calls = new CallLifecycle({
+    botUserId,
+    homeserver,
+    rooms,
+    calls: callStore,
+    livekitRooms,
+    livekit: roomService,
+    audit,
+    log,
+    publicUrl: config.appservice.public_url ?? config.appservice.url,
+    moderatorPowerLevel: config.token.moderator_power_level,
+    staleGraceMs: config.appservice.stale_membership_grace_seconds * 1000,
+  });
+  const events = new EventHandler({ botUserId, rooms, homeserver, revoker, calls, log });
   const tokens = new TokenService(
     { verifier, rooms, livekitRooms, audit, db, log },
     {
@@ -99,7 +116,17 @@ export async function startService(config: Config, overrides: ServiceOverrides =
 
   const app = createHttpApp({
     db,
-    routers: [tokenRoutes(tokens, limiter), transactionRoutes({ hsToken: registration.hs_token, db, events, log })],
+    routers: [
+      tokenRoutes(tokens, limiter),
+      transactionRoutes({ hsToken: registration.hs_token, db, events, log }),
+      webhookRoutes({
+        apiKey: config.livekit.api_key,
+        apiSecret: config.livekit.api_secret,
+        calls: callStore,
+        handle: (event) => calls.onWebhook(event),
+        log,
+      }),
+    ],
   });
   const server = app.listen(config.listen.port, config.listen.host);
   await new Promise<void>((resolve, reject) => {
@@ -120,6 +147,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     async stop() {
       stopped = true;
       revoker.stop();
+      calls.stop();
       await new Promise<void>((resolve) => {
         server.close(() => {
           resolve();

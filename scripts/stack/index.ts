@@ -72,7 +72,8 @@ function writeServiceConfig(): void {
       url: clientUrl({ clientPort: ports.synapseA.client }),
       domain: serverName({ federationPort: ports.synapseA.federation }),
     },
-    appservice: { url: serviceUrl, registration: 'registration.yaml' },
+    // A short grace so tests see stale MatrixRTC memberships cleaned up quickly.
+    appservice: { url: serviceUrl, registration: 'registration.yaml', stale_membership_grace_seconds: 2 },
     listen: { host, port: ports.service },
     livekit: { url: livekitWsUrl, api_key: livekitDev.apiKey, api_secret: livekitDev.apiSecret },
     database: { url: postgresUrl() },

@@ -1,0 +1,261 @@
+/**
+ * A room's call from start to end. `!call` (or a client joining through Element Call) starts it:
+ * the call widget is written as room state so every client, federated ones included, shows "Join";
+ * the call is recorded and announced. LiveKit webhooks track who is in it; when LiveKit finishes the
+ * room, the call ends with a notice of its duration and participants. A MatrixRTC membership that
+ * outlives its LiveKit participant (a closed tab) is removed after a grace period.
+ */
+import type { RoomServiceClient, WebhookEvent } from 'livekit-server-sdk';
+
+import type { AuditLog } from '../server/audit.ts';
+import { livekitRoomAlias } from '../server/livekit-names.ts';
+import type { LivekitRooms } from '../server/livekit-rooms.ts';
+import type { Logger } from '../server/log.ts';
+import type { CallStore } from './call-store.ts';
+import { HomeserverError, type HomeserverClient, type MatrixStateEvent } from './homeserver-client.ts';
+import { formatDuration, notices, parseCommand } from './notices.ts';
+import { RoomStates, type CallRoomView } from './room-state.ts';
+import { CALL_MEMBER_EVENT } from './rtc-membership.ts';
+
+export const WIDGET_EVENT = 'im.vector.modular.widgets';
+export const WIDGET_ID = 'causerie_call';
+
+export interface CallLifecycleDeps {
+  botUserId: string;
+  homeserver: Pick<HomeserverClient, 'sendEvent' | 'sendState'>;
+  rooms: Pick<RoomStates, 'peek' | 'roomIds'>;
+  calls: CallStore;
+  livekitRooms: Pick<LivekitRooms, 'ensure' | 'forget'>;
+  livekit: Pick<RoomServiceClient, 'deleteRoom' | 'listParticipants'>;
+  audit: Pick<AuditLog, 'record'>;
+  log: Logger;
+  /** Where browsers load the widget from. */
+  publicUrl: string;
+  moderatorPowerLevel: number;
+  staleGraceMs: number;
+}
+
+/** The widget URL with the template variables Matrix clients fill in. */
+export function widgetUrl(publicUrl: string): string {
+  const params = [
+    'roomId=$matrix_room_id',
+    'userId=$matrix_user_id',
+    'displayName=$matrix_display_name',
+    'lang=$org.matrix.msc2873.client_language',
+    'theme=$org.matrix.msc2873.client_theme',
+    'deviceId=$org.matrix.msc3819.matrix_device_id',
+    'baseUrl=$org.matrix.msc4039.matrix_base_url',
+    'widgetId=$matrix_widget_id',
+  ];
+  return `${publicUrl.replace(/\/+$/, '')}/widget/?${params.join('&')}`;
+}
+
+const displayName = (room: CallRoomView | undefined, userId: string): string =>
+  room?.members.get(userId)?.displayname ?? userId;
+
+export class CallLifecycle {
+  private readonly aliases = new Map<string, string>();
+  private readonly staleTimers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly deps: CallLifecycleDeps) {}
+
+  /** The Matrix room behind a LiveKit room name, among the rooms we know. */
+  roomForAlias(alias: string): string | undefined {
+    const hit = this.aliases.get(alias);
+    if (hit !== undefined) return hit;
+    for (const id of this.deps.rooms.roomIds()) this.aliases.set(livekitRoomAlias(id), id);
+    return this.aliases.get(alias);
+  }
+
+  private notice(roomId: string, txnId: string, body: string): Promise<string> {
+    return this.deps.homeserver.sendEvent(roomId, 'm.room.message', txnId, { msgtype: 'm.notice', body });
+  }
+
+  /** Handles `!call …` messages. */
+  async onMessage(ev: MatrixStateEvent): Promise<void> {
+    const { deps } = this;
+    if (ev.room_id === undefined || ev.sender === deps.botUserId || ev.event_id === undefined) return;
+    const body = ev.content['body'];
+    if (typeof body !== 'string') return;
+    const command = parseCommand(body);
+    if (command === undefined) return;
+    const roomId = ev.room_id;
+    const reply = `causerie-reply-${ev.event_id}`;
+    switch (command.kind) {
+      case 'help':
+        await this.notice(roomId, reply, notices.help());
+        return;
+      case 'unknown':
+        await this.notice(roomId, reply, notices.unknown(command.word));
+        return;
+      case 'start':
+        await this.start(roomId, ev.sender, ev.event_id);
+        return;
+      case 'end': {
+        const room = deps.rooms.peek(roomId);
+        if (room === undefined || RoomStates.powerOf(room, ev.sender) < deps.moderatorPowerLevel) {
+          await this.notice(roomId, reply, notices.notAllowedToEnd(deps.moderatorPowerLevel));
+          return;
+        }
+        const running = await deps.calls.running(roomId);
+        if (running === undefined) {
+          await this.notice(roomId, reply, notices.noCall());
+          return;
+        }
+        // Closing the LiveKit room disconnects everyone; its room_finished webhook ends the call.
+        await deps.livekit.deleteRoom(running.livekitRoom).catch(() => undefined);
+        await this.finish(roomId, 'ended_by_moderator');
+        deps.audit.record({ action: 'call_ended', roomId, userId: ev.sender, detail: { call_id: running.callId } });
+        return;
+      }
+    }
+  }
+
+  /** Starts the room's call (idempotent per command event). */
+  async start(roomId: string, by: string, commandEventId: string): Promise<void> {
+    const { deps } = this;
+    const alias = livekitRoomAlias(roomId);
+    const { call, created } = await deps.calls.start(roomId, alias, by, commandEventId);
+    const reply = `causerie-reply-${commandEventId}`;
+    if (!created) {
+      if (call.startedBy !== by || call.startedAt.getTime() < Date.now() - 60_000) {
+        await this.notice(roomId, reply, notices.alreadyRunning(call.startedAt));
+      }
+      return;
+    }
+    await deps.livekitRooms.ensure(alias, true);
+    await this.writeWidget(roomId, `causerie-widget-power-${commandEventId}`);
+    const room = deps.rooms.peek(roomId);
+    await this.notice(roomId, reply, notices.started(displayName(room, by)));
+    deps.audit.record({
+      action: 'call_started',
+      roomId,
+      userId: by,
+      detail: { call_id: call.callId, livekit_room: alias },
+    });
+    deps.log.info('call_started', { room_id: roomId, call_id: call.callId, user_id: by });
+  }
+
+  private async writeWidget(roomId: string, powerNoticeTxn: string): Promise<void> {
+    const { deps } = this;
+    try {
+      await deps.homeserver.sendState(roomId, WIDGET_EVENT, WIDGET_ID, {
+        type: 'm.custom',
+        url: widgetUrl(deps.publicUrl),
+        name: 'Causerie',
+        data: { roomId, title: 'Causerie' },
+        creatorUserId: deps.botUserId,
+        id: WIDGET_ID,
+      });
+    } catch (err) {
+      if (!(err instanceof HomeserverError && err.status === 403)) throw err;
+      const room = deps.rooms.peek(roomId);
+      const needed = room?.powerLevels.events[WIDGET_EVENT] ?? room?.powerLevels.state_default ?? 50;
+      await this.notice(roomId, powerNoticeTxn, notices.needPowerForWidget(needed));
+    }
+  }
+
+  /** Marks the running call ended and posts its summary, once. */
+  private async finish(roomId: string, reason: string): Promise<void> {
+    const ended = await this.deps.calls.end(roomId, reason);
+    if (ended === undefined) return;
+    this.deps.livekitRooms.forget(ended.livekitRoom);
+    const room = this.deps.rooms.peek(roomId);
+    const names = (await this.deps.calls.participantUsers(ended.callId)).map((u) => displayName(room, u));
+    await this.notice(
+      roomId,
+      `causerie-ended-${ended.callId}`,
+      notices.ended(formatDuration(ended.endedAt.getTime() - ended.startedAt.getTime()), names),
+    );
+    this.deps.log.info('call_ended', { room_id: roomId, call_id: ended.callId, reason, participants: names.length });
+  }
+
+  /** A verified LiveKit webhook. */
+  async onWebhook(event: WebhookEvent): Promise<void> {
+    const { deps } = this;
+    const alias = event.room?.name;
+    if (alias === undefined || alias === '') return;
+    const roomId = this.roomForAlias(alias);
+    if (roomId === undefined) return;
+    // Arrival time: LiveKit's createdAt has one-second precision, too coarse to order joins.
+    const at = new Date();
+    switch (event.event) {
+      case 'room_started':
+        await deps.calls.start(roomId, alias, undefined, undefined);
+        return;
+      case 'participant_joined': {
+        const p = event.participant;
+        if (p === undefined) return;
+        const { call } = await deps.calls.start(roomId, alias, p.attributes['matrix_user_id'], undefined);
+        await deps.calls.participantJoined(
+          call.callId,
+          p.identity,
+          p.attributes['matrix_user_id'] ?? userOfIdentity(p.identity),
+          p.attributes['matrix_device_id'],
+          at,
+        );
+        return;
+      }
+      case 'participant_left':
+      case 'participant_connection_aborted': {
+        const p = event.participant;
+        if (p === undefined) return;
+        const running = await deps.calls.running(roomId);
+        if (running !== undefined) await deps.calls.participantLeft(running.callId, p.identity, event.event, at);
+        this.scheduleStaleCheck(roomId, alias, p.identity);
+        return;
+      }
+      case 'room_finished':
+        await this.finish(roomId, 'room_finished');
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** After the grace period, removes a MatrixRTC membership whose participant did not come back. */
+  private scheduleStaleCheck(roomId: string, alias: string, identity: string): void {
+    const timer = setTimeout(() => {
+      this.staleTimers.delete(timer);
+      this.removeStale(roomId, alias, identity).catch((err: unknown) => {
+        this.deps.log.warn('stale_membership_cleanup_failed', {
+          room_id: roomId,
+          identity,
+          error: (err as Error).message,
+        });
+      });
+    }, this.deps.staleGraceMs);
+    timer.unref();
+    this.staleTimers.add(timer);
+  }
+
+  async removeStale(roomId: string, alias: string, identity: string): Promise<void> {
+    const { deps } = this;
+    const room = deps.rooms.peek(roomId);
+    if (room === undefined) return;
+    const stale = [...room.rtc.values()].flat().find((m) => m.livekitIdentity === identity);
+    // Only per-device state keys can be cleared by writing `{}`; the participant must still be gone.
+    if (stale === undefined || stale.stateKey.startsWith('rtc:') || stale.stateKey === stale.userId) return;
+    const present = await deps.livekit.listParticipants(alias).catch(() => []);
+    if (present.some((p) => p.identity === identity)) return;
+    await deps.homeserver.sendState(roomId, CALL_MEMBER_EVENT, stale.stateKey, {});
+    deps.audit.record({
+      action: 'stale_membership_removed',
+      roomId,
+      userId: stale.userId,
+      detail: { identity, state_key: stale.stateKey },
+    });
+    deps.log.info('stale_membership_removed', { room_id: roomId, user_id: stale.userId, identity });
+  }
+
+  stop(): void {
+    for (const t of this.staleTimers) clearTimeout(t);
+    this.staleTimers.clear();
+  }
+}
+
+/** `<user_id>:<device_id>` identities name their user; hashed ones do not. */
+function userOfIdentity(identity: string): string | undefined {
+  const i = identity.lastIndexOf(':');
+  return identity.startsWith('@') && i > identity.indexOf(':') ? identity.slice(0, i) : undefined;
+}

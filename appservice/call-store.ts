@@ -1,0 +1,120 @@
+/**
+ * Calls and their participants in the database. At most one running call per room (a unique
+ * index); starting is idempotent per command event, ending returns the call only the first time.
+ */
+import type { Database } from '../schema/database.ts';
+
+export interface CallRow {
+  callId: number;
+  roomId: string;
+  livekitRoom: string;
+  startedAt: Date;
+  startedBy: string | undefined;
+}
+
+interface Row {
+  call_id: string;
+  room_id: string;
+  livekit_room: string;
+  started_at: Date;
+  started_by: string | null;
+}
+
+const toCall = (r: Row): CallRow => ({
+  callId: Number(r.call_id),
+  roomId: r.room_id,
+  livekitRoom: r.livekit_room,
+  startedAt: r.started_at,
+  startedBy: r.started_by ?? undefined,
+});
+
+export class CallStore {
+  constructor(private readonly db: Pick<Database, 'query'>) {}
+
+  async running(roomId: string): Promise<CallRow | undefined> {
+    const rows = await this.db.query<Row>(
+      'SELECT call_id, room_id, livekit_room, started_at, started_by FROM calls WHERE room_id = $1 AND ended_at IS NULL',
+      [roomId],
+    );
+    return rows[0] === undefined ? undefined : toCall(rows[0]);
+  }
+
+  /** Starts a call unless one runs; `created` tells which. */
+  async start(
+    roomId: string,
+    livekitRoom: string,
+    startedBy: string | undefined,
+    startEventId: string | undefined,
+  ): Promise<{ call: CallRow; created: boolean }> {
+    const inserted = await this.db.query<Row>(
+      `INSERT INTO calls (room_id, livekit_room, started_by, start_event_id) VALUES ($1, $2, $3, $4)
+       ON CONFLICT DO NOTHING RETURNING call_id, room_id, livekit_room, started_at, started_by`,
+      [roomId, livekitRoom, startedBy ?? null, startEventId ?? null],
+    );
+    if (inserted[0] !== undefined) return { call: toCall(inserted[0]), created: true };
+    const running = await this.running(roomId);
+    if (running !== undefined) return { call: running, created: false };
+    // The command was already handled and its call has ended since: report that call.
+    const byEvent = await this.db.query<Row>(
+      'SELECT call_id, room_id, livekit_room, started_at, started_by FROM calls WHERE start_event_id = $1',
+      [startEventId ?? null],
+    );
+    if (byEvent[0] !== undefined) return { call: toCall(byEvent[0]), created: false };
+    throw new Error(`could not start or find a call in ${roomId}`);
+  }
+
+  /** Ends the running call of a room; undefined if none was running (already ended). */
+  async end(roomId: string, reason: string): Promise<(CallRow & { endedAt: Date }) | undefined> {
+    const rows = await this.db.query<Row & { ended_at: Date }>(
+      `UPDATE calls SET ended_at = now(), end_reason = $2 WHERE room_id = $1 AND ended_at IS NULL
+       RETURNING call_id, room_id, livekit_room, started_at, started_by, ended_at`,
+      [roomId, reason],
+    );
+    return rows[0] === undefined ? undefined : { ...toCall(rows[0]), endedAt: rows[0].ended_at };
+  }
+
+  async participantJoined(
+    callId: number,
+    identity: string,
+    userId: string | undefined,
+    deviceId: string | undefined,
+    at: Date,
+  ): Promise<void> {
+    await this.db.query(
+      `INSERT INTO call_participants (call_id, identity, user_id, device_id, joined_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT DO NOTHING`,
+      [callId, identity, userId ?? null, deviceId ?? null, at],
+    );
+  }
+
+  async participantLeft(callId: number, identity: string, reason: string, at: Date): Promise<void> {
+    await this.db.query(
+      `UPDATE call_participants SET left_at = $3, left_reason = $4
+       WHERE call_id = $1 AND identity = $2 AND left_at IS NULL`,
+      [callId, identity, at, reason],
+    );
+  }
+
+  /** Users who took part in a call, in order of first arrival. */
+  async participantUsers(callId: number): Promise<string[]> {
+    const rows = await this.db.query<{ user_id: string }>(
+      'SELECT user_id FROM call_participants WHERE call_id = $1 AND user_id IS NOT NULL GROUP BY user_id ORDER BY min(joined_at)',
+      [callId],
+    );
+    return rows.map((r) => r.user_id);
+  }
+
+  /** Forgets a webhook id whose handling failed, so LiveKit's retry is handled. */
+  async forgetDelivery(eventId: string): Promise<void> {
+    await this.db.query('DELETE FROM livekit_webhook_events WHERE event_id = $1', [eventId]);
+  }
+
+  /** Records a LiveKit webhook id; false when it was already handled. */
+  async firstDelivery(eventId: string): Promise<boolean> {
+    const rows = await this.db.query(
+      'INSERT INTO livekit_webhook_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING event_id',
+      [eventId],
+    );
+    return rows.length > 0;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * POST /livekit/webhook: LiveKit's signed webhooks. The signature (a JWT in Authorization, whose
+ * sha256 claim covers the raw body bytes) is checked before anything else: unsigned or wrongly
+ * signed → 401. Each webhook id is handled once (LiveKit retries deliveries).
+ */
+import express, { type Router } from 'express';
+import { WebhookReceiver, type WebhookEvent } from 'livekit-server-sdk';
+
+import type { CallStore } from '../appservice/call-store.ts';
+import type { Logger } from './log.ts';
+
+export interface WebhookDeps {
+  apiKey: string;
+  apiSecret: string;
+  calls: Pick<CallStore, 'firstDelivery' | 'forgetDelivery'>;
+  handle(event: WebhookEvent): Promise<void>;
+  log: Logger;
+}
+
+export function webhookRoutes(deps: WebhookDeps): Router {
+  const router = express.Router();
+  const receiver = new WebhookReceiver(deps.apiKey, deps.apiSecret);
+  router.post('/livekit/webhook', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
+    const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    let event: WebhookEvent;
+    try {
+      event = await receiver.receive(raw, req.get('authorization'));
+    } catch {
+      res.status(401).json({ errcode: 'M_UNAUTHORIZED', error: 'Webhook signature missing or invalid' });
+      return;
+    }
+    try {
+      if (event.id !== '' && !(await deps.calls.firstDelivery(event.id))) {
+        res.json({});
+        return;
+      }
+      await deps.handle(event);
+      res.json({});
+    } catch (err) {
+      if (event.id !== '') await deps.calls.forgetDelivery(event.id).catch(() => undefined);
+      deps.log.error('webhook_failed', { event: event.event, error: (err as Error).message });
+      res.status(500).json({ errcode: 'M_UNKNOWN', error: 'Webhook handling failed' });
+    }
+  });
+  return router;
+}

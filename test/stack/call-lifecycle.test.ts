@@ -1,0 +1,193 @@
+import { dispose, Room } from '@livekit/rtc-node';
+import { AccessToken } from 'livekit-server-sdk';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { callRoom, sfuGet } from '../harness/calls.ts';
+import {
+  asUser,
+  createRoom,
+  eventually,
+  inviteAndJoin,
+  registerUser,
+  waitForMembership,
+  type TestUser,
+} from '../harness/matrix.ts';
+import { stackEnv, stackFetch } from '../harness/stack.ts';
+
+const enc = encodeURIComponent;
+const bot = (): string => stackEnv().appservice.sender;
+const connected: Room[] = [];
+
+afterAll(async () => {
+  for (const r of connected) await r.disconnect().catch(() => undefined);
+  await dispose();
+});
+
+async function say(user: TestUser, roomId: string, body: string): Promise<void> {
+  await asUser(
+    user,
+    'PUT',
+    `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/t${Date.now()}${Math.random()}`,
+    { msgtype: 'm.text', body },
+  );
+}
+
+/** Waits until `viewer` sees a notice from the bot matching `pattern`, not counting `skip` earlier ones. */
+async function botNotice(viewer: TestUser, roomId: string, pattern: RegExp, skip = 0): Promise<string> {
+  return eventually(
+    `a bot notice matching ${String(pattern)}`,
+    async () => {
+      const { chunk } = await asUser<{
+        chunk: { sender: string; type: string; content: { msgtype?: string; body?: string } }[];
+      }>(viewer, 'GET', `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=100`);
+      const bodies = chunk
+        .filter((e) => e.sender === bot() && e.content.msgtype === 'm.notice' && pattern.test(e.content.body ?? ''))
+        .map((e) => e.content.body ?? '');
+      return bodies.length > skip ? bodies[0] : undefined;
+    },
+    20_000,
+  );
+}
+
+/** A call room where the bot may write the widget, with Alice (A) and Bob (B). */
+async function roomWithPartner(): Promise<{ alice: TestUser; bob: TestUser; roomId: string }> {
+  const [alice, bob] = await Promise.all([registerUser('a', undefined), registerUser('b')]);
+  await asUser(alice, 'PUT', `/_matrix/client/v3/profile/${enc(alice.userId)}/displayname`, {
+    displayname: 'Alice Martin',
+  });
+  const roomId = await createRoom(alice, {
+    name: 'réunion',
+    power_level_content_override: { events: { 'org.matrix.msc3401.call.member': 0 }, users: { [bot()]: 50 } },
+    invite: [bot()],
+  });
+  await waitForMembership(alice, roomId, bot(), 'join');
+  await inviteAndJoin(alice, roomId, bob);
+  await waitForMembership(alice, roomId, bob.userId, 'join');
+  return { alice, bob, roomId };
+}
+
+async function joinCall(user: TestUser, roomId: string): Promise<Room> {
+  const answer = await eventually('a token', async () => {
+    const a = await sfuGet(user, roomId);
+    return a.status === 200 ? a : undefined;
+  });
+  const room = new Room();
+  await room.connect(answer.body['url'] as string, answer.body['jwt'] as string, {
+    autoSubscribe: false,
+    dynacast: false,
+  });
+  connected.push(room);
+  return room;
+}
+
+describe('call lifecycle', () => {
+  it('!call in a room with a partner on B: the widget reaches B over federation, a notice is posted, the end posts duration and participants', async () => {
+    const { alice, bob, roomId } = await roomWithPartner();
+    await say(alice, roomId, '!call');
+
+    const widget = await eventually('the widget in B’s copy of the room', async () => {
+      try {
+        return await asUser<{ type: string; url: string; name: string; data: { roomId: string } }>(
+          bob,
+          'GET',
+          `/_matrix/client/v3/rooms/${enc(roomId)}/state/im.vector.modular.widgets/causerie_call`,
+        );
+      } catch {
+        return undefined;
+      }
+    });
+    expect(widget.name).toBe('Causerie');
+    expect(widget.data.roomId).toBe(roomId);
+    expect(widget.url).toMatch(
+      /^http:\/\/127\.0\.0\.1:8480\/widget\/\?roomId=\$matrix_room_id&userId=\$matrix_user_id/,
+    );
+    expect(await botNotice(bob, roomId, /Call started by Alice Martin/)).toMatch(/^📞 Appel démarré par Alice Martin/);
+
+    // A second !call points to the running one.
+    await say(bob, roomId, '!call');
+    expect(await botNotice(alice, roomId, /has been running since/)).toMatch(/^Un appel est déjà en cours/);
+
+    await joinCall(alice, roomId);
+    await joinCall(bob, roomId);
+    // Bob is not a moderator: he cannot end it for everyone.
+    await say(bob, roomId, '!call end');
+    await botNotice(alice, roomId, /Only moderators/);
+
+    await say(alice, roomId, '!call end');
+    const ended = await botNotice(bob, roomId, /Call ended/);
+    expect(ended).toMatch(/duration \d+ s; participants: Alice Martin, /);
+    expect(ended).toContain(bob.userId.slice(1, bob.userId.indexOf(':')));
+    await eventually(
+      'everyone disconnected',
+      () => Promise.resolve(connected.slice(-2).every((r) => !r.isConnected) ? true : undefined),
+      5_000,
+    );
+  });
+
+  it('!call help answers in French and English', async () => {
+    const alice = await registerUser('a');
+    const roomId = await callRoom(alice);
+    await say(alice, roomId, '!call help');
+    const help = await botNotice(alice, roomId, /Commands:/);
+    expect(help).toMatch(/^Commandes :/);
+  });
+
+  it('removes a MatrixRTC membership that outlived its LiveKit participant (a closed tab)', async () => {
+    const { alice, bob, roomId } = await roomWithPartner();
+    await joinCall(alice, roomId);
+    const stateKey = `_${bob.userId}_${bob.deviceId}_m.call`;
+    await asUser(
+      bob,
+      'PUT',
+      `/_matrix/client/v3/rooms/${enc(roomId)}/state/org.matrix.msc3401.call.member/${enc(stateKey)}`,
+      {
+        application: 'm.call',
+        call_id: '',
+        scope: 'm.room',
+        device_id: bob.deviceId,
+        expires: 14_400_000,
+        focus_active: { type: 'livekit', focus_selection: 'multi_sfu' },
+        foci_preferred: [{ type: 'livekit', livekit_service_url: stackEnv().service.url, livekit_alias: roomId }],
+      },
+    );
+    const bobRoom = await joinCall(bob, roomId);
+    // The tab "crashes": the LiveKit connection goes, the membership state stays.
+    await bobRoom.disconnect();
+    const cleared = await eventually(
+      'the stale membership to be cleared',
+      async () => {
+        const content = await asUser<Record<string, unknown>>(
+          alice,
+          'GET',
+          `/_matrix/client/v3/rooms/${enc(roomId)}/state/org.matrix.msc3401.call.member/${enc(stateKey)}`,
+        );
+        return Object.keys(content).length === 0 ? content : undefined;
+      },
+      15_000,
+    );
+    expect(cleared).toEqual({});
+  });
+});
+
+describe('LiveKit webhooks', () => {
+  const post = (body: string, authorization?: string) =>
+    stackFetch(`${stackEnv().service.url}/livekit/webhook`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/webhook+json',
+        ...(authorization === undefined ? {} : { authorization }),
+      },
+      body,
+    });
+  const body = JSON.stringify({ event: 'room_finished', room: { name: 'x' }, id: 'EV_fake', createdAt: '1' });
+
+  it('refuses an unsigned webhook (401)', async () => {
+    expect((await post(body)).status).toBe(401);
+  });
+
+  it('refuses a webhook signed with another secret (401)', async () => {
+    const token = new AccessToken(stackEnv().livekit.api_key, 'another-secret-another-secret-another', { ttl: 60 });
+    token.sha256 = 'bm90IHRoZSBib2R5';
+    expect((await post(body, await token.toJwt())).status).toBe(401);
+  });
+});
