@@ -26,7 +26,7 @@ export interface RevokerDeps {
   log: Logger;
   policy: GrantPolicy;
   /** Called with the time from the Matrix event's arrival to the removal, per identity removed. */
-  onRemoved?: (latencyMs: number) => void;
+  onRemoved?: (latencyMs: number, reason: string) => void;
 }
 
 const serverOf = (userId: string): string => userId.slice(userId.indexOf(':') + 1);
@@ -76,7 +76,7 @@ export class Revoker {
       }
       removed++;
       const latency = Date.now() - eventArrivedAt;
-      this.deps.onRemoved?.(latency);
+      this.deps.onRemoved?.(latency, reason);
       this.deps.audit.record({
         action: 'participant_removed',
         roomId,

@@ -18,6 +18,8 @@ export interface TransactionDeps {
   db: Pick<Database, 'query'>;
   events: Pick<EventHandler, 'handle'>;
   log: Logger;
+  /** Counts transactions by outcome and events by type (metrics). */
+  count?: (outcome: 'processed' | 'replayed' | 'failed' | 'refused', eventTypes: readonly string[]) => void;
 }
 
 function presentedToken(req: Request): string | undefined {
@@ -51,10 +53,12 @@ export function transactionRoutes(deps: TransactionDeps): Router {
   const authorised = (req: Request, res: Response): boolean => {
     const token = presentedToken(req);
     if (token === undefined) {
+      deps.count?.('refused', []);
       res.status(401).json({ errcode: 'M_UNAUTHORIZED', error: 'Missing hs_token' });
       return false;
     }
     if (!sameSecret(token, deps.hsToken)) {
+      deps.count?.('refused', []);
       res.status(403).json({ errcode: 'M_FORBIDDEN', error: 'Bad hs_token' });
       return false;
     }
@@ -68,17 +72,22 @@ export function transactionRoutes(deps: TransactionDeps): Router {
     try {
       const seen = await deps.db.query('SELECT 1 FROM appservice_transactions WHERE txn_id = $1', [txnId]);
       if (seen.length > 0) {
+        deps.count?.('replayed', []);
         res.json({});
         return;
       }
-      const events: unknown = (req.body as { events?: unknown } | undefined)?.events;
-      if (Array.isArray(events)) {
-        // In order: a later event may depend on an earlier one (join, then leave).
-        for (const ev of events) if (isEvent(ev)) await deps.events.handle(ev, arrivedAt);
-      }
+      const body: unknown = (req.body as { events?: unknown } | undefined)?.events;
+      const events = Array.isArray(body) ? (body as unknown[]).filter(isEvent) : [];
+      // In order: a later event may depend on an earlier one (join, then leave).
+      for (const ev of events) await deps.events.handle(ev, arrivedAt);
       await deps.db.query('INSERT INTO appservice_transactions (txn_id) VALUES ($1) ON CONFLICT DO NOTHING', [txnId]);
+      deps.count?.(
+        'processed',
+        events.map((e) => e.type),
+      );
       res.json({});
     } catch (err) {
+      deps.count?.('failed', []);
       deps.log.error('transaction_failed', { txn_id: txnId, error: (err as Error).message });
       // Not acknowledged: the homeserver retries the same transaction.
       res.status(500).json({ errcode: 'M_UNKNOWN', error: 'Transaction failed' });

@@ -24,6 +24,7 @@ import { FederationHttp, systemDns } from './federation-http.ts';
 import { createHttpApp } from './http.ts';
 import { LivekitRooms } from './livekit-rooms.ts';
 import { createLogger, type Logger } from './log.ts';
+import { createMetrics, metricsRoutes } from './metrics.ts';
 import { OpenIdVerifier } from './openid-verify.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { ServerDiscovery, type DnsResolver } from './server-discovery.ts';
@@ -78,13 +79,24 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   );
   const livekitRooms = new LivekitRooms(roomService);
   const audit = new AuditLog(db, log);
+  const metrics = createMetrics(db);
   const policy = {
     localServer: config.homeserver.domain,
     fullAccessServers: config.token.full_access_servers ?? [config.homeserver.domain],
     remoteUsers: config.token.remote_users,
     moderatorPowerLevel: config.token.moderator_power_level,
   };
-  const revoker = new Revoker({ livekit: roomService, rooms, audit, log, policy });
+  const revoker = new Revoker({
+    livekit: roomService,
+    rooms,
+    audit,
+    log,
+    policy,
+    onRemoved: (ms, reason) => {
+      metrics.revocations.inc({ reason });
+      metrics.revocationLatency.observe(ms / 1000);
+    },
+  });
   const callStore = new CallStore(db);
   const calls = new CallLifecycle({
     botUserId,
@@ -101,7 +113,17 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   });
   const events = new EventHandler({ botUserId, rooms, homeserver, revoker, calls, log });
   const tokens = new TokenService(
-    { verifier, rooms, livekitRooms, audit, db, log },
+    {
+      verifier,
+      rooms,
+      livekitRooms,
+      audit,
+      db,
+      log,
+      onDecision: (endpoint, outcome, reason) => {
+        metrics.tokenDecisions.inc({ endpoint, outcome, reason });
+      },
+    },
     {
       livekitUrl: config.livekit.url,
       apiKey: config.livekit.api_key,
@@ -117,13 +139,26 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const app = createHttpApp({
     db,
     routers: [
+      metricsRoutes(metrics),
       tokenRoutes(tokens, limiter),
-      transactionRoutes({ hsToken: registration.hs_token, db, events, log }),
+      transactionRoutes({
+        hsToken: registration.hs_token,
+        db,
+        events,
+        log,
+        count: (outcome, types) => {
+          metrics.transactions.inc({ outcome });
+          for (const type of types) metrics.events.inc({ type });
+        },
+      }),
       webhookRoutes({
         apiKey: config.livekit.api_key,
         apiSecret: config.livekit.api_secret,
         calls: callStore,
-        handle: (event) => calls.onWebhook(event),
+        handle: (event) => {
+          metrics.webhooks.inc({ event: event.event });
+          return calls.onWebhook(event);
+        },
         log,
       }),
     ],

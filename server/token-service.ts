@@ -24,6 +24,8 @@ export interface TokenServiceDeps {
   audit: Pick<AuditLog, 'record'>;
   db: Pick<Database, 'query'>;
   log: Logger;
+  /** Counts decisions (metrics). */
+  onDecision?: (endpoint: string, outcome: 'granted' | 'refused', reason: string) => void;
 }
 
 export interface TokenServiceOptions {
@@ -66,6 +68,7 @@ export class TokenService {
           room: result.presence,
         },
       });
+      this.deps.onDecision?.(req.endpoint, 'granted', 'ok');
       // Every grant is in the audit log; the log line is for debugging.
       this.deps.log.debug('token_granted', {
         room_id: req.roomId,
@@ -85,6 +88,7 @@ export class TokenService {
         userId: req.claimedUserId,
         detail: { ...base, reason: e.reason, status: e.status },
       });
+      this.deps.onDecision?.(req.endpoint, 'refused', e.reason);
       this.deps.log.info('token_refused', {
         room_id: req.roomId,
         claimed_user_id: req.claimedUserId,

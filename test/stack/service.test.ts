@@ -71,3 +71,38 @@ describe('MatrixRTC transport discovery on Synapse A', () => {
     expect(res.delay_id).toMatch(/.+/);
   });
 });
+
+describe('metrics', () => {
+  it('/metrics counts token decisions and appservice transactions as they happen', async () => {
+    const { callRoom, postToService } = await import('../harness/calls.ts');
+    const alice = await registerUser('a');
+    await callRoom(alice); // the bot is invited and joins: transactions flow
+    const fake = {
+      access_token: 'nope',
+      token_type: 'Bearer',
+      matrix_server_name: homeserver('b').server_name,
+      expires_in: 60,
+    };
+    const refused = await postToService('/sfu/get', { room: '!x:localhost:8481', openid_token: fake, device_id: 'D' });
+    expect(refused.status).toBe(401);
+
+    const res = await stackFetch(`${stackEnv().service.url}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const value = (line: RegExp): number =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => line.test(l))
+          ?.split(' ')
+          .pop() ?? 'NaN',
+      );
+    expect(
+      value(/^causerie_token_decisions_total\{endpoint="sfu_get",outcome="refused",reason="openid_rejected"\}/),
+    ).toBeGreaterThanOrEqual(1);
+    expect(value(/^causerie_appservice_transactions_total\{outcome="processed"\}/)).toBeGreaterThanOrEqual(1);
+    expect(value(/^causerie_appservice_events_total\{type="m.room.member"\}/)).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^causerie_calls_active \d+$/m);
+    expect(text).toMatch(/^# HELP causerie_revocation_latency_seconds /m);
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * Every Prometheus metric Causerie exposes, defined in one place (GET /metrics). Gauges about calls
+ * are read from the database at scrape time, so every instance reports the same truth.
+ */
+import express, { type Router } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+import type { Database } from '../schema/database.ts';
+
+export function createMetrics(db: Pick<Database, 'query'>) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'causerie_' });
+
+  const metrics = {
+    registry,
+    transactions: new Counter({
+      name: 'causerie_appservice_transactions_total',
+      help: 'Appservice transactions received from the homeserver, by outcome (processed, replayed, failed, refused).',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    events: new Counter({
+      name: 'causerie_appservice_events_total',
+      help: 'Events received in appservice transactions, by event type.',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    tokenDecisions: new Counter({
+      name: 'causerie_token_decisions_total',
+      help: 'LiveKit token requests, by endpoint, outcome (granted, refused) and reason.',
+      labelNames: ['endpoint', 'outcome', 'reason'] as const,
+      registers: [registry],
+    }),
+    revocations: new Counter({
+      name: 'causerie_revocations_total',
+      help: 'LiveKit participants removed because their Matrix membership ended, by reason.',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    revocationLatency: new Histogram({
+      name: 'causerie_revocation_latency_seconds',
+      help: 'Time from the membership event reaching the appservice to the participant being removed from LiveKit.',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    webhooks: new Counter({
+      name: 'causerie_livekit_webhooks_total',
+      help: 'LiveKit webhooks received, by event.',
+      labelNames: ['event'] as const,
+      registers: [registry],
+    }),
+  };
+
+  new Gauge({
+    name: 'causerie_calls_active',
+    help: 'Calls currently running.',
+    registers: [registry],
+    async collect() {
+      const rows = await db.query<{ n: string }>('SELECT count(*) AS n FROM calls WHERE ended_at IS NULL');
+      this.set(Number(rows[0]?.n ?? 0));
+    },
+  });
+  new Gauge({
+    name: 'causerie_call_participants',
+    help: 'Participants currently connected to running calls.',
+    registers: [registry],
+    async collect() {
+      const rows = await db.query<{ n: string }>(
+        'SELECT count(*) AS n FROM call_participants p JOIN calls c USING (call_id) WHERE c.ended_at IS NULL AND p.left_at IS NULL',
+      );
+      this.set(Number(rows[0]?.n ?? 0));
+    },
+  });
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function metricsRoutes(metrics: Metrics): Router {
+  const router = express.Router();
+  router.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+  return router;
+}
