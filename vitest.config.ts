@@ -2,7 +2,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // The real stack (Synapse A + B, LiveKit, PostgreSQL, Causerie) comes up once per run.
     globalSetup: ['test/harness/global-setup.ts'],
     testTimeout: 60_000,
@@ -10,5 +9,21 @@ export default defineConfig({
     // Two cores: keep workers few so the homeservers keep up.
     maxWorkers: 2,
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'main', include: ['test/**/*.test.ts'], exclude: ['test/disruptive/**'] },
+      },
+      {
+        // Tests that kill or restart the shared Causerie service: alone, after everything else.
+        extends: true,
+        test: {
+          name: 'disruptive',
+          include: ['test/disruptive/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 });

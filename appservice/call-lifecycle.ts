@@ -8,6 +8,7 @@
 import type { RoomServiceClient, WebhookEvent } from 'livekit-server-sdk';
 
 import type { AuditLog } from '../server/audit.ts';
+import { faultPoint } from '../server/faults.ts';
 import { livekitRoomAlias } from '../server/livekit-names.ts';
 import type { LivekitRooms } from '../server/livekit-rooms.ts';
 import type { Logger } from '../server/log.ts';
@@ -115,12 +116,11 @@ export class CallLifecycle {
   async start(roomId: string, by: string, commandEventId: string): Promise<void> {
     const { deps } = this;
     const alias = livekitRoomAlias(roomId);
-    const { call, created } = await deps.calls.start(roomId, alias, by, commandEventId);
+    const { call, created, resumed } = await deps.calls.start(roomId, alias, by, commandEventId);
     const reply = `causerie-reply-${commandEventId}`;
-    if (!created) {
-      if (call.startedBy !== by || call.startedAt.getTime() < Date.now() - 60_000) {
-        await this.notice(roomId, reply, notices.alreadyRunning(call.startedAt));
-      }
+    faultPoint('call_recorded_before_announce');
+    if (!created && !resumed) {
+      await this.notice(roomId, reply, notices.alreadyRunning(call.startedAt));
       return;
     }
     await deps.livekitRooms.ensure(alias, true);

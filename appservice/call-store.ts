@@ -39,27 +39,31 @@ export class CallStore {
     return rows[0] === undefined ? undefined : toCall(rows[0]);
   }
 
-  /** Starts a call unless one runs; `created` tells which. */
+  /**
+   * Starts a call unless one runs. `created`: this call inserted it; `resumed`: the same command
+   * already inserted it (a re-sent transaction), so its remaining steps should be redone.
+   */
   async start(
     roomId: string,
     livekitRoom: string,
     startedBy: string | undefined,
     startEventId: string | undefined,
-  ): Promise<{ call: CallRow; created: boolean }> {
+  ): Promise<{ call: CallRow; created: boolean; resumed: boolean }> {
     const inserted = await this.db.query<Row>(
       `INSERT INTO calls (room_id, livekit_room, started_by, start_event_id) VALUES ($1, $2, $3, $4)
        ON CONFLICT DO NOTHING RETURNING call_id, room_id, livekit_room, started_at, started_by`,
       [roomId, livekitRoom, startedBy ?? null, startEventId ?? null],
     );
-    if (inserted[0] !== undefined) return { call: toCall(inserted[0]), created: true };
+    if (inserted[0] !== undefined) return { call: toCall(inserted[0]), created: true, resumed: false };
     const running = await this.running(roomId);
-    if (running !== undefined) return { call: running, created: false };
-    // The command was already handled and its call has ended since: report that call.
-    const byEvent = await this.db.query<Row>(
-      'SELECT call_id, room_id, livekit_room, started_at, started_by FROM calls WHERE start_event_id = $1',
-      [startEventId ?? null],
-    );
-    if (byEvent[0] !== undefined) return { call: toCall(byEvent[0]), created: false };
+    if (startEventId !== undefined) {
+      const same = await this.db.query<Row & { ended_at: Date | null }>(
+        'SELECT call_id, room_id, livekit_room, started_at, started_by, ended_at FROM calls WHERE start_event_id = $1',
+        [startEventId],
+      );
+      if (same[0] !== undefined) return { call: toCall(same[0]), created: false, resumed: same[0].ended_at === null };
+    }
+    if (running !== undefined) return { call: running, created: false, resumed: false };
     throw new Error(`could not start or find a call in ${roomId}`);
   }
 

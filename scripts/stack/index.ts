@@ -162,20 +162,26 @@ function parts(): Part[] {
       name: 'service',
       ports: [ports.service],
       timeoutS: 60,
-      start: () =>
-        startDetached({
-          part: 'service',
-          command: process.execPath,
-          args: ['--import', 'tsx', join(repoRoot, 'server', 'cli.ts'), 'start', '-c', serviceConfigFile],
-          cwd: repoRoot,
-          env: { ...process.env, NODE_ENV: 'development' },
-        }),
-      healthy: async () => (await getText(`${serviceUrl}/healthz`)).status === 200,
+      start: () => startServiceProcess(),
+      healthy: serviceHealthy,
       stop: (pid) => stopGroup('service', pid),
       log: () => logFile('service'),
     },
   ];
 }
+
+/** Starts the Causerie service of the stack (extra environment for fault-injection tests). */
+export function startServiceProcess(extraEnv: Record<string, string> = {}): number {
+  return startDetached({
+    part: 'service',
+    command: process.execPath,
+    args: ['--import', 'tsx', join(repoRoot, 'server', 'cli.ts'), 'start', '-c', serviceConfigFile],
+    cwd: repoRoot,
+    env: { ...process.env, NODE_ENV: 'development', ...extraEnv },
+  });
+}
+
+export const serviceHealthy = async (): Promise<boolean> => (await getText(`${serviceUrl}/healthz`)).status === 200;
 
 async function bringUp(part: Part): Promise<boolean> {
   const existing = runningPid(part.name);

@@ -2,7 +2,15 @@
  * Call fixtures on the real stack: rooms with the Causerie bot in them, OpenID tokens from each
  * user's own homeserver, requests to the token service.
  */
-import { asUser, createRoom, inviteAndJoin, waitForMembership, type TestUser } from './matrix.ts';
+import {
+  asUser,
+  createRoom,
+  eventually,
+  inviteAndJoin,
+  registerUser,
+  waitForMembership,
+  type TestUser,
+} from './matrix.ts';
 import { stackEnv, stackFetch } from './stack.ts';
 
 export interface OpenIdToken {
@@ -35,6 +43,59 @@ export async function callRoom(owner: TestUser): Promise<string> {
 }
 
 export { inviteAndJoin };
+
+const enc = encodeURIComponent;
+
+export async function say(user: TestUser, roomId: string, body: string): Promise<void> {
+  await asUser(
+    user,
+    'PUT',
+    `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/t${Date.now()}${Math.random()}`,
+    { msgtype: 'm.text', body },
+  );
+}
+
+/** Waits until `viewer` sees a notice from the bot matching `pattern`, not counting `skip` earlier ones. */
+export async function botNotice(viewer: TestUser, roomId: string, pattern: RegExp, skip = 0): Promise<string> {
+  return eventually(
+    `a bot notice matching ${String(pattern)}`,
+    async () => {
+      const { chunk } = await asUser<{
+        chunk: { sender: string; type: string; content: { msgtype?: string; body?: string } }[];
+      }>(viewer, 'GET', `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=100`);
+      const bodies = chunk
+        .filter(
+          (e) =>
+            e.sender === stackEnv().appservice.sender &&
+            e.content.msgtype === 'm.notice' &&
+            pattern.test(e.content.body ?? ''),
+        )
+        .map((e) => e.content.body ?? '');
+      return bodies.length > skip ? bodies[0] : undefined;
+    },
+    20_000,
+  );
+}
+
+/** A call room where the bot may write the widget, with Alice (A) and Bob (B). */
+export async function roomWithPartner(): Promise<{ alice: TestUser; bob: TestUser; roomId: string }> {
+  const [alice, bob] = await Promise.all([registerUser('a', undefined), registerUser('b')]);
+  await asUser(alice, 'PUT', `/_matrix/client/v3/profile/${enc(alice.userId)}/displayname`, {
+    displayname: 'Alice Martin',
+  });
+  const roomId = await createRoom(alice, {
+    name: 'réunion',
+    power_level_content_override: {
+      events: { 'org.matrix.msc3401.call.member': 0 },
+      users: { [stackEnv().appservice.sender]: 50 },
+    },
+    invite: [stackEnv().appservice.sender],
+  });
+  await waitForMembership(alice, roomId, stackEnv().appservice.sender, 'join');
+  await inviteAndJoin(alice, roomId, bob);
+  await waitForMembership(alice, roomId, bob.userId, 'join');
+  return { alice, bob, roomId };
+}
 
 export interface ServiceAnswer {
   status: number;

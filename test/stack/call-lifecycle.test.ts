@@ -2,69 +2,17 @@ import { dispose, Room } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { callRoom, sfuGet } from '../harness/calls.ts';
-import {
-  asUser,
-  createRoom,
-  eventually,
-  inviteAndJoin,
-  registerUser,
-  waitForMembership,
-  type TestUser,
-} from '../harness/matrix.ts';
+import { botNotice, callRoom, roomWithPartner, say, sfuGet } from '../harness/calls.ts';
+import { asUser, eventually, registerUser, type TestUser } from '../harness/matrix.ts';
 import { stackEnv, stackFetch } from '../harness/stack.ts';
 
 const enc = encodeURIComponent;
-const bot = (): string => stackEnv().appservice.sender;
 const connected: Room[] = [];
 
 afterAll(async () => {
   for (const r of connected) await r.disconnect().catch(() => undefined);
   await dispose();
 });
-
-async function say(user: TestUser, roomId: string, body: string): Promise<void> {
-  await asUser(
-    user,
-    'PUT',
-    `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/t${Date.now()}${Math.random()}`,
-    { msgtype: 'm.text', body },
-  );
-}
-
-/** Waits until `viewer` sees a notice from the bot matching `pattern`, not counting `skip` earlier ones. */
-async function botNotice(viewer: TestUser, roomId: string, pattern: RegExp, skip = 0): Promise<string> {
-  return eventually(
-    `a bot notice matching ${String(pattern)}`,
-    async () => {
-      const { chunk } = await asUser<{
-        chunk: { sender: string; type: string; content: { msgtype?: string; body?: string } }[];
-      }>(viewer, 'GET', `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=100`);
-      const bodies = chunk
-        .filter((e) => e.sender === bot() && e.content.msgtype === 'm.notice' && pattern.test(e.content.body ?? ''))
-        .map((e) => e.content.body ?? '');
-      return bodies.length > skip ? bodies[0] : undefined;
-    },
-    20_000,
-  );
-}
-
-/** A call room where the bot may write the widget, with Alice (A) and Bob (B). */
-async function roomWithPartner(): Promise<{ alice: TestUser; bob: TestUser; roomId: string }> {
-  const [alice, bob] = await Promise.all([registerUser('a', undefined), registerUser('b')]);
-  await asUser(alice, 'PUT', `/_matrix/client/v3/profile/${enc(alice.userId)}/displayname`, {
-    displayname: 'Alice Martin',
-  });
-  const roomId = await createRoom(alice, {
-    name: 'réunion',
-    power_level_content_override: { events: { 'org.matrix.msc3401.call.member': 0 }, users: { [bot()]: 50 } },
-    invite: [bot()],
-  });
-  await waitForMembership(alice, roomId, bot(), 'join');
-  await inviteAndJoin(alice, roomId, bob);
-  await waitForMembership(alice, roomId, bob.userId, 'join');
-  return { alice, bob, roomId };
-}
 
 async function joinCall(user: TestUser, roomId: string): Promise<Room> {
   const answer = await eventually('a token', async () => {

@@ -1,0 +1,74 @@
+/**
+ * The service is killed (SIGKILL) in the middle of a transaction — after recording a call, before
+ * announcing it — and restarted: the homeserver re-sends the transaction, and the call ends up
+ * started exactly once, announced exactly once, with nothing lost.
+ */
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+
+import { readRegistration } from '../../config/registration.ts';
+import { serviceHealthy, startServiceProcess, up } from '../../scripts/stack/index.ts';
+import { isAlive, runningPid, stopGroup, waitHealthy } from '../../scripts/stack/processes.ts';
+import { botNotice, roomWithPartner, say } from '../harness/calls.ts';
+import { asUser, eventually } from '../harness/matrix.ts';
+import { homeserver, stackEnv, stackFetch } from '../harness/stack.ts';
+
+const enc = encodeURIComponent;
+
+describe('crash in the middle of a transaction', () => {
+  it('after kill -9 and restart, the re-sent transaction is processed and the call is neither lost nor duplicated', async () => {
+    const { alice, bob, roomId } = await roomWithPartner();
+
+    const running = runningPid('service');
+    if (running !== undefined) await stopGroup('service', running);
+    const faulty = startServiceProcess({ CAUSERIE_FAULT_KILL_AT: 'call_recorded_before_announce' });
+    await waitHealthy({ part: 'service', pid: faulty, timeoutMs: 30_000, check: serviceHealthy });
+
+    await say(alice, roomId, '!call');
+    await eventually(
+      'the service to die mid-transaction',
+      () => Promise.resolve(isAlive(faulty) ? undefined : true),
+      20_000,
+    );
+
+    const db = new pg.Client({ connectionString: stackEnv().postgres.url });
+    await db.connect();
+    try {
+      const recorded = await db.query('SELECT call_id FROM calls WHERE room_id = $1', [roomId]);
+      expect(recorded.rows).toHaveLength(1); // recorded, not yet announced
+
+      await up(); // restarts the service normally
+      // Ask Synapse to retry the held transaction now rather than after its backoff.
+      const { as_token } = readRegistration(stackEnv().appservice.registration);
+      await stackFetch(`${homeserver('a').url}/_matrix/client/v1/appservice/causerie/ping`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${as_token}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+
+      await botNotice(bob, roomId, /Call started by/);
+      const widget = await asUser<{ name: string }>(
+        bob,
+        'GET',
+        `/_matrix/client/v3/rooms/${enc(roomId)}/state/im.vector.modular.widgets/causerie_call`,
+      );
+      expect(widget.name).toBe('Causerie');
+      const calls = await db.query<{ ended_at: Date | null }>('SELECT ended_at FROM calls WHERE room_id = $1', [
+        roomId,
+      ]);
+      expect(calls.rows).toEqual([{ ended_at: null }]);
+
+      // Exactly one announcement, and no "already running" reply to the re-sent command.
+      const { chunk } = await asUser<{ chunk: { sender: string; content: { body?: string } }[] }>(
+        alice,
+        'GET',
+        `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=100`,
+      );
+      const fromBot = chunk.filter((e) => e.sender === stackEnv().appservice.sender).map((e) => e.content.body ?? '');
+      expect(fromBot.filter((b) => b.includes('Call started by'))).toHaveLength(1);
+      expect(fromBot.filter((b) => b.includes('has been running since'))).toHaveLength(0);
+    } finally {
+      await db.end();
+    }
+  });
+});
