@@ -178,7 +178,8 @@ export class RoomStates {
   /** Loads every room kept in the database (at start). */
   async loadFromStore(): Promise<number> {
     const snapshots = await this.opts.store.loadRooms();
-    for (const s of snapshots) this.rooms.set(s.roomId, MutableRoom.fromSnapshot(s, this.now()));
+    // A copy's age is that of its last full read: an old one is re-read on first use.
+    for (const s of snapshots) this.rooms.set(s.roomId, MutableRoom.fromSnapshot(s, s.syncedAt?.getTime() ?? 0));
     return snapshots.length;
   }
 

@@ -15,6 +15,8 @@ export interface RoomSnapshot {
   powerLevels: Record<string, unknown> | undefined;
   members: [string, RoomMember][];
   rtc: RtcMembership[];
+  /** When the room was last read in full from the homeserver. */
+  syncedAt?: Date | undefined;
 }
 
 export type RoomChange =
@@ -108,7 +110,8 @@ export class RoomStore {
       creators: string[];
       create_sender: string | null;
       power_levels: Record<string, unknown> | null;
-    }>('SELECT room_id, room_version, creators, create_sender, power_levels FROM rooms');
+      synced_at: Date;
+    }>('SELECT room_id, room_version, creators, create_sender, power_levels, synced_at FROM rooms');
     const members = await this.db.query<{
       room_id: string;
       user_id: string;
@@ -136,6 +139,7 @@ export class RoomStore {
         powerLevels: r.power_levels ?? undefined,
         members: [],
         rtc: [],
+        syncedAt: r.synced_at,
       });
     }
     for (const m of members)
