@@ -13,6 +13,7 @@ import { livekitRoomAlias } from '../server/livekit-names.ts';
 import type { LivekitRooms } from '../server/livekit-rooms.ts';
 import type { Logger } from '../server/log.ts';
 import type { CallStore } from './call-store.ts';
+import type { DelayedLeaves } from './delayed-leaves.ts';
 import { HomeserverError, type HomeserverClient, type MatrixStateEvent } from './homeserver-client.ts';
 import { formatDuration, notices, parseCommand } from './notices.ts';
 import { RoomStates, type CallRoomView } from './room-state.ts';
@@ -30,6 +31,7 @@ export interface CallLifecycleDeps {
   livekit: Pick<RoomServiceClient, 'deleteRoom' | 'listParticipants'>;
   audit: Pick<AuditLog, 'record'>;
   log: Logger;
+  delayedLeaves: Pick<DelayedLeaves, 'joined' | 'left'>;
   /** Where browsers load the widget from. */
   publicUrl: string;
   moderatorPowerLevel: number;
@@ -194,6 +196,7 @@ export class CallLifecycle {
           p.attributes['matrix_device_id'],
           at,
         );
+        await deps.delayedLeaves.joined(alias, p.identity);
         return;
       }
       case 'participant_left':
@@ -202,6 +205,8 @@ export class CallLifecycle {
         if (p === undefined) return;
         const running = await deps.calls.running(roomId);
         if (running !== undefined) await deps.calls.participantLeft(running.callId, p.identity, event.event, at);
+        // A client that delegated its leave to us relies on it being sent now.
+        await deps.delayedLeaves.left(alias, p.identity);
         this.scheduleStaleCheck(roomId, alias, p.identity);
         return;
       }

@@ -63,19 +63,32 @@ export class FederationHttp {
     });
   }
 
-  async getJson(endpoint: FederationEndpoint, path: string): Promise<JsonResponse> {
+  getJson(endpoint: FederationEndpoint, path: string): Promise<JsonResponse> {
+    return this.requestJson(endpoint, path);
+  }
+
+  /** A request to a vetted endpoint (https unless told otherwise), answered as JSON. */
+  async requestJson(
+    endpoint: FederationEndpoint,
+    path: string,
+    opts: { method?: 'GET' | 'POST'; body?: unknown; scheme?: 'https' | 'http' } = {},
+  ): Promise<JsonResponse> {
     this.pins.set(endpoint.host, endpoint.addresses);
     const host = isIP(endpoint.host) === 6 ? `[${endpoint.host}]` : endpoint.host;
-    const url = `https://${host}:${endpoint.port}${path}`;
+    const url = `${opts.scheme ?? 'https'}://${host}:${endpoint.port}${path}`;
     let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(url, {
-        method: 'GET',
+        method: opts.method ?? 'GET',
         dispatcher: this.agent,
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
         signal: AbortSignal.timeout(this.opts.timeoutMs),
-        headers: { accept: 'application/json' },
+        headers: {
+          accept: 'application/json',
+          ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
       });
     } catch (err) {
       const timedOut = err instanceof Error && /timeout|aborted/i.test(`${err.name} ${err.message}`);

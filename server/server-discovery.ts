@@ -132,6 +132,15 @@ export class ServerDiscovery {
     return [...addresses].sort((a, b) => isIP(a) - isIP(b));
   }
 
+  /**
+   * An endpoint on `host:port` on behalf of `serverName` (whose private-address allowance applies),
+   * its addresses vetted by the guard. For requests that are not federation API calls, such as a
+   * user's client-server API found through .well-known/matrix/client.
+   */
+  vetted(serverName: string, host: string, port: number): Promise<FederationEndpoint> {
+    return this.endpoint(serverName, host, port);
+  }
+
   private async endpoint(
     serverName: string,
     host: string,

@@ -10,6 +10,7 @@ import { RoomServiceClient } from 'livekit-server-sdk';
 import { HomeserverClient } from '../appservice/homeserver-client.ts';
 import { CallLifecycle } from '../appservice/call-lifecycle.ts';
 import { CallStore } from '../appservice/call-store.ts';
+import { DelayedLeaves } from '../appservice/delayed-leaves.ts';
 import { EventHandler } from '../appservice/event-handler.ts';
 import { Revoker } from '../appservice/revocation.ts';
 import { RoomStates } from '../appservice/room-state.ts';
@@ -20,6 +21,7 @@ import type { Config } from '../config/schema.ts';
 import { openDatabase } from '../schema/database.ts';
 import { migrate } from '../schema/migrate.ts';
 import { AuditLog } from './audit.ts';
+import { ClientApi } from './client-api.ts';
 import { FederationHttp, systemDns } from './federation-http.ts';
 import { createHttpApp } from './http.ts';
 import { LivekitRooms } from './livekit-rooms.ts';
@@ -97,6 +99,18 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       metrics.revocationLatency.observe(ms / 1000);
     },
   });
+  const delayedLeaves = new DelayedLeaves({
+    db,
+    audit,
+    log,
+    clientApi: new ClientApi({
+      localServer: config.homeserver.domain,
+      localUrl: config.homeserver.url,
+      discovery,
+      http: federation,
+      timeoutMs: config.federation.timeout_ms,
+    }),
+  });
   const callStore = new CallStore(db);
   const calls = new CallLifecycle({
     botUserId,
@@ -110,6 +124,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     publicUrl: config.appservice.public_url ?? config.appservice.url,
     moderatorPowerLevel: config.token.moderator_power_level,
     staleGraceMs: config.appservice.stale_membership_grace_seconds * 1000,
+    delayedLeaves,
   });
   const events = new EventHandler({ botUserId, rooms, homeserver, revoker, calls, log });
   const tokens = new TokenService(
@@ -175,6 +190,11 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   // Catch up with rooms joined while we were away (or all of them, on an empty database).
   let stopped = false;
   void catchUp(homeserver, rooms, log, () => stopped);
+  delayedLeaves
+    .resume((room) => roomService.listParticipants(room))
+    .catch((err: unknown) => {
+      log.warn('delayed_leaves_resume_failed', { error: (err as Error).message });
+    });
 
   return {
     url,
@@ -183,6 +203,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       stopped = true;
       revoker.stop();
       calls.stop();
+      delayedLeaves.stop();
       await new Promise<void>((resolve) => {
         server.close(() => {
           resolve();
