@@ -7,23 +7,22 @@
  *   reaching the appservice to LiveKit removal (from the audit log), and from the ban request to the
  *   participant being gone (end to end, through federation-free local bans).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { dispose, Room } from '@livekit/rtc-node';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import pg from 'pg';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 
 import { readRegistration } from '../config/registration.ts';
 import { livekitRoomAlias } from '../server/livekit-names.ts';
 import { up } from '../scripts/stack/index.ts';
-import { repoRoot, stateDir } from '../scripts/stack/layout.ts';
-import { startDetached, stopGroup, waitHealthy } from '../scripts/stack/processes.ts';
+import { stateDir } from '../scripts/stack/layout.ts';
 import { callRoom, sfuGet } from '../test/harness/calls.ts';
 import { asUser, eventually, inviteAndJoin, registerUser, waitForMembership } from '../test/harness/matrix.ts';
 import { percentile } from './load.ts';
+import { startBenchService } from './service.ts';
 
 const BENCH_PORT = 8478;
 const enc = encodeURIComponent;
@@ -40,35 +39,19 @@ const stats = (label: string, xs: number[]): string => {
 };
 
 async function throughputAndMemory(): Promise<void> {
-  const config = parseYaml(readFileSync(join(stateDir, 'causerie.yaml'), 'utf8')) as Record<string, unknown>;
-  const file = join(stateDir, 'bench-appservice.yaml');
-  writeFileSync(file, stringifyYaml({ ...config, listen: { host: '127.0.0.1', port: BENCH_PORT } }), { mode: 0o600 });
-
   // A real room with the bot in it, so the bench instance knows it from the database.
   const alice = await registerUser('a');
   const roomId = await callRoom(alice);
-  const db = new pg.Client({ connectionString: (config['database'] as { url: string }).url });
+  const db = new pg.Client({ connectionString: (await up()).env.postgres.url });
   await db.connect();
   await eventually('the room in the database', async () =>
     (await db.query('SELECT 1 FROM rooms WHERE room_id = $1', [roomId])).rows.length > 0 ? true : undefined,
   );
   await db.end();
 
-  const pid = startDetached({
-    part: 'bench-appservice',
-    command: process.execPath,
-    args: ['--import', 'tsx', join(repoRoot, 'server', 'cli.ts'), 'start', '-c', file],
-    cwd: repoRoot,
-    env: { ...process.env, NODE_ENV: 'production' },
-  });
-  const origin = `http://127.0.0.1:${BENCH_PORT}`;
+  const service = await startBenchService('bench-appservice', BENCH_PORT);
+  const { pid, origin } = service;
   try {
-    await waitHealthy({
-      part: 'bench-appservice',
-      pid,
-      timeoutMs: 30_000,
-      check: async () => (await fetch(`${origin}/healthz`)).ok,
-    });
     const rssStart = rssMb(pid);
     const { hs_token } = readRegistration(join(stateDir, 'registration.yaml'));
     let seq = 0;
@@ -140,7 +123,7 @@ async function throughputAndMemory(): Promise<void> {
     );
     console.log(`appservice: RSS ${rssMb(pid).toFixed(0)} MB after churn`);
   } finally {
-    await stopGroup('bench-appservice', pid);
+    await service.stop();
   }
 }
 

@@ -4,55 +4,22 @@
  * with a cold one (every request verified over federation against Synapse B). A separate Causerie
  * process serves, with the rate limit raised; membership is checked on every request.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-
-import { stringify as stringifyYaml, parse as parseYaml } from 'yaml';
-import { readFileSync } from 'node:fs';
 
 import { up } from '../scripts/stack/index.ts';
-import { stateDir } from '../scripts/stack/layout.ts';
-import { startDetached, stopGroup, waitHealthy } from '../scripts/stack/processes.ts';
-import { repoRoot } from '../scripts/stack/layout.ts';
 import { callRoom, openIdToken } from '../test/harness/calls.ts';
 import { inviteAndJoin, registerUser, waitForMembership } from '../test/harness/matrix.ts';
 import { runLoad, summarize } from './load.ts';
+import { startBenchService } from './service.ts';
 
 const BENCH_PORT = 8479;
 
 export async function tokenBench(): Promise<void> {
   const { env } = await up();
-  const config = parseYaml(readFileSync(join(stateDir, 'causerie.yaml'), 'utf8')) as Record<string, unknown>;
-  const benchConfig = {
-    ...config,
-    listen: { host: '127.0.0.1', port: BENCH_PORT },
+  const service = await startBenchService('bench-service', BENCH_PORT, {
     rate_limit: { per_second: 1_000_000, burst: 1_000_000 },
-  };
-  const configFile = join(stateDir, 'bench-causerie.yaml');
-  writeFileSync(configFile, stringifyYaml(benchConfig), { mode: 0o600 });
-  const pid = startDetached({
-    part: 'bench-service',
-    command: process.execPath,
-    args: [
-      ...(process.env['BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
-      '--import',
-      'tsx',
-      join(repoRoot, 'server', 'cli.ts'),
-      'start',
-      '-c',
-      configFile,
-    ],
-    cwd: repoRoot,
-    env: { ...process.env, NODE_ENV: 'production' },
   });
-  const origin = `http://127.0.0.1:${BENCH_PORT}`;
+  const { origin } = service;
   try {
-    await waitHealthy({
-      part: 'bench-service',
-      pid,
-      timeoutMs: 30_000,
-      check: async () => (await fetch(`${origin}/healthz`)).ok,
-    });
     const alice = await registerUser('a');
     const bob = await registerUser('b');
     const roomId = await callRoom(alice);
@@ -90,6 +57,6 @@ export async function tokenBench(): Promise<void> {
     );
     console.log(`stack: ${env.homeservers.map((h) => h.server_name).join(', ')}; LiveKit ${env.livekit.url}`);
   } finally {
-    await stopGroup('bench-service', pid);
+    await service.stop();
   }
 }

@@ -11,6 +11,9 @@ import {
   waitForMembership,
   type TestUser,
 } from './matrix.ts';
+import { Room } from '@livekit/rtc-node';
+import { RoomServiceClient } from 'livekit-server-sdk';
+
 import { stackEnv, stackFetch } from './stack.ts';
 
 export interface OpenIdToken {
@@ -150,4 +153,51 @@ export const getToken = async (
 export function jwtClaims(jwt: string): Record<string, unknown> {
   const [, payload] = jwt.split('.');
   return JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+/** LiveKit's server API with the stack's key. */
+export const livekitApi = (): RoomServiceClient =>
+  new RoomServiceClient(
+    stackEnv().livekit.url.replace(/^ws/, 'http'),
+    stackEnv().livekit.api_key,
+    stackEnv().livekit.api_secret,
+  );
+
+/**
+ * Gets a token on /sfu/get (retrying while our view of the user's join catches up) and connects to
+ * LiveKit as a headless participant; the room is added to `opened` for the suite to disconnect.
+ */
+export async function connectToCall(user: TestUser, roomId: string, opened: Room[]): Promise<Room> {
+  const answer = await eventually('a token', async () => {
+    const a = await sfuGet(user, roomId);
+    return a.status === 200 ? a : undefined;
+  });
+  const room = new Room();
+  await room.connect(answer.body['url'] as string, answer.body['jwt'] as string, {
+    autoSubscribe: false,
+    dynacast: false,
+  });
+  opened.push(room);
+  return room;
+}
+
+/** The state path and content of a per-device MatrixRTC membership, as Element Call writes it. */
+export function callMembership(
+  user: TestUser,
+  roomId: string,
+): { stateKey: string; path: string; content: Record<string, unknown> } {
+  const stateKey = `_${user.userId}_${user.deviceId}_m.call`;
+  return {
+    stateKey,
+    path: `/_matrix/client/v3/rooms/${enc(roomId)}/state/org.matrix.msc3401.call.member/${enc(stateKey)}`,
+    content: {
+      application: 'm.call',
+      call_id: '',
+      scope: 'm.room',
+      device_id: user.deviceId,
+      expires: 14_400_000,
+      focus_active: { type: 'livekit', focus_selection: 'multi_sfu' },
+      foci_preferred: [{ type: 'livekit', livekit_service_url: stackEnv().service.url, livekit_alias: roomId }],
+    },
+  };
 }

@@ -1,13 +1,12 @@
 import { performance } from 'node:perf_hooks';
 
 import { dispose, Room, RoomEvent } from '@livekit/rtc-node';
-import { RoomServiceClient } from 'livekit-server-sdk';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { readRegistration } from '../../config/registration.ts';
 import { livekitRoomAlias } from '../../server/livekit-names.ts';
-import { callRoom, sfuGet } from '../harness/calls.ts';
+import { callRoom, connectToCall, livekitApi, sfuGet } from '../harness/calls.ts';
 import {
   asUser,
   eventually,
@@ -19,12 +18,6 @@ import {
 import { stackEnv, stackFetch } from '../harness/stack.ts';
 
 const enc = encodeURIComponent;
-const roomService = (): RoomServiceClient =>
-  new RoomServiceClient(
-    stackEnv().livekit.url.replace(/^ws/, 'http'),
-    stackEnv().livekit.api_key,
-    stackEnv().livekit.api_secret,
-  );
 
 let db: pg.Client;
 const connected: Room[] = [];
@@ -40,20 +33,8 @@ afterAll(async () => {
   await db.end();
 });
 
-async function joinCall(user: TestUser, roomId: string): Promise<Room> {
-  const answer = await sfuGet(user, roomId);
-  if (answer.status !== 200) throw new Error(`token refused: ${JSON.stringify(answer.body)}`);
-  const room = new Room();
-  await room.connect(answer.body['url'] as string, answer.body['jwt'] as string, {
-    autoSubscribe: false,
-    dynacast: false,
-  });
-  connected.push(room);
-  return room;
-}
-
 const identities = async (roomId: string): Promise<string[]> =>
-  (await roomService().listParticipants(livekitRoomAlias(roomId))).map((p) => p.identity);
+  (await livekitApi().listParticipants(livekitRoomAlias(roomId))).map((p) => p.identity);
 
 /** A room with Alice (A, creator) and Bob (B) in it, Alice already in the call. */
 async function callWithPartner(): Promise<{ alice: TestUser; bob: TestUser; roomId: string }> {
@@ -61,14 +42,14 @@ async function callWithPartner(): Promise<{ alice: TestUser; bob: TestUser; room
   const roomId = await callRoom(alice);
   await inviteAndJoin(alice, roomId, bob);
   await waitForMembership(alice, roomId, bob.userId, 'join');
-  await joinCall(alice, roomId);
+  await connectToCall(alice, roomId, connected);
   return { alice, bob, roomId };
 }
 
 describe('revocation', () => {
   it('a partner on B in the call is removed from LiveKit within a second of being banned, and refused a new token', async () => {
     const { alice, bob, roomId } = await callWithPartner();
-    const bobRoom = await joinCall(bob, roomId);
+    const bobRoom = await connectToCall(bob, roomId, connected);
     const bobIdentity = `${bob.userId}:${bob.deviceId}`;
     expect(await identities(roomId)).toContain(bobIdentity);
     const disconnected = new Promise<number>((resolve) => {
@@ -104,7 +85,7 @@ describe('revocation', () => {
     const carol = await registerUser('a');
     await inviteAndJoin(alice, roomId, carol);
     await waitForMembership(alice, roomId, carol.userId, 'join');
-    await joinCall(carol, roomId);
+    await connectToCall(carol, roomId, connected);
     const carolIdentity = `${carol.userId}:${carol.deviceId}`;
     expect(await identities(roomId)).toContain(carolIdentity);
     await asUser(alice, 'POST', `/_matrix/client/v3/rooms/${enc(roomId)}/kick`, { user_id: carol.userId });
@@ -133,9 +114,9 @@ describe('revocation', () => {
     await eventually('bob to have power 10 in our view', async () =>
       (await sfuGet(bob, roomId)).status === 200 ? true : undefined,
     );
-    await joinCall(bob, roomId);
+    await connectToCall(bob, roomId, connected);
     const bobIdentity = `${bob.userId}:${bob.deviceId}`;
-    const before = (await roomService().listParticipants(livekitRoomAlias(roomId))).find(
+    const before = (await livekitApi().listParticipants(livekitRoomAlias(roomId))).find(
       (p) => p.identity === bobIdentity,
     );
     expect(before?.permission?.canPublish).toBe(true);
@@ -148,7 +129,7 @@ describe('revocation', () => {
     await eventually(
       'bob’s publish permission to be revoked',
       async () => {
-        const p = (await roomService().listParticipants(livekitRoomAlias(roomId))).find(
+        const p = (await livekitApi().listParticipants(livekitRoomAlias(roomId))).find(
           (x) => x.identity === bobIdentity,
         );
         return p?.permission?.canPublish === false ? true : undefined;

@@ -2,8 +2,8 @@ import { dispose, Room } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { botNotice, callRoom, roomWithPartner, say, sfuGet } from '../harness/calls.ts';
-import { asUser, eventually, registerUser, type TestUser } from '../harness/matrix.ts';
+import { botNotice, callMembership, callRoom, connectToCall, roomWithPartner, say } from '../harness/calls.ts';
+import { asUser, eventually, registerUser } from '../harness/matrix.ts';
 import { stackEnv, stackFetch } from '../harness/stack.ts';
 
 const enc = encodeURIComponent;
@@ -13,20 +13,6 @@ afterAll(async () => {
   for (const r of connected) await r.disconnect().catch(() => undefined);
   await dispose();
 });
-
-async function joinCall(user: TestUser, roomId: string): Promise<Room> {
-  const answer = await eventually('a token', async () => {
-    const a = await sfuGet(user, roomId);
-    return a.status === 200 ? a : undefined;
-  });
-  const room = new Room();
-  await room.connect(answer.body['url'] as string, answer.body['jwt'] as string, {
-    autoSubscribe: false,
-    dynacast: false,
-  });
-  connected.push(room);
-  return room;
-}
 
 describe('call lifecycle', () => {
   it('!call in a room with a partner on B: the widget reaches B over federation, a notice is posted, the end posts duration and participants', async () => {
@@ -55,8 +41,8 @@ describe('call lifecycle', () => {
     await say(bob, roomId, '!call');
     expect(await botNotice(alice, roomId, /has been running since/)).toMatch(/^Un appel est déjà en cours/);
 
-    await joinCall(alice, roomId);
-    await joinCall(bob, roomId);
+    await connectToCall(alice, roomId, connected);
+    await connectToCall(bob, roomId, connected);
     // Bob is not a moderator: he cannot end it for everyone.
     await say(bob, roomId, '!call end');
     await botNotice(alice, roomId, /Only moderators/);
@@ -82,23 +68,10 @@ describe('call lifecycle', () => {
 
   it('removes a MatrixRTC membership that outlived its LiveKit participant (a closed tab)', async () => {
     const { alice, bob, roomId } = await roomWithPartner();
-    await joinCall(alice, roomId);
-    const stateKey = `_${bob.userId}_${bob.deviceId}_m.call`;
-    await asUser(
-      bob,
-      'PUT',
-      `/_matrix/client/v3/rooms/${enc(roomId)}/state/org.matrix.msc3401.call.member/${enc(stateKey)}`,
-      {
-        application: 'm.call',
-        call_id: '',
-        scope: 'm.room',
-        device_id: bob.deviceId,
-        expires: 14_400_000,
-        focus_active: { type: 'livekit', focus_selection: 'multi_sfu' },
-        foci_preferred: [{ type: 'livekit', livekit_service_url: stackEnv().service.url, livekit_alias: roomId }],
-      },
-    );
-    const bobRoom = await joinCall(bob, roomId);
+    await connectToCall(alice, roomId, connected);
+    const { stateKey, path, content } = callMembership(bob, roomId);
+    await asUser(bob, 'PUT', path, content);
+    const bobRoom = await connectToCall(bob, roomId, connected);
     // The tab "crashes": the LiveKit connection goes, the membership state stays.
     await bobRoom.disconnect();
     const cleared = await eventually(

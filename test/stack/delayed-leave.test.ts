@@ -2,7 +2,7 @@ import { dispose, Room } from '@livekit/rtc-node';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { roomWithPartner, sfuGet } from '../harness/calls.ts';
+import { callMembership, roomWithPartner, sfuGet } from '../harness/calls.ts';
 import { asUser, eventually } from '../harness/matrix.ts';
 import { stackEnv } from '../harness/stack.ts';
 
@@ -24,17 +24,8 @@ describe('delegated delayed leave (MSC4140, as Element Call hands it over)', () 
     const first = await sfuGet(alice, roomId); // Alice starts the call
     expect(first.status).toBe(200);
 
-    const stateKey = `_${bob.userId}_${bob.deviceId}_m.call`;
-    const statePath = `/_matrix/client/v3/rooms/${enc(roomId)}/state/org.matrix.msc3401.call.member/${enc(stateKey)}`;
-    await asUser(bob, 'PUT', statePath, {
-      application: 'm.call',
-      call_id: '',
-      scope: 'm.room',
-      device_id: bob.deviceId,
-      expires: 14_400_000,
-      focus_active: { type: 'livekit', focus_selection: 'multi_sfu' },
-      foci_preferred: [{ type: 'livekit', livekit_service_url: stackEnv().service.url, livekit_alias: roomId }],
-    });
+    const { stateKey, path: statePath, content } = callMembership(bob, roomId);
+    await asUser(bob, 'PUT', statePath, content);
     const { delay_id } = await asUser<{ delay_id: string }>(
       bob,
       'PUT',

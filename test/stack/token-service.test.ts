@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:net';
 
 import { dispose, Room } from '@livekit/rtc-node';
-import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { livekitIdentityForMember, livekitRoomAlias } from '../../server/livekit-names.ts';
 import {
   callRoom,
+  livekitApi,
   getToken,
   jwtClaims,
   openIdToken,
@@ -24,9 +24,6 @@ import {
 } from '../harness/matrix.ts';
 import { homeserver, stackEnv, stackFetch } from '../harness/stack.ts';
 
-const lkHttp = (): string => stackEnv().livekit.url.replace(/^ws/, 'http');
-const roomService = (): RoomServiceClient =>
-  new RoomServiceClient(lkHttp(), stackEnv().livekit.api_key, stackEnv().livekit.api_secret);
 
 let alice: TestUser;
 let bob: TestUser;
@@ -75,7 +72,7 @@ describe('token service: granting', () => {
     expect(claims['attributes']).toMatchObject({ matrix_user_id: alice.userId, matrix_device_id: alice.deviceId });
 
     await connect(answer.body['url'] as string, answer.body['jwt'] as string);
-    const participants = await roomService().listParticipants(livekitRoomAlias(roomId));
+    const participants = await livekitApi().listParticipants(livekitRoomAlias(roomId));
     expect(participants.map((p) => p.identity)).toContain(identity);
   });
 
@@ -88,7 +85,7 @@ describe('token service: granting', () => {
 
     const room = await connect(answer.body['url'] as string, answer.body['jwt'] as string);
     expect(room.localParticipant?.identity).toBe(`${bob.userId}:${bob.deviceId}`);
-    const participants = await roomService().listParticipants(livekitRoomAlias(roomId));
+    const participants = await livekitApi().listParticipants(livekitRoomAlias(roomId));
     expect(participants.map((p) => p.identity)).toContain(`${bob.userId}:${bob.deviceId}`);
   });
 
@@ -99,7 +96,7 @@ describe('token service: granting', () => {
     const refused = await sfuGet(bob, fresh);
     expectError(refused, 403, 'M_FORBIDDEN');
     expect(refused.body['error']).toContain(homeserver('a').server_name);
-    expect(await roomService().listRooms([livekitRoomAlias(fresh)])).toEqual([]);
+    expect(await livekitApi().listRooms([livekitRoomAlias(fresh)])).toEqual([]);
     // Once Alice (full access) joins, the call exists and Bob may join it.
     expect((await sfuGet(alice, fresh)).status).toBe(200);
     expect((await sfuGet(bob, fresh)).status).toBe(200);
