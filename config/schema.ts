@@ -139,6 +139,15 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Rate limit of the token endpoints.'),
+  widget: z
+    .strictObject({
+      dev_host: z
+        .boolean()
+        .default(false)
+        .describe('Also serve the test host page at /dev/host/ (a minimal Matrix client embedding the widget). For local development and demos only.'),
+    })
+    .prefault({})
+    .describe('The call widget served at /widget/.'),
   database: z
     .strictObject({
       url: z

@@ -44,6 +44,8 @@ export class ApiError extends Error {
     return {
       errcode: this.errcode,
       error: this.message,
+      // Why, for clients to show the right message (e.g. "call not started" vs "not a member").
+      reason: this.reason,
       ...(this.retryAfterMs === undefined ? {} : { retry_after_ms: this.retryAfterMs }),
     };
   }

@@ -31,6 +31,7 @@ import { OpenIdVerifier } from './openid-verify.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { ServerDiscovery, type DnsResolver } from './server-discovery.ts';
 import { tokenRoutes } from './token-api.ts';
+import { staticRoutes } from './static-api.ts';
 import { TokenService } from './token-service.ts';
 import { webhookRoutes } from './webhook-api.ts';
 
@@ -154,6 +155,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const app = createHttpApp({
     db,
     routers: [
+      staticRoutes({ devHost: config.widget.dev_host }),
       metricsRoutes(metrics),
       tokenRoutes(tokens, limiter),
       transactionRoutes({

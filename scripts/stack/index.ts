@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 
 import { loadConfig } from '../../config/load.ts';
+import { buildAll } from '../build.ts';
 import { buildRegistration, writeRegistration } from '../../config/registration.ts';
 import { getText } from './http-check.ts';
 import { ensureInstalled } from './install.ts';
@@ -77,6 +78,7 @@ function writeServiceConfig(): void {
     listen: { host, port: ports.service },
     livekit: { url: livekitWsUrl, api_key: livekitDev.apiKey, api_secret: livekitDev.apiSecret },
     database: { url: postgresUrl() },
+    widget: { dev_host: true },
     // The two test homeservers live on loopback and present the stack's self-signed certificate.
     federation: {
       private_address_servers: [
@@ -237,6 +239,7 @@ export interface UpResult {
 
 export async function up(): Promise<UpResult> {
   await ensureInstalled();
+  await buildAll(true);
   mkdirSync(stateDir, { recursive: true });
   ensureTls();
   writeServiceConfig();

@@ -22,3 +22,47 @@ export function launchBrowser(): Promise<Browser> {
     ],
   });
 }
+
+/** The test host page for a user in a room (the access token stays in the fragment). */
+export function hostPageUrl(
+  serviceUrl: string,
+  user: { userId: string; accessToken: string; deviceId: string; hs: { url: string } },
+  roomId: string,
+  lang = 'en',
+): string {
+  const fragment = new URLSearchParams({
+    hs: user.hs.url,
+    token: user.accessToken,
+    user: user.userId,
+    device: user.deviceId,
+    room: roomId,
+    lang,
+  });
+  return `${serviceUrl}/dev/host/#${fragment.toString()}`;
+}
+
+/**
+ * Facts about the videos and audios a page's call widget shows, looking through the widget's
+ * shadow roots: per video, whether it is remote, its size and decoded frame count.
+ */
+export const mediaProbe = `(() => {
+  const found = { videos: [], audios: [] };
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.tagName === 'VIDEO') found.videos.push({ identity: el.dataset.identity, user: el.dataset.user, remote: el.dataset.remote === 'true', source: el.dataset.source, width: el.videoWidth, frames: el.getVideoPlaybackQuality().totalVideoFrames });
+      if (el.tagName === 'AUDIO') { const t = el.srcObject && el.srcObject.getAudioTracks()[0]; found.audios.push({ live: !!t && t.readyState === 'live' }); }
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  const app = document.querySelector('causerie-app');
+  return { ...found, phase: app && app.dataset.phase, error: app && app.dataset.error, firstFrameMs: app && app.dataset.firstFrameMs };
+})()`;
+
+export interface MediaFacts {
+  videos: { identity: string; user: string; remote: boolean; source: string; width: number; frames: number }[];
+  audios: { live: boolean }[];
+  phase: string | undefined;
+  error: string | undefined;
+  firstFrameMs: string | undefined;
+}

@@ -24,7 +24,6 @@ import {
 } from '../harness/matrix.ts';
 import { homeserver, stackEnv, stackFetch } from '../harness/stack.ts';
 
-
 let alice: TestUser;
 let bob: TestUser;
 let roomId: string;

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+
+import { tokenError } from '../../widget/core/errors.ts';
+import { strings } from '../../widget/core/i18n.ts';
+import { gridColumns, membershipContent, membershipStateKey } from '../../widget/core/membership.ts';
+import { parseParams } from '../../widget/core/url-params.ts';
+
+describe('widget URL parameters', () => {
+  it('reads what a Matrix client fills into the widget URL', () => {
+    const p = parseParams(
+      '?roomId=!r%3Aa.example&userId=%40alice%3Aa.example&displayName=Alice&lang=fr-FR&theme=dark&deviceId=DEV&baseUrl=https%3A%2F%2Fa.example&widgetId=causerie_call&parentUrl=https%3A%2F%2Fapp.example%2F',
+    );
+    expect(p).toEqual({
+      mode: 'widget',
+      roomId: '!r:a.example',
+      userId: '@alice:a.example',
+      displayName: 'Alice',
+      deviceId: 'DEV',
+      baseUrl: 'https://a.example',
+      widgetId: 'causerie_call',
+      parentUrl: 'https://app.example/',
+      lang: 'fr',
+      theme: 'dark',
+    });
+  });
+
+  it('treats unfilled template variables as missing, and runs standalone without a widget id', () => {
+    const p = parseParams(
+      '?roomId=$matrix_room_id&userId=$matrix_user_id&lang=$org.matrix.msc2873.client_language',
+      'fr',
+    );
+    expect(p).toMatchObject({ mode: 'standalone', roomId: undefined, userId: undefined, lang: 'fr', theme: 'light' });
+  });
+});
+
+describe('widget errors', () => {
+  it.each([
+    [403, { errcode: 'M_FORBIDDEN', reason: 'call_not_started' }, 'call_not_started'],
+    [403, { errcode: 'M_FORBIDDEN', reason: 'banned' }, 'not_member'],
+    [404, { errcode: 'M_NOT_FOUND', reason: 'room_unknown' }, 'not_member'],
+    [401, { errcode: 'M_UNAUTHORIZED' }, 'unauthorized'],
+    [502, { errcode: 'M_UNKNOWN' }, 'token_service_unreachable'],
+    [429, { errcode: 'M_LIMIT_EXCEEDED' }, 'token_service_unreachable'],
+  ])('maps a %i %j answer to the %s message', (status, body, code) => {
+    expect(tokenError(status, body).code).toBe(code);
+  });
+
+  it('has a message for every error code in both languages', () => {
+    for (const lang of ['fr', 'en'] as const) {
+      for (const message of Object.values(strings(lang).errors)) expect(message.length).toBeGreaterThan(10);
+    }
+    expect(Object.keys(strings('fr').errors)).toEqual(Object.keys(strings('en').errors));
+  });
+});
+
+describe('MatrixRTC membership as Element Call writes it', () => {
+  it('uses the per-device state key (no leading _ in MSC3757 rooms)', () => {
+    expect(membershipStateKey('@a:s', 'DEV')).toBe('_@a:s_DEV_m.call');
+    expect(membershipStateKey('@a:s', 'DEV', 'org.matrix.msc3757.11')).toBe('@a:s_DEV_m.call');
+  });
+
+  it('has the content fields Element Call reads', () => {
+    expect(
+      membershipContent({ deviceId: 'DEV', roomId: '!r', serviceUrl: 'https://causerie.example', createdTs: 5 }),
+    ).toEqual({
+      application: 'm.call',
+      call_id: '',
+      scope: 'm.room',
+      device_id: 'DEV',
+      expires: 14_400_000,
+      created_ts: 5,
+      focus_active: { type: 'livekit', focus_selection: 'multi_sfu' },
+      foci_preferred: [{ type: 'livekit', livekit_service_url: 'https://causerie.example', livekit_alias: '!r' }],
+    });
+  });
+
+  it('lays out 1, 2, 4, 9 and 16+ tiles evenly', () => {
+    expect([1, 2, 4, 9, 16, 25].map(gridColumns)).toEqual([1, 2, 2, 3, 4, 5]);
+  });
+});

@@ -1,0 +1,307 @@
+/**
+ * One person's time in a call, as a plain object the UI renders: lobby → joining → in call → left
+ * (or a clear error). Joining: schedule the delayed leave (so a crash still leaves the call), get a
+ * LiveKit token from the Causerie service, connect and publish, write the MatrixRTC membership;
+ * while in the call, keep the delayed leave from firing. Leaving undoes it all.
+ */
+import {
+  ConnectionQuality,
+  DisconnectReason,
+  Room,
+  RoomEvent,
+  Track,
+  type Participant,
+  type TrackPublication,
+} from 'livekit-client';
+
+import { CallError, tokenError } from '../core/errors.ts';
+import { membershipContent, membershipStateKey } from '../core/membership.ts';
+import type { MatrixLink } from './matrix-link.ts';
+
+export type Phase = 'lobby' | 'joining' | 'in_call' | 'left' | 'error';
+
+export interface Tile {
+  key: string;
+  participant: Participant;
+  local: boolean;
+  name: string;
+  video: Track | undefined;
+  screen: boolean;
+  micMuted: boolean;
+  speaking: boolean;
+  quality: ConnectionQuality;
+}
+
+export interface JoinOptions {
+  audio: boolean;
+  video: boolean;
+  audioDeviceId?: string | undefined;
+  videoDeviceId?: string | undefined;
+}
+
+/** How long the delayed leave waits before firing; restarted at half that while in the call. */
+const LEAVE_DELAY_MS = 10_000;
+
+export class CallSession extends EventTarget {
+  phase: Phase = 'lobby';
+  error: CallError | undefined;
+  room: Room | undefined;
+  /** Milliseconds from join() to the first remote video frame, once seen (for measurement). */
+  firstRemoteFrameMs: number | undefined;
+  private joinStartedAt = 0;
+  private delayId: string | undefined;
+  private keepAlive: ReturnType<typeof setInterval> | undefined;
+  private readonly memberId = crypto.randomUUID();
+  readonly stateKey: string;
+
+  constructor(
+    private readonly link: MatrixLink,
+    private readonly serviceUrl: string,
+  ) {
+    super();
+    this.stateKey = membershipStateKey(link.userId, link.deviceId);
+  }
+
+  private changed(): void {
+    this.dispatchEvent(new Event('change'));
+  }
+
+  private fail(err: unknown): void {
+    this.error = err instanceof CallError ? err : new CallError('unknown', (err as Error).message);
+    this.phase = 'error';
+    this.changed();
+  }
+
+  private async token(): Promise<{ url: string; jwt: string }> {
+    const openid = await this.link.openIdToken();
+    const delay = this.delayId === undefined ? {} : { delay_id: this.delayId, delay_timeout: LEAVE_DELAY_MS };
+    const post = async (path: string, body: unknown): Promise<Response> => {
+      try {
+        return await fetch(`${this.serviceUrl}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(15_000),
+        });
+      } catch (err) {
+        throw new CallError('token_service_unreachable', (err as Error).message);
+      }
+    };
+    let res = await post('/get_token', {
+      room_id: this.link.roomId,
+      slot_id: 'm.call#ROOM',
+      openid_token: openid,
+      member: { id: this.memberId, claimed_user_id: this.link.userId, claimed_device_id: this.link.deviceId },
+      ...delay,
+    });
+    if (res.status === 404) {
+      const body = (await res.json().catch(() => ({}))) as { errcode?: unknown };
+      // An older service without /get_token: fall back to /sfu/get (whose 404 is "unknown room").
+      if (body.errcode === 'M_UNRECOGNIZED')
+        res = await post('/sfu/get', {
+          room: this.link.roomId,
+          openid_token: openid,
+          device_id: this.link.deviceId,
+          ...delay,
+        });
+      else throw tokenError(404, body);
+    }
+    const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    if (!res.ok) throw tokenError(res.status, body);
+    if (typeof body['url'] !== 'string' || typeof body['jwt'] !== 'string')
+      throw new CallError('token_service_unreachable', 'malformed answer');
+    return { url: body['url'], jwt: body['jwt'] };
+  }
+
+  async join(opts: JoinOptions): Promise<void> {
+    if (this.phase === 'joining' || this.phase === 'in_call') return;
+    this.phase = 'joining';
+    this.error = undefined;
+    this.firstRemoteFrameMs = undefined;
+    this.joinStartedAt = performance.now();
+    this.changed();
+    try {
+      this.delayId = await this.link.scheduleLeave(this.stateKey, LEAVE_DELAY_MS);
+      const { url, jwt } = await this.token();
+      const room = new Room({ adaptiveStream: true, dynacast: true });
+      this.watch(room);
+      try {
+        await room.connect(url, jwt);
+      } catch (err) {
+        throw new CallError('livekit_unreachable', (err as Error).message);
+      }
+      this.room = room;
+      await this.link.sendMembership(
+        this.stateKey,
+        membershipContent({
+          deviceId: this.link.deviceId,
+          roomId: this.link.roomId,
+          serviceUrl: this.serviceUrl,
+          createdTs: Date.now(),
+        }),
+      );
+      if (this.delayId !== undefined) {
+        const id = this.delayId;
+        this.keepAlive = setInterval(() => {
+          this.link.restartLeave(id).catch(() => undefined);
+        }, LEAVE_DELAY_MS / 2);
+      }
+      this.phase = 'in_call';
+      this.changed();
+      await this.publish(room, opts);
+    } catch (err) {
+      await this.cleanup(false);
+      this.fail(err);
+    }
+  }
+
+  private async publish(room: Room, opts: JoinOptions): Promise<void> {
+    try {
+      await room.localParticipant.setMicrophoneEnabled(
+        opts.audio,
+        opts.audioDeviceId === undefined ? undefined : { deviceId: opts.audioDeviceId },
+      );
+      await room.localParticipant.setCameraEnabled(
+        opts.video,
+        opts.videoDeviceId === undefined ? undefined : { deviceId: opts.videoDeviceId },
+      );
+    } catch (err) {
+      if ((err as Error).name === 'NotAllowedError') this.error = new CallError('no_media_permission');
+      else throw err;
+    }
+    this.changed();
+  }
+
+  private watch(room: Room): void {
+    const update = (): void => {
+      this.changed();
+    };
+    for (const ev of [
+      RoomEvent.ParticipantConnected,
+      RoomEvent.ParticipantDisconnected,
+      RoomEvent.TrackSubscribed,
+      RoomEvent.TrackUnsubscribed,
+      RoomEvent.TrackMuted,
+      RoomEvent.TrackUnmuted,
+      RoomEvent.LocalTrackPublished,
+      RoomEvent.LocalTrackUnpublished,
+      RoomEvent.ActiveSpeakersChanged,
+      RoomEvent.ConnectionQualityChanged,
+      RoomEvent.ParticipantNameChanged,
+    ] as const) {
+      room.on(ev, update);
+    }
+    room.on(RoomEvent.Disconnected, (reason?: DisconnectReason) => {
+      if (this.phase !== 'in_call') return;
+      void this.cleanup(true);
+      if (reason === DisconnectReason.PARTICIPANT_REMOVED || reason === DisconnectReason.ROOM_DELETED) {
+        this.fail(
+          new CallError(
+            reason === DisconnectReason.PARTICIPANT_REMOVED ? 'removed' : 'unknown',
+            'disconnected by the server',
+          ),
+        );
+      } else if (reason !== DisconnectReason.CLIENT_INITIATED) {
+        this.fail(new CallError('livekit_unreachable', `disconnected (${String(reason)})`));
+      }
+    });
+  }
+
+  /** Reports the first decoded remote video frame (the moment a person sees the other). */
+  remoteFrameShown(): void {
+    if (this.firstRemoteFrameMs === undefined && this.joinStartedAt > 0) {
+      this.firstRemoteFrameMs = performance.now() - this.joinStartedAt;
+      this.changed();
+    }
+  }
+
+  private async cleanup(leftByServer: boolean): Promise<void> {
+    if (this.keepAlive !== undefined) clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
+    const room = this.room;
+    this.room = undefined;
+    // Our membership ends now; the delayed leave is then no longer needed.
+    await this.link.sendMembership(this.stateKey, {}).catch(() => undefined);
+    if (this.delayId !== undefined) await this.link.cancelLeave(this.delayId).catch(() => undefined);
+    this.delayId = undefined;
+    if (room !== undefined && !leftByServer) await room.disconnect();
+  }
+
+  async leave(): Promise<void> {
+    if (this.phase !== 'in_call') return;
+    this.phase = 'left';
+    await this.cleanup(false);
+    this.changed();
+  }
+
+  async toggleMic(): Promise<void> {
+    const lp = this.room?.localParticipant;
+    if (lp === undefined) return;
+    await lp.setMicrophoneEnabled(!lp.isMicrophoneEnabled);
+    this.changed();
+  }
+
+  async toggleCam(): Promise<void> {
+    const lp = this.room?.localParticipant;
+    if (lp === undefined) return;
+    await lp.setCameraEnabled(!lp.isCameraEnabled);
+    this.changed();
+  }
+
+  get micEnabled(): boolean {
+    return this.room?.localParticipant.isMicrophoneEnabled ?? false;
+  }
+
+  get camEnabled(): boolean {
+    return this.room?.localParticipant.isCameraEnabled ?? false;
+  }
+
+  /** Remote microphone tracks to play. */
+  audioTracks(): Track[] {
+    const room = this.room;
+    if (room === undefined) return [];
+    const out: Track[] = [];
+    for (const p of room.remoteParticipants.values()) {
+      const mic = p.getTrackPublication(Track.Source.Microphone);
+      if (mic?.track !== undefined) out.push(mic.track);
+      const screenAudio = p.getTrackPublication(Track.Source.ScreenShareAudio);
+      if (screenAudio?.track !== undefined) out.push(screenAudio.track);
+    }
+    return out;
+  }
+
+  /** Everyone in the call as tiles: screen shares first, then people (local last). */
+  tiles(youLabel: string): Tile[] {
+    const room = this.room;
+    if (room === undefined) return [];
+    const speaking = new Set(room.activeSpeakers.map((p) => p.identity));
+    const people: Tile[] = [];
+    const screens: Tile[] = [];
+    const all: Participant[] = [...room.remoteParticipants.values(), room.localParticipant];
+    for (const p of all) {
+      const local = p === room.localParticipant;
+      const pub = (source: Track.Source): TrackPublication | undefined => p.getTrackPublication(source);
+      const cam = pub(Track.Source.Camera);
+      const screen = pub(Track.Source.ScreenShare);
+      const mic = pub(Track.Source.Microphone);
+      const name = local ? `${p.name ?? p.identity} (${youLabel})` : (p.name ?? p.identity);
+      const base = {
+        participant: p,
+        local,
+        name,
+        micMuted: mic?.isMuted ?? true,
+        speaking: speaking.has(p.identity),
+        quality: p.connectionQuality,
+      };
+      people.push({
+        ...base,
+        key: `${p.identity}:camera`,
+        video: cam !== undefined && !cam.isMuted ? cam.track : undefined,
+        screen: false,
+      });
+      if (screen?.track !== undefined)
+        screens.push({ ...base, key: `${p.identity}:screen`, video: screen.track, screen: true });
+    }
+    return [...screens, ...people];
+  }
+}

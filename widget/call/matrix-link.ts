@@ -1,0 +1,111 @@
+/**
+ * What the call needs from Matrix, whichever way the widget runs: who we are, an OpenID token from
+ * our homeserver, and writing our MatrixRTC membership (with a delayed leave where supported).
+ * WidgetLink speaks matrix-widget-api to the host client (Element, Tchap, the test host page).
+ */
+import { MatrixCapabilities, WidgetApi } from 'matrix-widget-api';
+
+import { CallError } from '../core/errors.ts';
+import { CALL_MEMBER_EVENT } from '../core/membership.ts';
+
+export interface OpenIdToken {
+  access_token: string;
+  token_type: string;
+  matrix_server_name: string;
+  expires_in: number;
+}
+
+export interface MatrixLink {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly roomId: string;
+  openIdToken(): Promise<OpenIdToken>;
+  sendMembership(stateKey: string, content: Record<string, unknown>): Promise<void>;
+  /** Schedules `{}` at stateKey after delayMs (MSC4140); undefined when the host cannot. */
+  scheduleLeave(stateKey: string, delayMs: number): Promise<string | undefined>;
+  restartLeave(delayId: string): Promise<void>;
+  cancelLeave(delayId: string): Promise<void>;
+}
+
+export class WidgetLink implements MatrixLink {
+  private delayedEvents = false;
+
+  private constructor(
+    private readonly api: WidgetApi,
+    readonly userId: string,
+    readonly deviceId: string,
+    readonly roomId: string,
+  ) {}
+
+  /** Handshake with the host, asking only for the capabilities the call needs. */
+  static async connect(opts: {
+    widgetId: string;
+    parentUrl: string | undefined;
+    userId: string;
+    deviceId: string;
+    roomId: string;
+    stateKey: string;
+  }): Promise<WidgetLink> {
+    const origin = opts.parentUrl === undefined ? undefined : new URL(opts.parentUrl).origin;
+    const api = new WidgetApi(opts.widgetId, origin ?? null);
+    api.requestCapabilityToSendState(CALL_MEMBER_EVENT, opts.stateKey);
+    api.requestCapabilityToReceiveState(CALL_MEMBER_EVENT);
+    api.requestCapabilityToReceiveState('m.room.member');
+    api.requestCapabilityToReceiveState('m.room.power_levels');
+    api.requestCapability(MatrixCapabilities.MSC4157SendDelayedEvent);
+    api.requestCapability(MatrixCapabilities.MSC4157UpdateDelayedEvent);
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new CallError('widget_api', 'no answer from the host client'));
+      }, 15_000);
+      api.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    api.start();
+    await ready;
+    const link = new WidgetLink(api, opts.userId, opts.deviceId, opts.roomId);
+    link.delayedEvents =
+      api.hasCapability(MatrixCapabilities.MSC4157SendDelayedEvent) &&
+      api.hasCapability(MatrixCapabilities.MSC4157UpdateDelayedEvent);
+    return link;
+  }
+
+  async openIdToken(): Promise<OpenIdToken> {
+    try {
+      const t = await this.api.requestOpenIDConnectToken();
+      if (t.access_token === undefined || t.matrix_server_name === undefined) throw new Error('incomplete');
+      return {
+        access_token: t.access_token,
+        token_type: t.token_type ?? 'Bearer',
+        matrix_server_name: t.matrix_server_name,
+        expires_in: t.expires_in ?? 3600,
+      };
+    } catch (err) {
+      throw new CallError('widget_api', `OpenID refused: ${(err as Error).message}`);
+    }
+  }
+
+  async sendMembership(stateKey: string, content: Record<string, unknown>): Promise<void> {
+    await this.api.sendStateEvent(CALL_MEMBER_EVENT, stateKey, content);
+  }
+
+  async scheduleLeave(stateKey: string, delayMs: number): Promise<string | undefined> {
+    if (!this.delayedEvents) return undefined;
+    try {
+      const res = await this.api.sendStateEvent(CALL_MEMBER_EVENT, stateKey, {}, undefined, delayMs);
+      return res.delay_id;
+    } catch {
+      return undefined; // the homeserver may not support delayed events: the service cleans up instead
+    }
+  }
+
+  async restartLeave(delayId: string): Promise<void> {
+    await this.api.restartScheduledDelayedEvent(delayId);
+  }
+
+  async cancelLeave(delayId: string): Promise<void> {
+    await this.api.cancelScheduledDelayedEvent(delayId);
+  }
+}

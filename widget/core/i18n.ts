@@ -1,0 +1,80 @@
+/**
+ * Every string the widget shows, in French and English (it follows the host client's language).
+ */
+import type { Lang } from './url-params.ts';
+
+const fr = {
+  appTitle: 'Causerie',
+  lobbyTitle: 'Prêt à rejoindre ?',
+  join: 'Rejoindre l’appel',
+  joining: 'Connexion…',
+  leave: 'Quitter',
+  micOn: 'Couper le micro',
+  micOff: 'Activer le micro',
+  camOn: 'Couper la caméra',
+  camOff: 'Activer la caméra',
+  camera: 'Caméra',
+  microphone: 'Micro',
+  noCamera: 'Caméra désactivée',
+  you: 'Vous',
+  participants: (n: number) => `${n} participant${n > 1 ? 's' : ''}`,
+  leftTitle: 'Vous avez quitté l’appel.',
+  rejoin: 'Rejoindre à nouveau',
+  muted: 'micro coupé',
+  speaking: 'parle',
+  retry: 'Réessayer',
+  errors: {
+    not_member: 'Vous n’êtes pas membre de ce salon : demandez une invitation pour rejoindre l’appel.',
+    call_not_started:
+      'L’appel n’a pas encore commencé : il doit être lancé par un membre de l’organisation qui l’accueille.',
+    unauthorized: 'Votre serveur Matrix n’a pas confirmé votre identité. Reconnectez-vous puis réessayez.',
+    token_service_unreachable: 'Le service d’appel est injoignable. Vérifiez votre connexion puis réessayez.',
+    livekit_unreachable: 'Le serveur média est injoignable. Vérifiez votre connexion puis réessayez.',
+    no_media_permission:
+      'L’accès à la caméra ou au micro a été refusé. Autorisez-le dans votre navigateur, ou rejoignez sans.',
+    removed: 'Vous avez été retiré de l’appel.',
+    bad_params: 'Ce lien d’appel est incomplet (salon ou utilisateur manquant).',
+    widget_api: 'Votre client Matrix n’a pas autorisé le widget d’appel.',
+    unknown: 'Une erreur inattendue s’est produite.',
+  },
+};
+
+type Strings = typeof fr;
+
+const en: Strings = {
+  appTitle: 'Causerie',
+  lobbyTitle: 'Ready to join?',
+  join: 'Join the call',
+  joining: 'Connecting…',
+  leave: 'Leave',
+  micOn: 'Mute microphone',
+  micOff: 'Unmute microphone',
+  camOn: 'Turn camera off',
+  camOff: 'Turn camera on',
+  camera: 'Camera',
+  microphone: 'Microphone',
+  noCamera: 'Camera off',
+  you: 'You',
+  participants: (n: number) => `${n} participant${n > 1 ? 's' : ''}`,
+  leftTitle: 'You left the call.',
+  rejoin: 'Join again',
+  muted: 'muted',
+  speaking: 'speaking',
+  retry: 'Try again',
+  errors: {
+    not_member: 'You are not a member of this room: ask for an invitation to join the call.',
+    call_not_started: 'The call has not started yet: a member of the hosting organisation has to start it.',
+    unauthorized: 'Your Matrix server did not confirm who you are. Sign in again and retry.',
+    token_service_unreachable: 'The call service cannot be reached. Check your connection and try again.',
+    livekit_unreachable: 'The media server cannot be reached. Check your connection and try again.',
+    no_media_permission: 'Access to the camera or microphone was denied. Allow it in your browser, or join without.',
+    removed: 'You were removed from the call.',
+    bad_params: 'This call link is incomplete (room or user missing).',
+    widget_api: 'Your Matrix client did not allow the call widget.',
+    unknown: 'Something unexpected went wrong.',
+  },
+};
+
+export type ErrorCode = keyof Strings['errors'];
+
+export const strings = (lang: Lang): Strings => (lang === 'fr' ? fr : en);

@@ -1,0 +1,49 @@
+/**
+ * Entry point of the call widget: reads the URL, connects to the host client (widget mode), and
+ * mounts the app.
+ */
+import { CallSession } from './call/call-session.ts';
+import { WidgetLink } from './call/matrix-link.ts';
+import { CallError } from './core/errors.ts';
+import { membershipStateKey } from './core/membership.ts';
+import { parseParams } from './core/url-params.ts';
+import type { CauserieApp } from './ui/app.ts';
+import './ui/app.ts';
+
+async function main(): Promise<void> {
+  const params = parseParams(location.search, navigator.language);
+  const app =
+    document.querySelector<CauserieApp>('causerie-app') ??
+    document.body.appendChild(document.createElement('causerie-app'));
+  document.documentElement.lang = params.lang;
+  app.lang = params.lang;
+  app.setAttribute('theme', params.theme);
+  // The token service is the Causerie service that serves this page.
+  const serviceUrl = new URL('..', location.href).href.replace(/\/+$/, '');
+
+  if (params.mode === 'standalone') {
+    // Signing in with a Matrix account directly is not available yet: open the call from a room.
+    app.startError = new CallError('bad_params', 'standalone sign-in not available');
+    return;
+  }
+  const { widgetId, userId, deviceId, roomId } = params;
+  if (widgetId === undefined || userId === undefined || deviceId === undefined || roomId === undefined) {
+    app.startError = new CallError('bad_params');
+    return;
+  }
+  try {
+    const link = await WidgetLink.connect({
+      widgetId,
+      parentUrl: params.parentUrl,
+      userId,
+      deviceId,
+      roomId,
+      stateKey: membershipStateKey(userId, deviceId),
+    });
+    app.attach(new CallSession(link, serviceUrl));
+  } catch (err) {
+    app.startError = err instanceof CallError ? err : new CallError('widget_api', (err as Error).message);
+  }
+}
+
+void main();

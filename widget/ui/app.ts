@@ -1,0 +1,157 @@
+/**
+ * The widget's root: picks the view for the session's phase (lobby, call, left, error) and relays
+ * the views' requests to the session. Every failure is shown as a message, with a retry where it
+ * may help; never a blank screen.
+ */
+import { css, html, LitElement, type ReactiveController, type ReactiveControllerHost } from 'lit';
+
+import type { CallSession, JoinOptions } from '../call/call-session.ts';
+import type { CallError } from '../core/errors.ts';
+import { strings } from '../core/i18n.ts';
+import type { Lang } from '../core/url-params.ts';
+import { base } from './styles.ts';
+import './call-view.ts';
+import './lobby.ts';
+
+/** Re-renders its host whenever the session changes. */
+class SessionController implements ReactiveController {
+  private session: CallSession | undefined;
+  private readonly onChange = (): void => {
+    this.host.requestUpdate();
+  };
+  constructor(private readonly host: ReactiveControllerHost) {
+    host.addController(this);
+  }
+  set(session: CallSession | undefined): void {
+    this.session?.removeEventListener('change', this.onChange);
+    this.session = session;
+    session?.addEventListener('change', this.onChange);
+    this.host.requestUpdate();
+  }
+  hostConnected(): void {
+    this.session?.addEventListener('change', this.onChange);
+  }
+  hostDisconnected(): void {
+    this.session?.removeEventListener('change', this.onChange);
+  }
+}
+
+export class CauserieApp extends LitElement {
+  static override properties = { lang: { type: String, reflect: true }, startError: { attribute: false } };
+  declare lang: Lang;
+  declare startError: CallError | undefined;
+  private readonly controller = new SessionController(this);
+  private session: CallSession | undefined;
+  private lastJoin: JoinOptions = { audio: true, video: true };
+
+  constructor() {
+    super();
+    this.lang = 'en';
+    this.startError = undefined;
+  }
+
+  static override styles = [
+    base,
+    css`
+      :host {
+        display: block;
+        min-height: 100vh;
+        box-sizing: border-box;
+        background: var(--bg);
+        padding: 12px;
+      }
+      causerie-call {
+        height: calc(100vh - 24px);
+      }
+      .message {
+        max-width: 640px;
+        margin: 10vh auto;
+        display: grid;
+        gap: 16px;
+        justify-items: center;
+        text-align: center;
+      }
+      h1 {
+        font-size: 1.3rem;
+        margin: 0;
+      }
+    `,
+  ];
+
+  attach(session: CallSession): void {
+    this.session = session;
+    this.controller.set(session);
+  }
+
+  private get t(): ReturnType<typeof strings> {
+    return strings(this.lang);
+  }
+
+  private errorView(error: CallError): unknown {
+    return html`<div class="message" role="alert" data-error=${error.code}>
+      <h1>${this.t.errors[error.code]}</h1>
+      ${
+        error.retryable || error.code === 'removed'
+          ? html`<button class="primary" @click=${() => void this.session?.join(this.lastJoin)}>
+              ${error.code === 'removed' ? this.t.rejoin : this.t.retry}
+            </button>`
+          : null
+      }
+    </div>`;
+  }
+
+  protected override updated(): void {
+    const s = this.session;
+    this.dataset['phase'] = this.startError !== undefined ? 'error' : (s?.phase ?? 'starting');
+    if (s?.firstRemoteFrameMs !== undefined) this.dataset['firstFrameMs'] = String(Math.round(s.firstRemoteFrameMs));
+    if (s?.error !== undefined) this.dataset['error'] = s.error.code;
+    else delete this.dataset['error'];
+  }
+
+  protected override render(): unknown {
+    const { t } = this;
+    if (this.startError !== undefined) return this.errorView(this.startError);
+    const s = this.session;
+    if (s === undefined) return html`<div class="message" role="status">${t.joining}</div>`;
+    switch (s.phase) {
+      case 'lobby':
+      case 'joining':
+        return html`<causerie-lobby
+          .t=${t}
+          ?busy=${s.phase === 'joining'}
+          @join=${(e: CustomEvent<JoinOptions>) => {
+            this.lastJoin = e.detail;
+            void s.join(e.detail);
+          }}
+        ></causerie-lobby>`;
+      case 'in_call':
+        return html`<causerie-audio .tracks=${s.audioTracks()}></causerie-audio
+          ><causerie-call
+            .tiles=${s.tiles(t.you)}
+            .t=${t}
+            .micEnabled=${s.micEnabled}
+            .camEnabled=${s.camEnabled}
+            @toggle-mic=${() => void s.toggleMic()}
+            @toggle-cam=${() => void s.toggleCam()}
+            @leave=${() => void s.leave()}
+            @remote-frame=${() => {
+              s.remoteFrameShown();
+            }}
+          ></causerie-call>`;
+      case 'left':
+        return html`<div class="message" role="status">
+          <h1>${t.leftTitle}</h1>
+          <button class="primary" @click=${() => void s.join(this.lastJoin)}>${t.rejoin}</button>
+        </div>`;
+      case 'error':
+        return s.error === undefined ? null : this.errorView(s.error);
+    }
+  }
+}
+customElements.define('causerie-app', CauserieApp);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'causerie-app': CauserieApp;
+  }
+}
