@@ -1,0 +1,63 @@
+/**
+ * `npm run demo`: a two-homeserver call ready to open in a browser. Brings the local stack up (or
+ * reuses it), creates Alice on homeserver A and Bob on homeserver B, a room with both (Bob joins
+ * over federation) and the Causerie bot, starts a call with `!call`, and prints one URL per user:
+ * the test host page (a minimal Matrix client) with the call widget. Writes .stack/demo.json.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { roomWithPartner, say } from '../test/harness/calls.ts';
+import { hostPageUrl } from '../test/harness/browser.ts';
+import { asUser, eventually } from '../test/harness/matrix.ts';
+import { up } from './stack/index.ts';
+import { stateDir } from './stack/layout.ts';
+
+const { env } = await up();
+const { alice, bob, roomId } = await roomWithPartner();
+await asUser(bob, 'PUT', `/_matrix/client/v3/profile/${encodeURIComponent(bob.userId)}/displayname`, {
+  displayname: 'Bob Durand',
+});
+await asUser(alice, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.name/`, {
+  name: 'Réunion Causerie (démo)',
+});
+await say(alice, roomId, '!call');
+await eventually('the call widget in the room', async () => {
+  try {
+    return await asUser(
+      bob,
+      'GET',
+      `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/im.vector.modular.widgets/causerie_call`,
+    );
+  } catch {
+    return undefined;
+  }
+});
+
+const users = [
+  { name: 'Alice Martin (homeserver A)', user: alice, lang: 'fr' },
+  { name: 'Bob Durand (homeserver B)', user: bob, lang: 'en' },
+].map(({ name, user, lang }) => ({
+  name,
+  user_id: user.userId,
+  url: hostPageUrl(env.service.url, user, roomId, lang),
+}));
+
+writeFileSync(
+  join(stateDir, 'demo.json'),
+  `${JSON.stringify({ room_id: roomId, users: users.map(({ user_id, url }) => ({ user_id, url })) }, null, 2)}\n`,
+  {
+    mode: 0o600,
+  },
+);
+process.stdout.write(
+  [
+    '',
+    `Demo call ready in ${roomId}.`,
+    'Open each URL in its own browser window (camera and microphone are asked for), then press Join:',
+    ...users.map((u) => `\n  ${u.name}\n  ${u.url}`),
+    '',
+    `Also written to ${join(stateDir, 'demo.json')}. Stop everything with: npm run stack:down`,
+    '',
+  ].join('\n'),
+);
