@@ -1,14 +1,20 @@
 /**
  * What users see: Alice on homeserver A and Bob on homeserver B open the call widget from their
- * Matrix client (the test host page), join, and see and hear each other.
+ * Matrix client (the test host page), join, and see and hear each other; a banned partner is shown
+ * that he was removed; a stranger is told he is not a member; no serious accessibility violation.
  */
+import { createRequire } from 'node:module';
+
 import type { Browser, Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { hostPageUrl, launchBrowser, mediaProbe, type MediaFacts } from '../harness/browser.ts';
 import { roomWithPartner, say } from '../harness/calls.ts';
-import { asUser, eventually, type TestUser } from '../harness/matrix.ts';
+import { asUser, eventually, registerUser, type TestUser } from '../harness/matrix.ts';
 import { stackEnv } from '../harness/stack.ts';
+
+const enc = encodeURIComponent;
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 let browser: Browser;
 beforeAll(async () => {
@@ -18,10 +24,20 @@ afterAll(async () => {
   await browser.close();
 });
 
-async function openWidget(user: TestUser, roomId: string): Promise<{ page: Page; frame: Frame }> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+interface Side {
+  page: Page;
+  frame: Frame;
+}
+
+async function openWidget(
+  user: TestUser,
+  roomId: string,
+  lang = 'en',
+  viewport = { width: 1100, height: 700 },
+): Promise<Side> {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
-  await page.goto(hostPageUrl(stackEnv().service.url, user, roomId));
+  await page.goto(hostPageUrl(stackEnv().service.url, user, roomId, lang));
   const frame = await eventually('the widget frame', () =>
     Promise.resolve(page.frames().find((f) => f.url().includes('/widget/'))),
   );
@@ -30,7 +46,7 @@ async function openWidget(user: TestUser, roomId: string): Promise<{ page: Page;
 
 const facts = (frame: Frame): Promise<MediaFacts> => frame.evaluate<MediaFacts>(mediaProbe);
 
-/** Waits until the frame shows the other's camera with decoded frames that keep coming. */
+/** Waits until the frame shows the user's camera with decoded frames that keep coming. */
 async function seesVideoOf(frame: Frame, userId: string): Promise<{ width: number }> {
   const first = await eventually(
     `remote video of ${userId}`,
@@ -50,32 +66,43 @@ async function seesVideoOf(frame: Frame, userId: string): Promise<{ width: numbe
   );
 }
 
+/** Serious and critical axe-core violations in a frame (WCAG 2 A/AA rules). */
+async function axeViolations(frame: Frame): Promise<string[]> {
+  await frame.addScriptTag({ path: axePath });
+  const result = await frame.evaluate<{ violations: { id: string; impact: string | null; nodes: unknown[] }[] }>(
+    `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa'] } })`,
+  );
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.nodes.length})`);
+}
+
+/** A started call (widget in the room) with Alice and Bob in it from their browsers. */
+async function callInBrowsers(): Promise<{ alice: TestUser; bob: TestUser; roomId: string; a: Side; b: Side }> {
+  const { alice, bob, roomId } = await roomWithPartner();
+  await say(alice, roomId, '!call');
+  await eventually('the widget state on B', async () => {
+    try {
+      return await asUser<Record<string, unknown>>(
+        bob,
+        'GET',
+        `/_matrix/client/v3/rooms/${enc(roomId)}/state/im.vector.modular.widgets/causerie_call`,
+      );
+    } catch {
+      return undefined;
+    }
+  });
+  const a = await openWidget(alice, roomId);
+  const b = await openWidget(bob, roomId);
+  for (const side of [a, b]) await side.frame.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
+  await seesVideoOf(a.frame, bob.userId);
+  await seesVideoOf(b.frame, alice.userId);
+  return { alice, bob, roomId, a, b };
+}
+
 describe('a call across two homeservers in the browser', () => {
   it('Alice (A) and Bob (B) join from the widget and each receives the other’s video and audio', async () => {
-    const { alice, bob, roomId } = await roomWithPartner();
-    await say(alice, roomId, '!call');
-    await eventually('the widget state on B', async () => {
-      try {
-        return await asUser<Record<string, unknown>>(
-          bob,
-          'GET',
-          `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/im.vector.modular.widgets/causerie_call`,
-        );
-      } catch {
-        return undefined;
-      }
-    });
-
-    const a = await openWidget(alice, roomId);
-    const b = await openWidget(bob, roomId);
-    for (const side of [a, b]) {
-      await side.frame.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
-    }
-
-    const aSees = await seesVideoOf(a.frame, bob.userId);
-    const bSees = await seesVideoOf(b.frame, alice.userId);
-    expect(aSees.width).toBeGreaterThan(0);
-    expect(bSees.width).toBeGreaterThan(0);
+    const { alice, bob, roomId, a, b } = await callInBrowsers();
     for (const side of [a, b]) {
       const f = await eventually('live remote audio', async () => {
         const x = await facts(side.frame);
@@ -83,14 +110,13 @@ describe('a call across two homeservers in the browser', () => {
       });
       expect(f.phase).toBe('in_call');
     }
-
     // Alice's MatrixRTC membership, written through the widget API, is in Bob's room state.
     const membership = await eventually('Alice’s membership on B', async () => {
       try {
         return await asUser<Record<string, unknown>>(
           bob,
           'GET',
-          `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/org.matrix.msc3401.call.member/${encodeURIComponent(`_${alice.userId}_${alice.deviceId}_m.call`)}`,
+          `/_matrix/client/v3/rooms/${enc(roomId)}/state/org.matrix.msc3401.call.member/${enc(`_${alice.userId}_${alice.deviceId}_m.call`)}`,
         );
       } catch {
         return undefined;
@@ -101,8 +127,51 @@ describe('a call across two homeservers in the browser', () => {
       device_id: alice.deviceId,
       focus_active: { type: 'livekit' },
     });
-
     const joinToFrame = [(await facts(a.frame)).firstFrameMs, (await facts(b.frame)).firstFrameMs];
-    console.log(`join → first remote video frame: Alice ${joinToFrame[0] ?? '?'} ms, Bob ${joinToFrame[1] ?? '?'} ms`);
+    console.log(
+      `join → first remote video frame: Alice (joined first) ${joinToFrame[0] ?? '?'} ms, Bob ${joinToFrame[1] ?? '?'} ms`,
+    );
+
+    // Accessibility of the call view.
+    expect(await axeViolations(a.frame)).toEqual([]);
+  });
+
+  it('Bob, banned by Alice during the call, is shown he was removed, and his media stops', async () => {
+    const { alice, bob, roomId, a, b } = await callInBrowsers();
+    await asUser(alice, 'POST', `/_matrix/client/v3/rooms/${enc(roomId)}/ban`, { user_id: bob.userId, reason: 'test' });
+    await b.frame.getByRole('alert').getByText('You were removed from the call.').waitFor({ timeout: 10_000 });
+    const after = await facts(b.frame);
+    expect(after.error).toBe('removed');
+    expect(after.videos).toEqual([]); // no tile, no preview: his camera is released
+    const bobTracks = await b.frame.evaluate(() =>
+      navigator.mediaDevices.enumerateDevices().then(() => document.querySelectorAll('video').length),
+    );
+    expect(bobTracks).toBe(0);
+    await eventually(
+      'Alice no longer sees Bob',
+      async () => ((await facts(a.frame)).videos.some((v) => v.user === bob.userId) ? undefined : true),
+      10_000,
+    );
+  });
+
+  it('a user who is not in the room is told so clearly', async () => {
+    const { roomId } = await roomWithPartner();
+    const stranger = await registerUser('b');
+    const side = await openWidget(stranger, roomId);
+    // The lobby works (it is the user's own camera); joining is refused with a clear message.
+    await side.frame.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
+    await side.frame.getByRole('alert').getByText('You are not a member of this room').waitFor({ timeout: 15_000 });
+    expect((await facts(side.frame)).error).toBe('not_member');
+  });
+
+  it('the lobby has no serious accessibility violation, in French, down to a phone-width viewport', async () => {
+    const { alice, roomId } = await roomWithPartner();
+    await say(alice, roomId, '!call');
+    const side = await openWidget(alice, roomId, 'fr', { width: 375, height: 740 });
+    await side.frame.getByRole('button', { name: 'Rejoindre l’appel' }).waitFor({ timeout: 30_000 });
+    expect(await axeViolations(side.frame)).toEqual([]);
+    // Nothing wider than the phone's viewport.
+    const overflow = await side.frame.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
   });
 });

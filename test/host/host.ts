@@ -137,18 +137,26 @@ async function main(): Promise<void> {
   const lang = fragment.get('lang') ?? 'en';
   const client = createClient({ baseUrl, accessToken: need('token'), userId, deviceId });
   const profile = await client.getProfileInfo(userId).catch(() => ({ displayname: undefined }));
-  const state = await client.roomState(roomId);
-  const widgetEvent = state.find(
+  // A member reads the widget from the room; someone who cannot read the room (not a member, e.g.
+  // holding a shared link) gets the service's own widget, which then explains why they cannot join.
+  const state = await client.roomState(roomId).catch(() => undefined);
+  const widgetEvent = state?.find(
     (e) => e.type === WIDGET_EVENT && typeof (e.content as { url?: unknown }).url === 'string',
   );
-  if (widgetEvent === undefined) {
+  if (state !== undefined && widgetEvent === undefined) {
     status('No call widget in this room yet: type !call in the room.', true);
     return;
   }
-  const content = widgetEvent.content as { url: string; type: string; name?: string; data?: Record<string, unknown> };
+  const fallbackUrl = `${location.origin}/widget/?roomId=$matrix_room_id&userId=$matrix_user_id&displayName=$matrix_display_name&lang=$org.matrix.msc2873.client_language&theme=$org.matrix.msc2873.client_theme&deviceId=$org.matrix.msc3819.matrix_device_id&baseUrl=$org.matrix.msc4039.matrix_base_url&widgetId=$matrix_widget_id`;
+  const content = (widgetEvent?.content ?? { url: fallbackUrl, type: 'm.custom', name: 'Causerie' }) as {
+    url: string;
+    type: string;
+    name?: string;
+    data?: Record<string, unknown>;
+  };
   const widget = new Widget({
-    id: widgetEvent.state_key,
-    creatorUserId: widgetEvent.sender,
+    id: widgetEvent?.state_key ?? 'causerie_call',
+    creatorUserId: widgetEvent?.sender ?? userId,
     type: content.type,
     url: content.url,
     name: content.name ?? 'Call',
