@@ -5,8 +5,8 @@
  */
 import { createRequire } from 'node:module';
 
-import type { Browser, Frame, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { hostPageUrl, launchBrowser, mediaProbe, type MediaFacts } from '../harness/browser.ts';
 import { roomWithPartner, say } from '../harness/calls.ts';
@@ -23,6 +23,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser.close();
 });
+// Each test's pages stream media: close them so the next test has the CPU.
+const contexts: BrowserContext[] = [];
+afterEach(async () => {
+  for (const c of contexts.splice(0)) await c.close();
+});
 
 interface Side {
   page: Page;
@@ -36,6 +41,7 @@ async function openWidget(
   viewport = { width: 1100, height: 700 },
 ): Promise<Side> {
   const context = await browser.newContext({ viewport });
+  contexts.push(context);
   const page = await context.newPage();
   await page.goto(hostPageUrl(stackEnv().service.url, user, roomId, lang));
   const frame = await eventually('the widget frame', () =>
@@ -134,6 +140,35 @@ describe('a call across two homeservers in the browser', () => {
 
     // Accessibility of the call view.
     expect(await axeViolations(a.frame)).toEqual([]);
+  });
+
+  it('a screen shared by Bob is seen by Alice; Alice’s raised hand and reaction are seen by Bob', async () => {
+    const { alice, bob, a, b } = await callInBrowsers();
+    await b.frame.getByRole('button', { name: 'Share screen' }).click();
+    const shared = await eventually(
+      'Bob’s screen on Alice’s side',
+      async () =>
+        (await facts(a.frame)).videos.find(
+          (v) => v.remote && v.source === 'screen' && v.user === bob.userId && v.width > 0 && v.frames > 0,
+        ),
+      30_000,
+    );
+    expect(shared.width).toBeGreaterThan(0);
+
+    await a.frame.getByRole('button', { name: 'Raise hand' }).click();
+    await a.frame.getByRole('button', { name: 'React 🎉' }).click();
+    const seen = await eventually(
+      'Alice’s hand and reaction on Bob’s side',
+      async () =>
+        (await facts(b.frame)).videos.find(
+          (v) => v.remote && v.source === 'camera' && v.user === alice.userId && v.hand === '1' && v.reaction === '🎉',
+        ),
+      10_000,
+    );
+    expect(seen.hand).toBe('1');
+    // The participant list shows who raised a hand first.
+    await b.frame.getByRole('button', { name: 'Show participants' }).click();
+    await b.frame.getByRole('complementary').getByText('✋ 1').waitFor();
   });
 
   it('Bob, banned by Alice during the call, is shown he was removed, and his media stops', async () => {

@@ -49,7 +49,7 @@ export const mediaProbe = `(() => {
   const found = { videos: [], audios: [] };
   const walk = (root) => {
     for (const el of root.querySelectorAll('*')) {
-      if (el.tagName === 'VIDEO') found.videos.push({ identity: el.dataset.identity, user: el.dataset.user, remote: el.dataset.remote === 'true', source: el.dataset.source, width: el.videoWidth, frames: el.getVideoPlaybackQuality().totalVideoFrames });
+      if (el.tagName === 'VIDEO') found.videos.push({ identity: el.dataset.identity, user: el.dataset.user, hand: el.dataset.hand, reaction: el.dataset.reaction, remote: el.dataset.remote === 'true', source: el.dataset.source, width: el.videoWidth, frames: el.getVideoPlaybackQuality().totalVideoFrames });
       if (el.tagName === 'AUDIO') { const t = el.srcObject && el.srcObject.getAudioTracks()[0]; found.audios.push({ live: !!t && t.readyState === 'live' }); }
       if (el.shadowRoot) walk(el.shadowRoot);
     }
@@ -60,7 +60,16 @@ export const mediaProbe = `(() => {
 })()`;
 
 export interface MediaFacts {
-  videos: { identity: string; user: string; remote: boolean; source: string; width: number; frames: number }[];
+  videos: {
+    identity: string;
+    user: string;
+    hand: string;
+    reaction: string;
+    remote: boolean;
+    source: string;
+    width: number;
+    frames: number;
+  }[];
   audios: { live: boolean }[];
   phase: string | undefined;
   error: string | undefined;

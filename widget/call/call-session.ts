@@ -30,7 +30,26 @@ export interface Tile {
   micMuted: boolean;
   speaking: boolean;
   quality: ConnectionQuality;
+  /** Position in the queue of raised hands (1 = first), if raised. */
+  hand: number | undefined;
+  /** A reaction being shown, if any. */
+  reaction: string | undefined;
 }
+
+export interface Person {
+  identity: string;
+  name: string;
+  local: boolean;
+  micOn: boolean;
+  camOn: boolean;
+  hand: number | undefined;
+}
+
+/** Reactions anyone can send; shown a few seconds on the sender's tile. */
+export const REACTIONS = ['👍', '👏', '❤️', '😂', '🎉'] as const;
+const REACTION_TOPIC = 'io.causerie.reaction';
+const HAND_TOPIC = 'io.causerie.hand';
+const REACTION_MS = 4_000;
 
 export interface JoinOptions {
   audio: boolean;
@@ -52,6 +71,9 @@ export class CallSession extends EventTarget {
   private delayId: string | undefined;
   private keepAlive: ReturnType<typeof setInterval> | undefined;
   private readonly memberId = crypto.randomUUID();
+  /** Raised hands by identity, with when they were raised (the queue order). */
+  private readonly hands = new Map<string, number>();
+  private readonly reactions = new Map<string, { emoji: string; until: number }>();
   readonly stateKey: string;
 
   constructor(
@@ -191,6 +213,19 @@ export class CallSession extends EventTarget {
     ] as const) {
       room.on(ev, update);
     }
+    room.on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
+      if (participant === undefined) return;
+      this.received(participant.identity, topic, payload);
+    });
+    room.on(RoomEvent.ParticipantConnected, (p) => {
+      // A newcomer learns whose hand is up (participants cannot carry it in their own metadata).
+      const mine = this.hands.get(room.localParticipant.identity);
+      if (mine !== undefined) void this.sendData(HAND_TOPIC, { raised: true, at: mine }, [p.identity]);
+    });
+    room.on(RoomEvent.ParticipantDisconnected, (p) => {
+      this.hands.delete(p.identity);
+      this.reactions.delete(p.identity);
+    });
     room.on(RoomEvent.Disconnected, (reason?: DisconnectReason) => {
       if (this.phase !== 'in_call') return;
       void this.cleanup(true);
@@ -207,6 +242,115 @@ export class CallSession extends EventTarget {
     });
   }
 
+  private received(identity: string, topic: string | undefined, payload: Uint8Array): void {
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (
+      topic === REACTION_TOPIC &&
+      typeof msg['emoji'] === 'string' &&
+      (REACTIONS as readonly string[]).includes(msg['emoji'])
+    ) {
+      this.showReaction(identity, msg['emoji']);
+    } else if (topic === HAND_TOPIC) {
+      if (msg['raised'] === true) this.hands.set(identity, typeof msg['at'] === 'number' ? msg['at'] : Date.now());
+      else this.hands.delete(identity);
+      this.changed();
+    }
+  }
+
+  private showReaction(identity: string, emoji: string): void {
+    this.reactions.set(identity, { emoji, until: Date.now() + REACTION_MS });
+    setTimeout(() => {
+      const r = this.reactions.get(identity);
+      if (r !== undefined && r.until <= Date.now()) {
+        this.reactions.delete(identity);
+        this.changed();
+      }
+    }, REACTION_MS + 50);
+    this.changed();
+  }
+
+  private async sendData(topic: string, msg: Record<string, unknown>, to?: string[]): Promise<void> {
+    const room = this.room;
+    if (room === undefined) return;
+    await room.localParticipant.publishData(new TextEncoder().encode(JSON.stringify(msg)), {
+      reliable: true,
+      topic,
+      ...(to === undefined ? {} : { destinationIdentities: to }),
+    });
+  }
+
+  async react(emoji: (typeof REACTIONS)[number]): Promise<void> {
+    const room = this.room;
+    if (room === undefined) return;
+    this.showReaction(room.localParticipant.identity, emoji);
+    await this.sendData(REACTION_TOPIC, { emoji });
+  }
+
+  async toggleHand(): Promise<void> {
+    const room = this.room;
+    if (room === undefined) return;
+    const me = room.localParticipant.identity;
+    const raised = !this.hands.has(me);
+    const at = Date.now();
+    if (raised) this.hands.set(me, at);
+    else this.hands.delete(me);
+    this.changed();
+    await this.sendData(HAND_TOPIC, { raised, at });
+  }
+
+  get handRaised(): boolean {
+    const room = this.room;
+    return room !== undefined && this.hands.has(room.localParticipant.identity);
+  }
+
+  async toggleScreenShare(): Promise<void> {
+    const lp = this.room?.localParticipant;
+    if (lp === undefined) return;
+    try {
+      await lp.setScreenShareEnabled(!lp.isScreenShareEnabled, { audio: false });
+    } catch (err) {
+      // Cancelling the browser's picker is not an error worth showing.
+      if ((err as Error).name !== 'NotAllowedError') throw err;
+    }
+    this.changed();
+  }
+
+  get screenSharing(): boolean {
+    return this.room?.localParticipant.isScreenShareEnabled ?? false;
+  }
+
+  /** 1-based position of an identity in the raised-hand queue. */
+  private handOrder(identity: string): number | undefined {
+    const at = this.hands.get(identity);
+    if (at === undefined) return undefined;
+    return [...this.hands.values()].filter((t) => t < at).length + 1;
+  }
+
+  /** The people in the call for the participant list: raised hands first, in order. */
+  people(youLabel: string): Person[] {
+    const room = this.room;
+    if (room === undefined) return [];
+    const all: Participant[] = [room.localParticipant, ...room.remoteParticipants.values()];
+    return all
+      .map((p) => {
+        const local = p === room.localParticipant;
+        return {
+          identity: p.identity,
+          name: local ? `${p.name ?? p.identity} (${youLabel})` : (p.name ?? p.identity),
+          local,
+          micOn: p.isMicrophoneEnabled,
+          camOn: p.isCameraEnabled,
+          hand: this.handOrder(p.identity),
+        };
+      })
+      .sort((a, b) => (a.hand ?? Infinity) - (b.hand ?? Infinity));
+  }
+
   /** Reports the first decoded remote video frame (the moment a person sees the other). */
   remoteFrameShown(): void {
     if (this.firstRemoteFrameMs === undefined && this.joinStartedAt > 0) {
@@ -216,6 +360,8 @@ export class CallSession extends EventTarget {
   }
 
   private async cleanup(leftByServer: boolean): Promise<void> {
+    this.hands.clear();
+    this.reactions.clear();
     if (this.keepAlive !== undefined) clearInterval(this.keepAlive);
     this.keepAlive = undefined;
     const room = this.room;
@@ -292,6 +438,10 @@ export class CallSession extends EventTarget {
         micMuted: mic?.isMuted ?? true,
         speaking: speaking.has(p.identity),
         quality: p.connectionQuality,
+        hand: this.handOrder(p.identity),
+        reaction: ((r) => (r !== undefined && r.until > Date.now() ? r.emoji : undefined))(
+          this.reactions.get(p.identity),
+        ),
       };
       people.push({
         ...base,

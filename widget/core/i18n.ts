@@ -23,6 +23,27 @@ const fr = {
   muted: 'micro coupé',
   speaking: 'parle',
   retry: 'Réessayer',
+  shareScreen: 'Partager l’écran',
+  stopShare: 'Arrêter le partage',
+  raiseHand: 'Lever la main',
+  lowerHand: 'Baisser la main',
+  handRaised: (n: number) => `main levée (${n})`,
+  reactions: 'Réactions',
+  react: (emoji: string) => `Réagir ${emoji}`,
+  showPeople: 'Afficher les participants',
+  hidePeople: 'Masquer les participants',
+  peopleTitle: 'Participants',
+  micState: (on: boolean): string => (on ? 'micro actif' : 'micro coupé'),
+  camState: (on: boolean): string => (on ? 'caméra active' : 'caméra coupée'),
+  pin: (name: string) => `Épingler ${name}`,
+  unpin: (name: string) => `Désépingler ${name}`,
+  quality: (q: string) =>
+    ({
+      excellent: 'connexion excellente',
+      good: 'bonne connexion',
+      poor: 'connexion faible',
+      lost: 'connexion perdue',
+    })[q] ?? '',
   errors: {
     not_member: 'Vous n’êtes pas membre de ce salon : demandez une invitation pour rejoindre l’appel.',
     call_not_started:
@@ -61,6 +82,24 @@ const en: Strings = {
   muted: 'muted',
   speaking: 'speaking',
   retry: 'Try again',
+  shareScreen: 'Share screen',
+  stopShare: 'Stop sharing',
+  raiseHand: 'Raise hand',
+  lowerHand: 'Lower hand',
+  handRaised: (n: number) => `hand raised (${n})`,
+  reactions: 'Reactions',
+  react: (emoji: string) => `React ${emoji}`,
+  showPeople: 'Show participants',
+  hidePeople: 'Hide participants',
+  peopleTitle: 'Participants',
+  micState: (on: boolean) => (on ? 'microphone on' : 'microphone off'),
+  camState: (on: boolean) => (on ? 'camera on' : 'camera off'),
+  pin: (name: string) => `Pin ${name}`,
+  unpin: (name: string) => `Unpin ${name}`,
+  quality: (q: string) =>
+    ({ excellent: 'excellent connection', good: 'good connection', poor: 'poor connection', lost: 'connection lost' })[
+      q
+    ] ?? '',
   errors: {
     not_member: 'You are not a member of this room: ask for an invitation to join the call.',
     call_not_started: 'The call has not started yet: a member of the hosting organisation has to start it.',

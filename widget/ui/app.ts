@@ -5,7 +5,7 @@
  */
 import { css, html, LitElement, type ReactiveController, type ReactiveControllerHost } from 'lit';
 
-import type { CallSession, JoinOptions } from '../call/call-session.ts';
+import type { CallSession, JoinOptions, REACTIONS } from '../call/call-session.ts';
 import type { CallError } from '../core/errors.ts';
 import { strings } from '../core/i18n.ts';
 import type { Lang } from '../core/url-params.ts';
@@ -128,11 +128,14 @@ export class CauserieApp extends LitElement {
         return html`<causerie-audio .tracks=${s.audioTracks()}></causerie-audio
           ><causerie-call
             .tiles=${s.tiles(t.you)}
+            .people=${s.people(t.you)}
             .t=${t}
-            .micEnabled=${s.micEnabled}
-            .camEnabled=${s.camEnabled}
+            .controls=${{ micEnabled: s.micEnabled, camEnabled: s.camEnabled, screenSharing: s.screenSharing, handRaised: s.handRaised }}
             @toggle-mic=${() => void s.toggleMic()}
             @toggle-cam=${() => void s.toggleCam()}
+            @toggle-screen=${() => void s.toggleScreenShare()}
+            @toggle-hand=${() => void s.toggleHand()}
+            @react=${(e: CustomEvent<(typeof REACTIONS)[number]>) => void s.react(e.detail)}
             @leave=${() => void s.leave()}
             @remote-frame=${() => {
               s.remoteFrameShown();
