@@ -40,7 +40,10 @@ async function main(): Promise<void> {
       roomId,
       stateKey: membershipStateKey(userId, deviceId),
     });
-    app.attach(new CallSession(link, serviceUrl));
+    const session = new CallSession(link, serviceUrl);
+    app.attach(session);
+    // While the user looks at the lobby, get the token ready so Join only has to connect.
+    session.prepare();
   } catch (err) {
     app.startError = err instanceof CallError ? err : new CallError('widget_api', (err as Error).message);
   }

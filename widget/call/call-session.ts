@@ -70,6 +70,8 @@ export class CallSession extends EventTarget {
   private joinStartedAt = 0;
   private delayId: string | undefined;
   private keepAlive: ReturnType<typeof setInterval> | undefined;
+  /** A token fetched while the user is in the lobby, so Join only has to connect. */
+  private prepared: Promise<{ url: string; jwt: string; at: number }> | undefined;
   private readonly memberId = crypto.randomUUID();
   /** Raised hands by identity, with when they were raised (the queue order). */
   private readonly hands = new Map<string, number>();
@@ -135,6 +137,45 @@ export class CallSession extends EventTarget {
     return { url: body['url'], jwt: body['jwt'] };
   }
 
+  /**
+   * Called while the lobby shows: schedules the delayed leave (kept alive from now on) and fetches
+   * the LiveKit token, so that Join only has to connect. Failures are kept for join() to retry.
+   */
+  prepare(): void {
+    if (this.prepared !== undefined) return;
+    const work = (async () => {
+      if (this.delayId === undefined) {
+        this.delayId = await this.link.scheduleLeave(this.stateKey, LEAVE_DELAY_MS);
+        this.startKeepAlive();
+      }
+      return { ...(await this.token()), at: Date.now() };
+    })();
+    work.catch(() => {
+      if (this.prepared === work) this.prepared = undefined;
+    });
+    this.prepared = work;
+  }
+
+  private startKeepAlive(): void {
+    if (this.keepAlive !== undefined || this.delayId === undefined) return;
+    const id = this.delayId;
+    this.keepAlive = setInterval(() => {
+      this.link.restartLeave(id).catch(() => undefined);
+    }, LEAVE_DELAY_MS / 2);
+  }
+
+  /** The prepared token if recent enough (tokens live 15 min), else a fresh one. */
+  private async joinToken(): Promise<{ url: string; jwt: string }> {
+    const prepared = await this.prepared?.catch(() => undefined);
+    this.prepared = undefined;
+    if (prepared !== undefined && Date.now() - prepared.at < 10 * 60_000) return prepared;
+    if (this.delayId === undefined) {
+      this.delayId = await this.link.scheduleLeave(this.stateKey, LEAVE_DELAY_MS);
+      this.startKeepAlive();
+    }
+    return this.token();
+  }
+
   async join(opts: JoinOptions): Promise<void> {
     if (this.phase === 'joining' || this.phase === 'in_call') return;
     this.phase = 'joining';
@@ -143,8 +184,7 @@ export class CallSession extends EventTarget {
     this.joinStartedAt = performance.now();
     this.changed();
     try {
-      this.delayId = await this.link.scheduleLeave(this.stateKey, LEAVE_DELAY_MS);
-      const { url, jwt } = await this.token();
+      const { url, jwt } = await this.joinToken();
       const room = new Room({ adaptiveStream: true, dynacast: true });
       this.watch(room);
       try {
@@ -153,24 +193,22 @@ export class CallSession extends EventTarget {
         throw new CallError('livekit_unreachable', (err as Error).message);
       }
       this.room = room;
-      await this.link.sendMembership(
-        this.stateKey,
-        membershipContent({
-          deviceId: this.link.deviceId,
-          roomId: this.link.roomId,
-          serviceUrl: this.serviceUrl,
-          createdTs: Date.now(),
-        }),
-      );
-      if (this.delayId !== undefined) {
-        const id = this.delayId;
-        this.keepAlive = setInterval(() => {
-          this.link.restartLeave(id).catch(() => undefined);
-        }, LEAVE_DELAY_MS / 2);
-      }
       this.phase = 'in_call';
       this.changed();
-      await this.publish(room, opts);
+      this.startKeepAlive();
+      // Announcing ourselves in Matrix and publishing media do not depend on each other.
+      await Promise.all([
+        this.link.sendMembership(
+          this.stateKey,
+          membershipContent({
+            deviceId: this.link.deviceId,
+            roomId: this.link.roomId,
+            serviceUrl: this.serviceUrl,
+            createdTs: Date.now(),
+          }),
+        ),
+        this.publish(room, opts),
+      ]);
     } catch (err) {
       await this.cleanup(false);
       this.fail(err);
