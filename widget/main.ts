@@ -4,6 +4,7 @@
  */
 import { CallSession } from './call/call-session.ts';
 import { WidgetLink } from './call/matrix-link.ts';
+import { StandaloneLink } from './call/standalone-link.ts';
 import { CallError } from './core/errors.ts';
 import { membershipStateKey } from './core/membership.ts';
 import { parseParams } from './core/url-params.ts';
@@ -22,8 +23,16 @@ async function main(): Promise<void> {
   const serviceUrl = new URL('..', location.href).href.replace(/\/+$/, '');
 
   if (params.mode === 'standalone') {
-    // Signing in with a Matrix account directly is not available yet: open the call from a room.
-    app.startError = new CallError('bad_params', 'standalone sign-in not available');
+    const roomId = params.roomId;
+    if (roomId === undefined) {
+      app.startError = new CallError('bad_params', 'no room in the link');
+      return;
+    }
+    // A partner opening a shared link: sign in on their own homeserver, then the same call.
+    app.signIn = async ({ userId, password }) => {
+      const link = await StandaloneLink.signIn({ userId, password, roomId, via: params.via });
+      return new CallSession(link, serviceUrl);
+    };
     return;
   }
   const { widgetId, userId, deviceId, roomId } = params;

@@ -23,6 +23,7 @@ export interface TestUser {
   userId: string;
   accessToken: string;
   deviceId: string;
+  password: string;
   hs: HomeserverEnv;
 }
 
@@ -67,7 +68,7 @@ export async function registerUser(name: 'a' | 'b', localpart = uniqueName('user
       body: { nonce, username: localpart, password, admin, mac },
     },
   );
-  return { userId: res.user_id, accessToken: res.access_token, deviceId: res.device_id, hs };
+  return { userId: res.user_id, accessToken: res.access_token, deviceId: res.device_id, password, hs };
 }
 
 /** A client-server API call as a user. */

@@ -15,6 +15,8 @@ export interface WidgetParams {
   baseUrl: string | undefined;
   widgetId: string | undefined;
   parentUrl: string | undefined;
+  /** Servers to join the room through (standalone mode; room v12 ids name none). */
+  via: string[];
   lang: Lang;
   theme: Theme;
 }
@@ -44,6 +46,11 @@ export function parseParams(search: string, fallbackLanguage = 'en'): WidgetPara
     baseUrl: value(params, 'baseUrl'),
     widgetId,
     parentUrl: value(params, 'parentUrl'),
+    via: params
+      .getAll('via')
+      .flatMap((v) => v.split(','))
+      .map((v) => v.trim())
+      .filter((v) => v !== ''),
     lang: langOf(value(params, 'lang') ?? fallbackLanguage),
     theme: theme === 'dark' ? 'dark' : 'light',
   };

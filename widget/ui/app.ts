@@ -12,6 +12,11 @@ import type { Lang } from '../core/url-params.ts';
 import { base } from './styles.ts';
 import './call-view.ts';
 import './lobby.ts';
+import './sign-in.ts';
+import type { SignInDetail } from './sign-in.ts';
+
+/** Signs in (standalone mode) and returns the session, or throws with a message key. */
+export type SignInHandler = (detail: SignInDetail) => Promise<CallSession>;
 
 /** Re-renders its host whenever the session changes. */
 class SessionController implements ReactiveController {
@@ -37,9 +42,19 @@ class SessionController implements ReactiveController {
 }
 
 export class CauserieApp extends LitElement {
-  static override properties = { lang: { type: String, reflect: true }, startError: { attribute: false } };
+  static override properties = {
+    lang: { type: String, reflect: true },
+    startError: { attribute: false },
+    signIn: { attribute: false },
+    signInError: { state: true },
+    signingIn: { state: true },
+  };
   declare lang: Lang;
   declare startError: CallError | undefined;
+  /** Set in standalone mode until the user has signed in. */
+  declare signIn: SignInHandler | undefined;
+  declare signInError: string;
+  declare signingIn: boolean;
   private readonly controller = new SessionController(this);
   private session: CallSession | undefined;
   private lastJoin: JoinOptions = { audio: true, video: true };
@@ -48,6 +63,30 @@ export class CauserieApp extends LitElement {
     super();
     this.lang = 'en';
     this.startError = undefined;
+    this.signIn = undefined;
+    this.signInError = '';
+    this.signingIn = false;
+  }
+
+  private async doSignIn(detail: SignInDetail): Promise<void> {
+    const handler = this.signIn;
+    if (handler === undefined) return;
+    this.signingIn = true;
+    this.signInError = '';
+    try {
+      const session = await handler(detail);
+      this.signIn = undefined;
+      this.attach(session);
+      session.prepare();
+    } catch (err) {
+      const kind = (err as { kind?: unknown }).kind;
+      const known = this.t.signInErrors as Record<string, string>;
+      if (typeof kind === 'string' && kind in known) this.signInError = known[kind] ?? '';
+      else if ((err as { code?: unknown }).code === 'not_member') this.startError = err as CallError;
+      else this.signInError = this.t.signInErrors.other;
+    } finally {
+      this.signingIn = false;
+    }
   }
 
   static override styles = [
@@ -102,7 +141,8 @@ export class CauserieApp extends LitElement {
 
   protected override updated(): void {
     const s = this.session;
-    this.dataset['phase'] = this.startError !== undefined ? 'error' : (s?.phase ?? 'starting');
+    this.dataset['phase'] =
+      this.startError !== undefined ? 'error' : this.signIn !== undefined ? 'sign_in' : (s?.phase ?? 'starting');
     if (s?.firstRemoteFrameMs !== undefined) this.dataset['firstFrameMs'] = String(Math.round(s.firstRemoteFrameMs));
     if (s?.error !== undefined) this.dataset['error'] = s.error.code;
     else delete this.dataset['error'];
@@ -111,6 +151,14 @@ export class CauserieApp extends LitElement {
   protected override render(): unknown {
     const { t } = this;
     if (this.startError !== undefined) return this.errorView(this.startError);
+    if (this.signIn !== undefined) {
+      return html`<causerie-sign-in
+        .t=${t}
+        ?busy=${this.signingIn}
+        error=${this.signInError}
+        @sign-in=${(e: CustomEvent<SignInDetail>) => void this.doSignIn(e.detail)}
+      ></causerie-sign-in>`;
+    }
     const s = this.session;
     if (s === undefined) return html`<div class="message" role="status">${t.joining}</div>`;
     switch (s.phase) {

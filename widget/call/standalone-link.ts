@@ -1,0 +1,175 @@
+/**
+ * Standalone mode: the user signs in with their Matrix account on their *own* homeserver (found from
+ * their user id through /.well-known/matrix/client), and the widget talks to the client-server API
+ * itself — the way a partner without a Causerie-enabled client joins a call from a shared link.
+ */
+import { CallError } from '../core/errors.ts';
+import { CALL_MEMBER_EVENT } from '../core/membership.ts';
+import type { MatrixLink, OpenIdToken } from './matrix-link.ts';
+
+const enc = encodeURIComponent;
+
+export class SignInError extends Error {
+  constructor(
+    readonly kind: 'bad_user_id' | 'server_unreachable' | 'wrong_password' | 'other',
+    detail = '',
+  ) {
+    super(`${kind}${detail === '' ? '' : `: ${detail}`}`);
+    this.name = 'SignInError';
+  }
+}
+
+/** The client-server base URL of a user's homeserver (spec client discovery). */
+export async function discoverHomeserver(userId: string): Promise<string> {
+  const m = /^@[^:]+:(.+)$/.exec(userId.trim());
+  if (m?.[1] === undefined) throw new SignInError('bad_user_id');
+  const server = m[1];
+  let base = `https://${server}`;
+  try {
+    const res = await fetch(`https://${server}/.well-known/matrix/client`, { signal: AbortSignal.timeout(10_000) });
+    if (res.ok) {
+      const wk = (await res.json()) as { 'm.homeserver'?: { base_url?: unknown } };
+      if (typeof wk['m.homeserver']?.base_url === 'string') base = wk['m.homeserver'].base_url;
+    }
+  } catch {
+    // No well-known: the server name itself is tried.
+  }
+  base = base.replace(/\/+$/, '');
+  try {
+    const res = await fetch(`${base}/_matrix/client/versions`, { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  } catch (err) {
+    throw new SignInError('server_unreachable', (err as Error).message);
+  }
+  return base;
+}
+
+export class StandaloneLink implements MatrixLink {
+  private constructor(
+    private readonly baseUrl: string,
+    private readonly accessToken: string,
+    readonly userId: string,
+    readonly deviceId: string,
+    readonly roomId: string,
+  ) {}
+
+  /** Signs in with a password and makes sure the user is joined to the room. */
+  static async signIn(opts: {
+    userId: string;
+    password: string;
+    roomId: string;
+    via: string[];
+  }): Promise<StandaloneLink> {
+    const baseUrl = await discoverHomeserver(opts.userId);
+    const res = await fetch(`${baseUrl}/_matrix/client/v3/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        type: 'm.login.password',
+        identifier: { type: 'm.id.user', user: opts.userId.trim() },
+        password: opts.password,
+        initial_device_display_name: 'Causerie (browser)',
+      }),
+    });
+    const body = (await res.json().catch(() => ({}))) as {
+      access_token?: string;
+      user_id?: string;
+      device_id?: string;
+      errcode?: string;
+    };
+    if (res.status === 403 || res.status === 401) throw new SignInError('wrong_password');
+    if (!res.ok || body.access_token === undefined || body.user_id === undefined || body.device_id === undefined) {
+      throw new SignInError('other', `HTTP ${res.status} ${body.errcode ?? ''}`);
+    }
+    const link = new StandaloneLink(baseUrl, body.access_token, body.user_id, body.device_id, opts.roomId);
+    await link.ensureJoined(opts.via);
+    return link;
+  }
+
+  private async call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.accessToken}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(15_000),
+      });
+    } catch (err) {
+      throw new CallError('token_service_unreachable', `homeserver: ${(err as Error).message}`);
+    }
+    const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    if (!res.ok)
+      throw Object.assign(new Error(`${method} ${path.split('?')[0] ?? ''} → ${res.status}`), {
+        status: res.status,
+        body: json,
+      });
+    return json;
+  }
+
+  /** Joined already, or invited (accepts), or a room open to them; otherwise "not a member". */
+  private async ensureJoined(via: string[]): Promise<void> {
+    try {
+      const m = await this.call(
+        'GET',
+        `/_matrix/client/v3/rooms/${enc(this.roomId)}/state/m.room.member/${enc(this.userId)}`,
+      );
+      if (m['membership'] === 'join') return;
+    } catch {
+      // Not readable: not joined.
+    }
+    const q = via.map((s) => `server_name=${enc(s)}`).join('&');
+    try {
+      await this.call('POST', `/_matrix/client/v3/join/${enc(this.roomId)}${q === '' ? '' : `?${q}`}`, {});
+    } catch {
+      throw new CallError('not_member', 'cannot join the room');
+    }
+  }
+
+  async openIdToken(): Promise<OpenIdToken> {
+    const t = await this.call('POST', `/_matrix/client/v3/user/${enc(this.userId)}/openid/request_token`, {});
+    const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
+    return {
+      access_token: str(t['access_token']),
+      token_type: str(t['token_type'], 'Bearer'),
+      matrix_server_name: str(t['matrix_server_name']),
+      expires_in: typeof t['expires_in'] === 'number' ? t['expires_in'] : 3600,
+    };
+  }
+
+  async sendMembership(stateKey: string, content: Record<string, unknown>): Promise<void> {
+    await this.call(
+      'PUT',
+      `/_matrix/client/v3/rooms/${enc(this.roomId)}/state/${enc(CALL_MEMBER_EVENT)}/${enc(stateKey)}`,
+      content,
+    );
+  }
+
+  async scheduleLeave(stateKey: string, delayMs: number): Promise<string | undefined> {
+    try {
+      const res = await this.call(
+        'PUT',
+        `/_matrix/client/v3/rooms/${enc(this.roomId)}/state/${enc(CALL_MEMBER_EVENT)}/${enc(stateKey)}?org.matrix.msc4140.delay=${delayMs}`,
+        {},
+      );
+      return typeof res['delay_id'] === 'string' ? res['delay_id'] : undefined;
+    } catch {
+      return undefined; // no delayed events on this homeserver
+    }
+  }
+
+  private async delayed(delayId: string, action: 'restart' | 'cancel'): Promise<void> {
+    await this.call('POST', `/_matrix/client/unstable/org.matrix.msc4140/delayed_events/${enc(delayId)}`, { action });
+  }
+
+  restartLeave(delayId: string): Promise<void> {
+    return this.delayed(delayId, 'restart');
+  }
+
+  cancelLeave(delayId: string): Promise<void> {
+    return this.delayed(delayId, 'cancel');
+  }
+}
