@@ -19,9 +19,18 @@ describe('widget URL parameters', () => {
       baseUrl: 'https://a.example',
       widgetId: 'causerie_call',
       parentUrl: 'https://app.example/',
+      via: [],
       lang: 'fr',
       theme: 'dark',
     });
+  });
+
+  it('reads the servers to join through from a shared link', () => {
+    expect(parseParams('?roomId=!r&via=a.example&via=b.example,c.example').via).toEqual([
+      'a.example',
+      'b.example',
+      'c.example',
+    ]);
   });
 
   it('treats unfilled template variables as missing, and runs standalone without a widget id', () => {
