@@ -56,7 +56,15 @@ describe('delegated delayed leave (MSC4140, as Element Call hands it over)', () 
       const now = (await list()).delayed_events.find((d) => d.delay_id === delay_id);
       return now !== undefined && now.running_since > (before?.running_since ?? 0) ? true : undefined;
     });
-    expect(Object.keys(await asUser<Record<string, unknown>>(alice, 'GET', statePath))).toContain('device_id');
+    // Bob's membership (written on B) reaches A over federation and is still there.
+    const onA = await eventually('Bob’s membership on A', async () => {
+      try {
+        return await asUser<Record<string, unknown>>(alice, 'GET', statePath);
+      } catch {
+        return undefined;
+      }
+    });
+    expect(Object.keys(onA)).toContain('device_id');
 
     // The partner leaves LiveKit: the leave is sent by Bob's own homeserver, now.
     await room.disconnect();
