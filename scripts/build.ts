@@ -18,10 +18,12 @@ interface Target {
   entry: string;
   html: string;
   out: string;
+  /** Gzipped size the bundle must stay under (KiB): users load it when they open a call. */
+  budgetKiB?: number;
 }
 
 const targets: Target[] = [
-  { name: 'widget', entry: 'widget/main.ts', html: 'widget/index.html', out: 'widget' },
+  { name: 'widget', entry: 'widget/main.ts', html: 'widget/index.html', out: 'widget', budgetKiB: 200 },
   { name: 'test host', entry: 'test/host/host.ts', html: 'test/host/index.html', out: 'host' },
 ];
 
@@ -43,13 +45,17 @@ export async function buildAll(quiet = false): Promise<void> {
       define: { 'process.env.NODE_ENV': '"production"', global: 'globalThis' },
     });
     copyFileSync(join(repoRoot, t.html), join(outdir, 'index.html'));
+    const file = join(outdir, 'main.js');
+    const size = statSync(file).size;
+    const gz = gzipSync(readFileSync(file)).length;
+    const budget = t.budgetKiB === undefined ? '' : `, budget ${t.budgetKiB} KiB`;
     if (!quiet) {
-      const file = join(outdir, 'main.js');
-      const size = statSync(file).size;
-      const gz = gzipSync(readFileSync(file)).length;
       process.stdout.write(
-        `${t.name}: dist/${t.out}/main.js ${(size / 1024).toFixed(0)} KiB (${(gz / 1024).toFixed(0)} KiB gzipped)\n`,
+        `${t.name}: dist/${t.out}/main.js ${(size / 1024).toFixed(0)} KiB (${(gz / 1024).toFixed(0)} KiB gzipped${budget})\n`,
       );
+    }
+    if (t.budgetKiB !== undefined && gz / 1024 > t.budgetKiB) {
+      throw new Error(`${t.name} bundle is ${(gz / 1024).toFixed(0)} KiB gzipped, over its ${t.budgetKiB} KiB budget`);
     }
   }
 }

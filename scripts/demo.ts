@@ -28,7 +28,8 @@ await eventually('the call widget in the room', async () => {
       bob,
       'GET',
       `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/im.vector.modular.widgets/causerie_call`,
-    ); return;
+    );
+    return;
   } catch {
     return undefined;
   }

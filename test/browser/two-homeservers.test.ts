@@ -199,11 +199,27 @@ describe('a call across two homeservers in the browser', () => {
     expect((await facts(side.frame)).error).toBe('not_member');
   });
 
-  it('the lobby has no serious accessibility violation, in French, down to a phone-width viewport', async () => {
+  it('lobby and call have no serious accessibility violation, in French, at phone width, operated by keyboard', async () => {
     const { alice, roomId } = await roomWithPartner();
     await say(alice, roomId, '!call');
     const side = await openWidget(alice, roomId, 'fr', { width: 375, height: 740 });
     await side.frame.getByRole('button', { name: 'Rejoindre l’appel' }).waitFor({ timeout: 30_000 });
+    expect(await axeViolations(side.frame)).toEqual([]);
+    // Keyboard only: Tab reaches Join within a few presses, and Enter joins.
+    await side.frame.locator('body').click({ position: { x: 1, y: 1 } });
+    let presses = 0;
+    for (; presses < 12; presses++) {
+      await side.page.keyboard.press('Tab');
+      const focused = await side.frame.evaluate(() => {
+        let el: Element | null = document.activeElement;
+        while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
+        return el?.textContent.trim() ?? '';
+      });
+      if (focused === 'Rejoindre l’appel') break;
+    }
+    expect(presses).toBeLessThan(12);
+    await side.page.keyboard.press('Enter');
+    await side.frame.getByRole('button', { name: 'Quitter' }).waitFor({ timeout: 30_000 });
     expect(await axeViolations(side.frame)).toEqual([]);
     // Nothing wider than the phone's viewport.
     const overflow = await side.frame.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
