@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hostPageUrl, launchBrowser, mediaProbe, type MediaFacts } from '../harness/browser.ts';
 import { roomWithPartner, say } from '../harness/calls.ts';
 import { asUser, eventually, registerUser, type TestUser } from '../harness/matrix.ts';
-import { stackEnv } from '../harness/stack.ts';
+import { stackEnv, stackFetch } from '../harness/stack.ts';
 
 const enc = encodeURIComponent;
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -84,8 +84,36 @@ async function axeViolations(frame: Frame): Promise<string[]> {
 }
 
 /** A started call (widget in the room) with Alice and Bob in it from their browsers. */
-async function callInBrowsers(): Promise<{ alice: TestUser; bob: TestUser; roomId: string; a: Side; b: Side }> {
+/** A 1×1 PNG, as an avatar. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+/** Gives a user an avatar (uploaded to their homeserver) and waits until `viewer` sees it in the room. */
+async function setAvatar(user: TestUser, viewer: TestUser, roomId: string): Promise<void> {
+  const res = await stackFetch(`${user.hs.url}/_matrix/media/v3/upload?filename=avatar.png`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'image/png' },
+    body: PNG,
+  });
+  const { content_uri } = (await res.json()) as { content_uri: string };
+  await asUser(user, 'PUT', `/_matrix/client/v3/profile/${enc(user.userId)}/avatar_url`, { avatar_url: content_uri });
+  await eventually('the avatar in the room', async () => {
+    const m = await asUser<{ avatar_url?: string }>(
+      viewer,
+      'GET',
+      `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.member/${enc(user.userId)}`,
+    );
+    return m.avatar_url === content_uri ? true : undefined;
+  });
+}
+
+async function callInBrowsers(
+  opts: { aliceAvatar?: boolean } = {},
+): Promise<{ alice: TestUser; bob: TestUser; roomId: string; a: Side; b: Side }> {
   const { alice, bob, roomId } = await roomWithPartner();
+  if (opts.aliceAvatar === true) await setAvatar(alice, bob, roomId);
   await say(alice, roomId, '!call');
   await eventually('the widget state on B', async () => {
     try {
@@ -143,7 +171,7 @@ describe('a call across two homeservers in the browser', () => {
   });
 
   it('a screen shared by Bob is seen by Alice; Alice’s raised hand and reaction are seen by Bob', async () => {
-    const { alice, bob, a, b } = await callInBrowsers();
+    const { alice, bob, a, b } = await callInBrowsers({ aliceAvatar: true });
     await b.frame.getByRole('button', { name: 'Share screen' }).click();
     const shared = await eventually(
       'Bob’s screen on Alice’s side',
@@ -169,6 +197,27 @@ describe('a call across two homeservers in the browser', () => {
     // The participant list shows who raised a hand first.
     await b.frame.getByRole('button', { name: 'Show participants' }).click();
     await b.frame.getByRole('complementary').getByText('✋ 1').waitFor();
+    // Alice's Matrix avatar (on A) shows in Bob's list (fetched by his client, with his credentials).
+    const avatarWidth = await eventually('Alice’s avatar in Bob’s list', async () => {
+      const w = await b.frame.evaluate((userId) => {
+        const walk = (root: Document | ShadowRoot): number | undefined => {
+          for (const el of root.querySelectorAll('*')) {
+            if (el.tagName === 'LI' && (el as HTMLElement).dataset['user'] === userId) {
+              const img = el.querySelector('img');
+              if (img !== null) return img.naturalWidth;
+            }
+            if (el.shadowRoot !== null) {
+              const found = walk(el.shadowRoot);
+              if (found !== undefined) return found;
+            }
+          }
+          return undefined;
+        };
+        return walk(document);
+      }, alice.userId);
+      return w !== undefined && w > 0 ? w : undefined;
+    });
+    expect(avatarWidth).toBeGreaterThan(0);
   });
 
   it('Bob, banned by Alice during the call, is shown he was removed, and his media stops', async () => {

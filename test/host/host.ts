@@ -105,6 +105,15 @@ class HostDriver extends WidgetDriver {
     return this.readRoomState(roomIds?.[0] ?? this.roomId, eventType, stateKey);
   }
 
+  /** Media needs the user's authentication, which the widget does not have (MSC4039). */
+  override async downloadFile(contentUri: string): Promise<{ file: XMLHttpRequestBodyInit }> {
+    const url = this.client.mxcUrlToHttp(contentUri, undefined, undefined, undefined, false, true, true);
+    if (url === null) throw new Error('not an mxc URI');
+    const res = await fetch(url, { headers: { authorization: `Bearer ${this.client.getAccessToken() ?? ''}` } });
+    if (!res.ok) throw new Error(`media download answered ${res.status}`);
+    return { file: await res.blob() };
+  }
+
   override getKnownRooms(): string[] {
     return [this.roomId];
   }

@@ -38,7 +38,11 @@ export interface Tile {
 
 export interface Person {
   identity: string;
+  /** Matrix user id (from the token's attributes), when known. */
+  userId: string | undefined;
   name: string;
+  /** Object URL of the person's Matrix avatar, when they have one. */
+  avatar: string | undefined;
   local: boolean;
   micOn: boolean;
   camOn: boolean;
@@ -76,6 +80,9 @@ export class CallSession extends EventTarget {
   /** Raised hands by identity, with when they were raised (the queue order). */
   private readonly hands = new Map<string, number>();
   private readonly reactions = new Map<string, { emoji: string; until: number }>();
+  /** Matrix avatars (object URLs) by user id. */
+  private readonly avatars = new Map<string, string>();
+  private loadingMembers: Promise<void> | undefined;
   readonly stateKey: string;
 
   constructor(
@@ -196,6 +203,7 @@ export class CallSession extends EventTarget {
       this.phase = 'in_call';
       this.changed();
       this.startKeepAlive();
+      this.loadMembers();
       // Announcing ourselves in Matrix and publishing media do not depend on each other.
       await Promise.all([
         this.link.sendMembership(
@@ -256,6 +264,7 @@ export class CallSession extends EventTarget {
       this.received(participant.identity, topic, payload);
     });
     room.on(RoomEvent.ParticipantConnected, (p) => {
+      this.loadMembers();
       // A newcomer learns whose hand is up (participants cannot carry it in their own metadata).
       const mine = this.hands.get(room.localParticipant.identity);
       if (mine !== undefined) void this.sendData(HAND_TOPIC, { raised: true, at: mine }, [p.identity]);
@@ -362,6 +371,27 @@ export class CallSession extends EventTarget {
     return this.room?.localParticipant.isScreenShareEnabled ?? false;
   }
 
+  /** Reads the room's members and fetches the avatars not yet known (names come from tokens). */
+  private loadMembers(): void {
+    if (this.loadingMembers !== undefined) return;
+    this.loadingMembers = (async () => {
+      try {
+        for (const [userId, info] of await this.link.members()) {
+          if (info.avatarUrl === undefined || this.avatars.has(userId)) continue;
+          const url = await this.link.avatar(info.avatarUrl);
+          if (url !== undefined) {
+            this.avatars.set(userId, url);
+            this.changed();
+          }
+        }
+      } catch {
+        // Avatars are a nicety: initials are shown instead.
+      } finally {
+        this.loadingMembers = undefined;
+      }
+    })();
+  }
+
   /** 1-based position of an identity in the raised-hand queue. */
   private handOrder(identity: string): number | undefined {
     const at = this.hands.get(identity);
@@ -379,7 +409,9 @@ export class CallSession extends EventTarget {
         const local = p === room.localParticipant;
         return {
           identity: p.identity,
+          userId: p.attributes['matrix_user_id'],
           name: local ? `${p.name ?? p.identity} (${youLabel})` : (p.name ?? p.identity),
+          avatar: this.avatars.get(p.attributes['matrix_user_id'] ?? ''),
           local,
           micOn: p.isMicrophoneEnabled,
           camOn: p.isCameraEnabled,

@@ -15,10 +15,35 @@ export interface OpenIdToken {
   expires_in: number;
 }
 
+export interface MemberInfo {
+  displayname: string | undefined;
+  /** mxc:// URI of the member's avatar, if any. */
+  avatarUrl: string | undefined;
+}
+
+/** Room members from member state events or a members list, by user id. */
+export function membersFrom(events: readonly { state_key?: unknown; content?: unknown }[]): Map<string, MemberInfo> {
+  const out = new Map<string, MemberInfo>();
+  for (const ev of events) {
+    const c = (ev.content ?? {}) as Record<string, unknown>;
+    if (typeof ev.state_key !== 'string' || c['membership'] !== 'join') continue;
+    out.set(ev.state_key, {
+      displayname: typeof c['displayname'] === 'string' ? c['displayname'] : undefined,
+      avatarUrl:
+        typeof c['avatar_url'] === 'string' && c['avatar_url'].startsWith('mxc://') ? c['avatar_url'] : undefined,
+    });
+  }
+  return out;
+}
+
 export interface MatrixLink {
   readonly userId: string;
   readonly deviceId: string;
   readonly roomId: string;
+  /** Joined members of the room, for names and avatars. */
+  members(): Promise<Map<string, MemberInfo>>;
+  /** An object URL for an mxc:// image, or undefined when it cannot be had. */
+  avatar(mxc: string): Promise<string | undefined>;
   openIdToken(): Promise<OpenIdToken>;
   sendMembership(stateKey: string, content: Record<string, unknown>): Promise<void>;
   /** Schedules `{}` at stateKey after delayMs (MSC4140); undefined when the host cannot. */
@@ -54,6 +79,8 @@ export class WidgetLink implements MatrixLink {
     api.requestCapabilityToReceiveState('m.room.power_levels');
     api.requestCapability(MatrixCapabilities.MSC4157SendDelayedEvent);
     api.requestCapability(MatrixCapabilities.MSC4157UpdateDelayedEvent);
+    // Avatars: media needs authentication, which only the host client has.
+    api.requestCapability(MatrixCapabilities.MSC4039DownloadFile);
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new CallError('widget_api', 'no answer from the host client'));
@@ -70,6 +97,20 @@ export class WidgetLink implements MatrixLink {
       api.hasCapability(MatrixCapabilities.MSC4157SendDelayedEvent) &&
       api.hasCapability(MatrixCapabilities.MSC4157UpdateDelayedEvent);
     return link;
+  }
+
+  async members(): Promise<Map<string, MemberInfo>> {
+    return membersFrom(await this.api.readStateEvents('m.room.member'));
+  }
+
+  async avatar(mxc: string): Promise<string | undefined> {
+    if (!this.api.hasCapability(MatrixCapabilities.MSC4039DownloadFile)) return undefined;
+    try {
+      const { file } = await this.api.downloadFile(mxc);
+      return URL.createObjectURL(file instanceof Blob ? file : new Blob([file as BlobPart]));
+    } catch {
+      return undefined;
+    }
   }
 
   async openIdToken(): Promise<OpenIdToken> {

@@ -5,7 +5,7 @@
  */
 import { CallError } from '../core/errors.ts';
 import { CALL_MEMBER_EVENT } from '../core/membership.ts';
-import type { MatrixLink, OpenIdToken } from './matrix-link.ts';
+import { membersFrom, type MatrixLink, type MemberInfo, type OpenIdToken } from './matrix-link.ts';
 
 const enc = encodeURIComponent;
 
@@ -126,6 +126,30 @@ export class StandaloneLink implements MatrixLink {
       await this.call('POST', `/_matrix/client/v3/join/${enc(this.roomId)}${q === '' ? '' : `?${q}`}`, {});
     } catch {
       throw new CallError('not_member', 'cannot join the room');
+    }
+  }
+
+  async members(): Promise<Map<string, MemberInfo>> {
+    const res = await this.call('GET', `/_matrix/client/v3/rooms/${enc(this.roomId)}/members?membership=join`);
+    return membersFrom(
+      Array.isArray(res['chunk']) ? (res['chunk'] as { state_key?: unknown; content?: unknown }[]) : [],
+    );
+  }
+
+  async avatar(mxc: string): Promise<string | undefined> {
+    const m = /^mxc:\/\/([^/]+)\/([^/?#]+)$/.exec(mxc);
+    if (m === null) return undefined;
+    try {
+      const res = await fetch(
+        `${this.baseUrl}/_matrix/client/v1/media/download/${enc(m[1] ?? '')}/${enc(m[2] ?? '')}`,
+        {
+          headers: { authorization: `Bearer ${this.accessToken}` },
+          signal: AbortSignal.timeout(15_000),
+        },
+      );
+      return res.ok ? URL.createObjectURL(await res.blob()) : undefined;
+    } catch {
+      return undefined;
     }
   }
 

@@ -246,6 +246,21 @@ export class CauserieCall extends LitElement {
       aside small {
         color: var(--muted);
         display: block;
+        margin-left: 40px;
+      }
+      .avatar {
+        width: 32px;
+        height: 32px;
+        border-radius: 50%;
+        object-fit: cover;
+        vertical-align: middle;
+        margin-right: 8px;
+      }
+      .initial {
+        display: inline-grid;
+        place-items: center;
+        background: #3a3f47;
+        color: #fff;
       }
       .controls {
         display: flex;
@@ -312,7 +327,14 @@ export class CauserieCall extends LitElement {
                 <ul>
                   ${this.people.map(
                     (p) =>
-                      html`<li data-identity=${p.identity}>
+                      html`<li data-identity=${p.identity} data-user=${p.userId ?? ''}>
+                        ${
+                          p.avatar === undefined
+                            ? html`<span class="avatar initial" aria-hidden="true"
+                                >${p.name.replace(/^@/, '').charAt(0).toUpperCase()}</span
+                              >`
+                            : html`<img class="avatar" src=${p.avatar} alt="" />`
+                        }
                         ${p.hand !== undefined ? html`✋ ${p.hand} ` : null}${p.name}
                         <small>${t.micState(p.micOn)} · ${t.camState(p.camOn)}</small>
                       </li>`,
