@@ -24,12 +24,11 @@ await asUser(alice, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId
 await say(alice, roomId, '!call');
 await eventually('the call widget in the room', async () => {
   try {
-    await asUser(
+    return await asUser<Record<string, unknown>>(
       bob,
       'GET',
       `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/im.vector.modular.widgets/causerie_call`,
     );
-    return;
   } catch {
     return undefined;
   }

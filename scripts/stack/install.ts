@@ -69,6 +69,8 @@ async function ensureDebianPackages(): Promise<void> {
   if (postgresBinDir() === undefined) missing.push('postgresql');
   if (!existsSync(chromiumPath)) missing.push('chromium');
   if (!commandExists('openssl')) missing.push('openssl');
+  // Emoji (reactions, raised hands) in the browser tests and screenshots.
+  if (!existsSync('/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf')) missing.push('fonts-noto-color-emoji');
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     throw new StackError(
