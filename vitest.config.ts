@@ -12,7 +12,18 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'main', include: ['test/**/*.test.ts'], exclude: ['test/disruptive/**'] },
+        test: { name: 'main', include: ['test/**/*.test.ts'], exclude: ['test/disruptive/**', 'test/browser/**'] },
+      },
+      {
+        // Browser calls: each file streams video between headless Chromium pages; on two cores they
+        // run one file at a time, after the main suite.
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
+          fileParallelism: false,
+        },
       },
       {
         // Tests that kill or restart the shared Causerie service: alone, after everything else.
@@ -20,7 +31,7 @@ export default defineConfig({
         test: {
           name: 'disruptive',
           include: ['test/disruptive/**/*.test.ts'],
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
           fileParallelism: false,
         },
       },

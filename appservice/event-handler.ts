@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../server/log.ts';
 import type { CallLifecycle } from './call-lifecycle.ts';
-import type { HomeserverClient, MatrixStateEvent } from './homeserver-client.ts';
+import { HomeserverError, type HomeserverClient, type MatrixStateEvent } from './homeserver-client.ts';
 import type { Revoker } from './revocation.ts';
 import type { RoomStates } from './room-state.ts';
 
@@ -25,7 +25,25 @@ const serverOf = (userId: string): string => userId.slice(userId.indexOf(':') + 
 export class EventHandler {
   constructor(private readonly deps: EventHandlerDeps) {}
 
+  /**
+   * Handles one event. A definite refusal from the homeserver (a withdrawn invite, no right to post)
+   * is logged and the event done with: re-sending the transaction would meet the same refusal and
+   * hold up every later event, bans included. Transient failures propagate, so the homeserver
+   * retries the transaction.
+   */
   async handle(ev: MatrixStateEvent, arrivedAt: number): Promise<void> {
+    try {
+      await this.handleEvent(ev, arrivedAt);
+    } catch (err) {
+      if (err instanceof HomeserverError && !err.transient) {
+        this.deps.log.warn('event_effect_refused', { room_id: ev.room_id, type: ev.type, error: err.message });
+        return;
+      }
+      throw err;
+    }
+  }
+
+  private async handleEvent(ev: MatrixStateEvent, arrivedAt: number): Promise<void> {
     const { deps } = this;
     const roomId = ev.room_id;
     if (roomId === undefined) return;

@@ -35,7 +35,8 @@ async function writeRtc(
   for (const m of memberships) {
     await q.query(
       `INSERT INTO rtc_memberships (room_id, state_key, user_id, device_id, livekit_identity, livekit_service_url, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (room_id, state_key, device_id) DO NOTHING`,
       [roomId, stateKey, m.userId, m.deviceId, m.livekitIdentity, m.livekitServiceUrl ?? null, m.expiresAt ?? null],
     );
   }

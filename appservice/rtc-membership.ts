@@ -112,11 +112,14 @@ export function parseMembershipEvent(ev: MembershipEvent): {
     // MSC3401 m.calls shape: state key is the user, one entry per device.
     if (ev.state_key !== ev.sender) return { rtc: true, stateKey, memberships: [] };
     const out: RtcMembership[] = [];
+    const seen = new Set<string>();
     for (const entry of legacy as unknown[]) {
       if (typeof entry !== 'object' || entry === null) continue;
       const e = entry as Record<string, unknown>;
       const deviceId = str(e['device_id']);
-      if (deviceId === undefined) continue;
+      // A device listed twice counts once (the first entry wins).
+      if (deviceId === undefined || seen.has(deviceId)) continue;
+      seen.add(deviceId);
       out.push({
         stateKey: ev.state_key,
         userId: ev.sender,

@@ -41,17 +41,22 @@ class PostgresDatabase implements Database {
         await client.query(sql);
       },
     };
+    let out: T;
     try {
       await client.query('BEGIN');
-      const out = await fn(tx);
+      out = await fn(tx);
       await client.query('COMMIT');
-      return out;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      let broken: Error | undefined;
+      await client.query('ROLLBACK').catch((e: unknown) => {
+        broken = e as Error;
+      });
+      // A client whose rollback failed is discarded, not returned to the pool.
+      client.release(broken);
       throw err;
-    } finally {
-      client.release();
     }
+    client.release();
+    return out;
   }
 
   async close(): Promise<void> {
@@ -96,11 +101,18 @@ export interface DatabaseOptions {
   url?: string | undefined;
   /** PGlite data directory; `memory://` keeps it in memory. */
   dataDir?: string;
+  /** Told about errors of idle PostgreSQL connections (logged by the caller). */
+  onError?: (err: Error) => void;
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url !== undefined) {
     const pool = new pg.Pool({ connectionString: opts.url, max: 10, connectionTimeoutMillis: 5_000 });
+    // An idle client losing its connection (server restart, network) must not crash the process:
+    // the pool drops it and the next query opens a new one.
+    pool.on('error', (err) => {
+      opts.onError?.(err);
+    });
     // Fail at start, not at first use, when the server cannot be reached.
     const client = await pool.connect().catch(async (err: unknown) => {
       await pool.end();

@@ -52,7 +52,13 @@ export const livekitHttpUrl = (wsUrl: string): string => wsUrl.replace(/^ws/, 'h
 export async function startService(config: Config, overrides: ServiceOverrides = {}): Promise<RunningService> {
   const log = overrides.log ?? createLogger('service');
   const registration = readRegistration(config.appservice.registration);
-  const db = await openDatabase({ url: config.database.url, dataDir: config.database.data_dir });
+  const db = await openDatabase({
+    url: config.database.url,
+    dataDir: config.database.data_dir,
+    onError: (err) => {
+      log.warn('database_connection_lost', { error: err.message });
+    },
+  });
   const applied = await migrate(db);
   log.info('database_ready', { kind: db.kind, migrations_applied: applied.length });
 

@@ -231,6 +231,54 @@ describe('appservice transactions', () => {
     expect(await membershipRow(roomId, bob.userId)).toBe('join');
   });
 
+  it('an event listing one device twice (MSC3401 m.calls shape) does not stall the transaction queue', async () => {
+    const { bob, roomId } = await callWithPartner();
+    await eventually('bob joined in our copy', async () =>
+      (await membershipRow(roomId, bob.userId)) === 'join' ? true : undefined,
+    );
+    const dup = {
+      type: 'org.matrix.msc3401.call.member',
+      state_key: bob.userId,
+      sender: bob.userId,
+      room_id: roomId,
+      event_id: `$dup-${Date.now()}`,
+      origin_server_ts: Date.now(),
+      content: {
+        memberships: [
+          { device_id: 'A', expires: 3600000 },
+          { device_id: 'A', expires: 3600000 },
+        ],
+      },
+    };
+    expect(await put(`t-dup-${Date.now()}`, { events: [dup] }, hsToken())).toBe(200);
+    const rows = await db.query('SELECT device_id FROM rtc_memberships WHERE room_id = $1 AND state_key = $2', [
+      roomId,
+      bob.userId,
+    ]);
+    expect(rows.rows).toEqual([{ device_id: 'A' }]);
+    // The queue moves on: the next transaction is processed.
+    expect(await put(`t-after-${Date.now()}`, { events: [leaveEvent(roomId, bob.userId)] }, hsToken())).toBe(200);
+    expect(await membershipRow(roomId, bob.userId)).toBe('leave');
+  });
+
+  it('an invite the homeserver then refuses to honour (bot join forbidden) is acknowledged, not retried forever', async () => {
+    const alice = await registerUser('a');
+    const { room_id: roomId } = await asUser<{ room_id: string }>(alice, 'POST', '/_matrix/client/v3/createRoom', {
+      preset: 'private_chat',
+    });
+    const invite = {
+      type: 'm.room.member',
+      state_key: stackEnv().appservice.sender,
+      sender: alice.userId,
+      room_id: roomId,
+      event_id: `$inv-${Date.now()}`,
+      origin_server_ts: Date.now(),
+      content: { membership: 'invite' },
+    };
+    // The bot was never really invited: its join is refused (403), a definite answer.
+    expect(await put(`t-refused-${Date.now()}`, { events: [invite] }, hsToken())).toBe(200);
+  });
+
   it('answers the homeserver’s ping', async () => {
     const res = await stackFetch(`${stackEnv().service.url}/_matrix/app/v1/ping`, {
       method: 'POST',

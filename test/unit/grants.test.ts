@@ -89,3 +89,27 @@ describe('who gets a token, with what rights', () => {
     });
   });
 });
+
+describe('MatrixRTC membership parsing', () => {
+  it('counts a device listed twice in the MSC3401 m.calls shape once', async () => {
+    const { parseMembershipEvent } = await import('../../appservice/rtc-membership.ts');
+    const parsed = parseMembershipEvent({
+      type: 'org.matrix.msc3401.call.member',
+      state_key: '@bob:b.example',
+      sender: '@bob:b.example',
+      content: { memberships: [{ device_id: 'A' }, { device_id: 'A' }, { device_id: 'B' }] },
+    });
+    expect(parsed.memberships.map((m) => m.deviceId)).toEqual(['A', 'B']);
+  });
+
+  it('ignores a per-device membership written by someone else than the user it names', async () => {
+    const { parseMembershipEvent } = await import('../../appservice/rtc-membership.ts');
+    const parsed = parseMembershipEvent({
+      type: 'org.matrix.msc3401.call.member',
+      state_key: '_@alice:a.example_DEV_m.call',
+      sender: '@mallory:a.example',
+      content: { device_id: 'DEV', application: 'm.call' },
+    });
+    expect(parsed).toMatchObject({ rtc: true, memberships: [] });
+  });
+});

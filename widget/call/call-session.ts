@@ -171,6 +171,19 @@ export class CallSession extends EventTarget {
     }, LEAVE_DELAY_MS / 2);
   }
 
+  /**
+   * The page is going away outside a call (lobby closed): cancel the delayed leave scheduled for
+   * the join that did not happen, so no empty membership is written for us. Best effort.
+   */
+  abandon(): void {
+    if (this.phase === 'in_call' || this.phase === 'joining' || this.delayId === undefined) return;
+    if (this.keepAlive !== undefined) clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
+    void this.link.cancelLeave(this.delayId).catch(() => undefined);
+    this.delayId = undefined;
+    this.prepared = undefined;
+  }
+
   /** The prepared token if recent enough (tokens live 15 min), else a fresh one. */
   private async joinToken(): Promise<{ url: string; jwt: string }> {
     const prepared = await this.prepared?.catch(() => undefined);

@@ -120,6 +120,10 @@ export class CauserieApp extends LitElement {
   attach(session: CallSession): void {
     this.session = session;
     this.controller.set(session);
+    // Closing the page from the lobby: the delayed leave prepared for a join is not needed.
+    addEventListener('pagehide', () => {
+      session.abandon();
+    });
   }
 
   private get t(): ReturnType<typeof strings> {
