@@ -28,7 +28,7 @@ export interface CallLifecycleDeps {
   rooms: Pick<RoomStates, 'peek' | 'roomIds'>;
   calls: CallStore;
   livekitRooms: Pick<LivekitRooms, 'ensure' | 'forget'>;
-  livekit: Pick<RoomServiceClient, 'deleteRoom' | 'listParticipants'>;
+  livekit: Pick<RoomServiceClient, 'deleteRoom' | 'listParticipants' | 'removeParticipant'>;
   audit: Pick<AuditLog, 'record'>;
   log: Logger;
   delayedLeaves: Pick<DelayedLeaves, 'joined' | 'left'>;
@@ -196,6 +196,25 @@ export class CallLifecycle {
           p.attributes['matrix_device_id'],
           at,
         );
+        // A removed member may reconnect with a token LiveKit still honours: out again at once.
+        const userId = p.attributes['matrix_user_id'] ?? userOfIdentity(p.identity);
+        const membership = userId === undefined ? undefined : deps.rooms.peek(roomId)?.members.get(userId)?.membership;
+        if (membership !== undefined && membership !== 'join') {
+          await deps.livekit.removeParticipant(alias, p.identity).catch(() => undefined);
+          deps.audit.record({
+            action: 'participant_removed',
+            roomId,
+            userId,
+            detail: { identity: p.identity, reason: `reconnected_after_${membership}` },
+          });
+          deps.log.info('participant_removed', {
+            room_id: roomId,
+            user_id: userId,
+            identity: p.identity,
+            reason: `reconnected_after_${membership}`,
+          });
+          return;
+        }
         await deps.delayedLeaves.joined(alias, p.identity);
         return;
       }

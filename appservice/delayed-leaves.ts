@@ -81,6 +81,8 @@ export class DelayedLeaves {
       if ((await this.act(row, 'restart')) === 'gone') await this.forget(row);
     };
     await keepAlive();
+    // Another call may have started a timer for this participant meanwhile: keep only one.
+    this.stopTimer(livekitRoom, identity);
     const timer = setInterval(
       () => {
         keepAlive().catch((err: unknown) => {
@@ -125,8 +127,16 @@ export class DelayedLeaves {
     for (const [room, list] of byRoom) {
       const present = new Set((await listParticipants(room).catch(() => [])).map((p) => p.identity));
       for (const r of list) {
-        if (present.has(r.identity)) await this.joined(room, r.identity);
-        else await this.left(room, r.identity);
+        try {
+          if (present.has(r.identity)) await this.joined(room, r.identity);
+          else await this.left(room, r.identity);
+        } catch (err) {
+          this.deps.log.warn('delayed_leave_resume_failed', {
+            room_id: r.room_id,
+            user_id: r.user_id,
+            error: (err as Error).message,
+          });
+        }
       }
     }
   }

@@ -103,16 +103,30 @@ export class FederationHttp {
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of res.body) {
-      size += (chunk as Buffer).length;
-      if (size > this.maxBytes) {
-        res.body.destroy();
-        throw new ApiError('M_UNKNOWN', `The homeserver ${endpoint.serverName} sent an oversized answer`, {
-          status: 502,
-          reason: 'homeserver_bad_response',
-        });
+    try {
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length;
+        if (size > this.maxBytes) {
+          res.body.destroy();
+          throw new ApiError('M_UNKNOWN', `The homeserver ${endpoint.serverName} sent an oversized answer`, {
+            status: 502,
+            reason: 'homeserver_bad_response',
+          });
+        }
+        chunks.push(chunk as Buffer);
       }
-      chunks.push(chunk as Buffer);
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      // The answer stopped coming (slow server, reset): the same classes as a failed request.
+      const timedOut = err instanceof Error && /timeout|aborted/i.test(`${err.name} ${err.message}`);
+      throw new ApiError(
+        'M_UNKNOWN',
+        `The homeserver ${endpoint.serverName} ${timedOut ? 'did not answer in time' : 'could not be reached'}`,
+        {
+          status: timedOut ? 504 : 502,
+          reason: timedOut ? 'homeserver_timeout' : 'homeserver_unreachable',
+        },
+      );
     }
     let body: unknown;
     try {

@@ -61,7 +61,8 @@ export function decideGrant(room: RoomView, userId: string, userServer: string, 
   return {
     canPublish,
     canSubscribe: true,
-    roomAdmin: power >= policy.moderatorPowerLevel,
+    // Admin rights let a participant change permissions, its own included: only with publishing.
+    roomAdmin: canPublish && power >= policy.moderatorPowerLevel,
     mayCreateRoom: policy.fullAccessServers.includes(userServer),
     displayName: member?.displayname,
   };

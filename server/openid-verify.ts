@@ -48,7 +48,8 @@ export class OpenIdVerifier {
     opts: OpenIdVerifierOptions = {},
   ) {
     this.now = deps.now ?? Date.now;
-    this.maxCacheMs = opts.maxCacheMs ?? 3_600_000;
+    // expires_in is the client's claim: trust a verification for a few minutes at most.
+    this.maxCacheMs = opts.maxCacheMs ?? 300_000;
     this.marginMs = opts.expiryMarginMs ?? 30_000;
     this.rejectionMs = opts.rejectionCacheMs ?? 5_000;
   }

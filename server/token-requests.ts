@@ -106,6 +106,9 @@ export function parseTokenRequest(endpoint: 'sfu_get' | 'get_token', body: unkno
   }
   const r = getTokenSchema.safeParse(body);
   if (!r.success) throw badJson(describe(r.error));
+  // Revocation, webhooks and the call lifecycle follow the room's call slot; no other slot is served.
+  if (r.data.slot_id !== 'm.call#ROOM')
+    throw invalidParam('Only the m.call#ROOM slot is supported', 'unsupported_slot');
   checkCommon(r.data.room_id, r.data.member.claimed_device_id, r.data.openid_token.matrix_server_name);
   return {
     endpoint,

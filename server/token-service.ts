@@ -85,8 +85,8 @@ export class TokenService {
       this.deps.audit.record({
         action: 'token_refused',
         roomId: req.roomId,
-        userId: req.claimedUserId,
-        detail: { ...base, reason: e.reason, status: e.status },
+        // Not verified: kept as a detail, never as the row's user.
+        detail: { ...base, claimed_user_id: req.claimedUserId, reason: e.reason, status: e.status },
       });
       this.deps.onDecision?.(req.endpoint, 'refused', e.reason);
       this.deps.log.info('token_refused', {

@@ -49,7 +49,14 @@ async function callWithPartner(): Promise<{ alice: TestUser; bob: TestUser; room
 describe('revocation', () => {
   it('a partner on B in the call is removed from LiveKit within a second of being banned, and refused a new token', async () => {
     const { alice, bob, roomId } = await callWithPartner();
-    const bobRoom = await connectToCall(bob, roomId, connected);
+    const bobToken = await eventually('a token for Bob', async () => {
+      const a = await sfuGet(bob, roomId);
+      return a.status === 200 ? a : undefined;
+    });
+    const bobJwt = bobToken.body['jwt'] as string;
+    const bobRoom = new Room();
+    connected.push(bobRoom);
+    await bobRoom.connect(bobToken.body['url'] as string, bobJwt, { autoSubscribe: false, dynacast: false });
     const bobIdentity = `${bob.userId}:${bob.deviceId}`;
     expect(await identities(roomId)).toContain(bobIdentity);
     const disconnected = new Promise<number>((resolve) => {
@@ -78,6 +85,25 @@ describe('revocation', () => {
       return r.rows.length > 0 ? r.rows : undefined;
     });
     expect(rows.map((r) => r.detail.reason)).toEqual(['banned']);
+
+    // His token is still valid in LiveKit's eyes: reconnecting with it gets him removed again.
+    const stale = new Room();
+    connected.push(stale);
+    await stale
+      .connect(bobToken.body['url'] as string, bobJwt, { autoSubscribe: false, dynacast: false })
+      .catch(() => undefined);
+    await eventually(
+      'Bob removed again',
+      async () => ((await identities(roomId)).includes(bobIdentity) ? undefined : true),
+      5_000,
+    );
+    await eventually('the reconnection in the audit log', async () => {
+      const r = await db.query<{ detail: { reason: string } }>(
+        "SELECT detail FROM audit_log WHERE room_id = $1 AND action = 'participant_removed' AND user_id = $2",
+        [roomId, bob.userId],
+      );
+      return r.rows.some((x) => x.detail.reason === 'reconnected_after_ban') ? true : undefined;
+    });
   });
 
   it('a local member who is kicked is removed from LiveKit', async () => {

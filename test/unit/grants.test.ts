@@ -63,6 +63,18 @@ describe('who gets a token, with what rights', () => {
     });
   });
 
+  it('a subscribe-only moderator from another server gets no admin rights (which would let him grant himself publishing)', () => {
+    const mod = room({ '@bob:b.example': 'join' }, { users: { '@bob:b.example': 100 } });
+    expect(decideGrant(mod, '@bob:b.example', 'b.example', { ...policy, remoteUsers: 'subscribe' })).toMatchObject({
+      canPublish: false,
+      roomAdmin: false,
+    });
+    expect(decideGrant(mod, '@bob:b.example', 'b.example', policy)).toMatchObject({
+      canPublish: true,
+      roomAdmin: true,
+    });
+  });
+
   it('publishing needs the room’s call power level when the room sets one', () => {
     const r = room(
       { '@low:a.example': 'join', '@mod:a.example': 'join' },

@@ -61,6 +61,13 @@ describe('token request bodies', () => {
       'M_INVALID_PARAM',
       /server name/,
     ],
+    [
+      'a slot other than the room call',
+      'get_token',
+      { ...getToken, slot_id: 'm.call#OTHER' },
+      'M_INVALID_PARAM',
+      /slot/,
+    ],
     ['an overlong room id', 'sfu_get', { ...sfu, room: `!${'x'.repeat(300)}` }, 'M_BAD_JSON', /Invalid room/],
   ] as const)('refuses %s', (_what, endpoint, body, errcode, message) => {
     expect(() => parseTokenRequest(endpoint, body)).toThrow(message);
