@@ -102,7 +102,10 @@ export class CallLifecycle {
         }
         const running = await deps.calls.running(roomId);
         if (running === undefined) {
-          await this.notice(roomId, reply, notices.noCall());
+          // A re-sent `!call end` whose first run ended the call but crashed before the summary.
+          if ((await deps.calls.endedWithoutSummary(roomId)) !== undefined)
+            await this.finish(roomId, 'ended_by_moderator');
+          else await this.notice(roomId, reply, notices.noCall());
           return;
         }
         // Closing the LiveKit room disconnects everyone; its room_finished webhook ends the call.
@@ -157,10 +160,14 @@ export class CallLifecycle {
     }
   }
 
-  /** Marks the running call ended and posts its summary, once. */
+  /**
+   * Marks the running call ended and posts its summary, once — also when a crash came between the
+   * two (the re-sent transaction finds the call ended without its summary).
+   */
   private async finish(roomId: string, reason: string): Promise<void> {
-    const ended = await this.deps.calls.end(roomId, reason);
+    const ended = (await this.deps.calls.end(roomId, reason)) ?? (await this.deps.calls.endedWithoutSummary(roomId));
     if (ended === undefined) return;
+    faultPoint('call_ended_before_summary');
     this.deps.livekitRooms.forget(ended.livekitRoom);
     const room = this.deps.rooms.peek(roomId);
     const names = (await this.deps.calls.participantUsers(ended.callId)).map((u) => displayName(room, u));
@@ -169,6 +176,7 @@ export class CallLifecycle {
       `causerie-ended-${ended.callId}`,
       notices.ended(formatDuration(ended.endedAt.getTime() - ended.startedAt.getTime()), names),
     );
+    await this.deps.calls.summaryPosted(ended.callId);
     this.deps.log.info('call_ended', { room_id: roomId, call_id: ended.callId, reason, participants: names.length });
   }
 

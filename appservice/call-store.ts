@@ -77,6 +77,20 @@ export class CallStore {
     return rows[0] === undefined ? undefined : { ...toCall(rows[0]), endedAt: rows[0].ended_at };
   }
 
+  /** The most recent ended call of a room whose summary was not posted (a crash came between). */
+  async endedWithoutSummary(roomId: string): Promise<(CallRow & { endedAt: Date }) | undefined> {
+    const rows = await this.db.query<Row & { ended_at: Date }>(
+      `SELECT call_id, room_id, livekit_room, started_at, started_by, ended_at FROM calls
+       WHERE room_id = $1 AND ended_at IS NOT NULL AND NOT summary_posted ORDER BY ended_at DESC LIMIT 1`,
+      [roomId],
+    );
+    return rows[0] === undefined ? undefined : { ...toCall(rows[0]), endedAt: rows[0].ended_at };
+  }
+
+  async summaryPosted(callId: number): Promise<void> {
+    await this.db.query('UPDATE calls SET summary_posted = true WHERE call_id = $1', [callId]);
+  }
+
   async participantJoined(
     callId: number,
     identity: string,

@@ -85,15 +85,17 @@ export function parseMembershipEvent(ev: MembershipEvent): {
     const deviceId = str(m['device_id']);
     const userId = str(m['user_id']) ?? ev.sender;
     if (id === undefined) return { rtc: true, stateKey: undefined, memberships: [] };
+    // Keyed by sender too: one member cannot overwrite another's entry by reusing its member id.
+    const key = `rtc:${ev.sender}:${id}`;
     if (deviceId === undefined || userId !== ev.sender || ev.content['disconnected'] === true) {
-      return { rtc: true, stateKey: `rtc:${id}`, memberships: [] };
+      return { rtc: true, stateKey: key, memberships: [] };
     }
     return {
       rtc: true,
-      stateKey: `rtc:${id}`,
+      stateKey: key,
       memberships: [
         {
-          stateKey: `rtc:${id}`,
+          stateKey: key,
           userId,
           deviceId,
           livekitIdentity: livekitIdentityForMember(userId, deviceId, id),

@@ -71,4 +71,38 @@ describe('crash in the middle of a transaction', () => {
       await db.end();
     }
   });
+
+  it('a crash between ending a call and posting its summary still gets the summary posted, once', async () => {
+    const { alice, bob, roomId } = await roomWithPartner();
+    await say(alice, roomId, '!call');
+    await botNotice(bob, roomId, /Call started by/);
+
+    const running = runningPid('service');
+    if (running !== undefined) await stopGroup('service', running);
+    const faulty = startServiceProcess({ CAUSERIE_FAULT_KILL_AT: 'call_ended_before_summary' });
+    await waitHealthy({ part: 'service', pid: faulty, timeoutMs: 30_000, check: serviceHealthy });
+    await say(alice, roomId, '!call end');
+    await eventually(
+      'the service to die between end and summary',
+      () => Promise.resolve(isAlive(faulty) ? undefined : true),
+      20_000,
+    );
+
+    await up();
+    const { as_token } = readRegistration(stackEnv().appservice.registration);
+    await stackFetch(`${homeserver('a').url}/_matrix/client/v1/appservice/causerie/ping`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${as_token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    await botNotice(bob, roomId, /Call ended/);
+    const { chunk } = await asUser<{ chunk: { sender: string; content: { body?: string } }[] }>(
+      alice,
+      'GET',
+      `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=100`,
+    );
+    const fromBot = chunk.filter((e) => e.sender === stackEnv().appservice.sender).map((e) => e.content.body ?? '');
+    expect(fromBot.filter((b) => b.includes('Call ended'))).toHaveLength(1);
+    expect(fromBot.filter((b) => b.includes('No call is running'))).toHaveLength(0);
+  });
 });
