@@ -51,6 +51,12 @@ export const configSchema = z.strictObject({
     .strictObject({
       host: z.string().min(1).default('127.0.0.1').describe('Address the HTTP server binds.'),
       port: port.default(8480).describe('Port of the HTTP server (token API, appservice API, webhooks, widget).'),
+      trust_proxy: z
+        .union([z.boolean(), z.number().int().min(0), z.string().min(1)])
+        .default(false)
+        .describe(
+          'Behind a reverse proxy: which X-Forwarded-For hops to trust for the client address (rate limiting), as Express "trust proxy" takes it (true, a hop count, or addresses/subnets).',
+        ),
     })
     .prefault({})
     .describe('Where the HTTP server listens.'),
@@ -144,7 +150,9 @@ export const configSchema = z.strictObject({
       dev_host: z
         .boolean()
         .default(false)
-        .describe('Also serve the test host page at /dev/host/ (a minimal Matrix client embedding the widget). For local development and demos only.'),
+        .describe(
+          'Also serve the test host page at /dev/host/ (a minimal Matrix client embedding the widget). For local development and demos only.',
+        ),
     })
     .prefault({})
     .describe('The call widget served at /widget/.'),

@@ -33,16 +33,34 @@ export interface JsonResponse {
 }
 
 export class FederationHttp {
-  private readonly pins = new Map<string, string[]>();
-  private readonly agent: Agent;
+  /**
+   * One connection pool per vetted endpoint (host, port and the addresses the guard approved),
+   * its DNS lookup pinned to those addresses: no later DNS answer can redirect a connection, and
+   * two resolutions of one host name (well-known vs SRV) cannot overwrite each other. Bounded: the
+   * least recently used pool is closed past MAX_AGENTS.
+   */
+  private readonly agents = new Map<string, Agent>();
+  private readonly ca: string[] | undefined;
   private readonly maxBytes: number;
+  private static readonly MAX_AGENTS = 256;
 
   constructor(private readonly opts: FederationHttpOptions) {
     this.maxBytes = opts.maxResponseBytes ?? 64 * 1024;
-    const lookup: LookupFunction = (hostname, options, callback) => {
-      const addresses = this.pins.get(hostname);
-      if (addresses === undefined || addresses.length === 0) {
-        callback(new Error(`no vetted address for ${hostname}`), '', 4);
+    this.ca = opts.caFile === undefined ? undefined : [...rootCertificates, readFileSync(opts.caFile, 'utf8')];
+  }
+
+  private agentFor(endpoint: FederationEndpoint): Agent {
+    const key = `${endpoint.host}|${endpoint.port}|${endpoint.addresses.join(',')}`;
+    const existing = this.agents.get(key);
+    if (existing !== undefined) {
+      this.agents.delete(key);
+      this.agents.set(key, existing); // most recently used last
+      return existing;
+    }
+    const addresses = endpoint.addresses;
+    const lookup: LookupFunction = (_hostname, options, callback) => {
+      if (addresses.length === 0) {
+        callback(new Error('no vetted address'), '', 4);
         return;
       }
       if (options.all === true) {
@@ -55,12 +73,21 @@ export class FederationHttp {
         callback(null, first, isIP(first));
       }
     };
-    const ca = opts.caFile === undefined ? undefined : [...rootCertificates, readFileSync(opts.caFile, 'utf8')];
-    this.agent = new Agent({
-      connect: { lookup, timeout: opts.timeoutMs, ...(ca === undefined ? {} : { ca }) },
+    const agent = new Agent({
+      connect: { lookup, timeout: this.opts.timeoutMs, ...(this.ca === undefined ? {} : { ca: this.ca }) },
       keepAliveTimeout: 30_000,
-      connections: 32,
+      connections: 8,
     });
+    this.agents.set(key, agent);
+    if (this.agents.size > FederationHttp.MAX_AGENTS) {
+      const oldest = this.agents.entries().next();
+      if (oldest.done !== true) {
+        const [oldestKey, oldestAgent] = oldest.value;
+        this.agents.delete(oldestKey);
+        void oldestAgent.close();
+      }
+    }
+    return agent;
   }
 
   getJson(endpoint: FederationEndpoint, path: string): Promise<JsonResponse> {
@@ -73,14 +100,13 @@ export class FederationHttp {
     path: string,
     opts: { method?: 'GET' | 'POST'; body?: unknown; scheme?: 'https' | 'http' } = {},
   ): Promise<JsonResponse> {
-    this.pins.set(endpoint.host, endpoint.addresses);
     const host = isIP(endpoint.host) === 6 ? `[${endpoint.host}]` : endpoint.host;
     const url = `${opts.scheme ?? 'https'}://${host}:${endpoint.port}${path}`;
     let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(url, {
         method: opts.method ?? 'GET',
-        dispatcher: this.agent,
+        dispatcher: this.agentFor(endpoint),
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
         signal: AbortSignal.timeout(this.opts.timeoutMs),
@@ -144,6 +170,7 @@ export class FederationHttp {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([...this.agents.values()].map((a) => a.close()));
+    this.agents.clear();
   }
 }

@@ -10,11 +10,14 @@ import { bodyErrors } from './token-api.ts';
 export interface HttpDeps {
   db: Pick<Database, 'query'>;
   routers: Router[];
+  /** Express "trust proxy": whose X-Forwarded-For gives the client address. */
+  trustProxy?: boolean | number | string;
 }
 
 export function createHttpApp(deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxy ?? false);
 
   app.get('/healthz', async (_req, res) => {
     try {

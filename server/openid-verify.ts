@@ -81,13 +81,18 @@ export class OpenIdVerifier {
         else this.cache.delete(key);
       },
     );
-    if (this.cache.size > 50_000) this.evictExpired();
+    if (this.cache.size > 50_000) this.evict();
     return result;
   }
 
-  private evictExpired(): void {
+  /** Drops expired entries, then the oldest ones, so the cache stays bounded. */
+  private evict(): void {
     const now = this.now();
     for (const [k, e] of this.cache) if (e.until <= now) this.cache.delete(k);
+    for (const k of this.cache.keys()) {
+      if (this.cache.size <= 40_000) break;
+      this.cache.delete(k);
+    }
   }
 
   private async ask(token: OpenIdToken): Promise<string> {

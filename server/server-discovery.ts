@@ -102,13 +102,18 @@ export class ServerDiscovery {
       // Failures are kept a few seconds only, to absorb bursts without pinning an outage.
       entry.until = Math.min(entry.until, this.now() + FAILURE_CACHE_MS);
     });
-    if (this.cache.size > 10_000) this.evictExpired();
+    if (this.cache.size > 10_000) this.evict();
     return result;
   }
 
-  private evictExpired(): void {
+  /** Drops expired entries, then the oldest ones, so the cache stays bounded whatever the names. */
+  private evict(): void {
     const now = this.now();
     for (const [key, entry] of this.cache) if (entry.until <= now) this.cache.delete(key);
+    for (const key of this.cache.keys()) {
+      if (this.cache.size <= 8_000) break;
+      this.cache.delete(key);
+    }
   }
 
   /** Resolves a host to addresses and refuses the forbidden ones before anything connects. */

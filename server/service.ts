@@ -160,6 +160,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
 
   const app = createHttpApp({
     db,
+    trustProxy: config.listen.trust_proxy,
     routers: [
       staticRoutes({ devHost: config.widget.dev_host }),
       metricsRoutes(metrics),

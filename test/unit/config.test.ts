@@ -31,7 +31,7 @@ const errorOf = (fn: () => unknown): string => {
 describe('config', () => {
   it('fills defaults and resolves relative paths against the config file directory', () => {
     const config = parseConfig(valid, '/etc/causerie', {});
-    expect(config.listen).toEqual({ host: '127.0.0.1', port: 8480 });
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 8480, trust_proxy: false });
     expect(config.appservice.sender_localpart).toBe('causerie');
     expect(config.appservice.registration).toBe('/etc/causerie/registration.yaml');
     expect(config.database.url).toBeUndefined();

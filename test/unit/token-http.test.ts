@@ -16,8 +16,16 @@ const body = {
   device_id: 'DEV',
 };
 
-async function serve(limiter: RateLimiter, issue: () => Promise<{ url: string; jwt: string }>) {
-  const app = createHttpApp({ db: { query: () => Promise.resolve([]) }, routers: [tokenRoutes({ issue }, limiter)] });
+async function serve(
+  limiter: RateLimiter,
+  issue: () => Promise<{ url: string; jwt: string }>,
+  trustProxy: boolean | number = false,
+) {
+  const app = createHttpApp({
+    db: { query: () => Promise.resolve([]) },
+    routers: [tokenRoutes({ issue }, limiter)],
+    trustProxy,
+  });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -46,6 +54,30 @@ describe('rate limiting of the token endpoints', () => {
       expect((await post()).status).toBe(200);
     } finally {
       await close();
+    }
+  });
+});
+
+describe('rate limiting behind a reverse proxy', () => {
+  it('with trust_proxy, clients behind one proxy get a bucket each; without it, a forged X-Forwarded-For gains nothing', async () => {
+    for (const [trust, expected] of [
+      [1, 200],
+      [false, 429],
+    ] as const) {
+      const limiter = new RateLimiter({ perSecond: 1, burst: 1, now: () => 0 });
+      const { url, close } = await serve(limiter, () => Promise.resolve({ url: 'ws://lk', jwt: 'j' }), trust);
+      try {
+        const post = (client: string) =>
+          fetch(`${url}/sfu/get`, {
+            method: 'POST',
+            body: JSON.stringify(body),
+            headers: { 'content-type': 'application/json', 'x-forwarded-for': client },
+          });
+        expect((await post('198.51.100.1')).status).toBe(200);
+        expect((await post('198.51.100.2')).status).toBe(expected);
+      } finally {
+        await close();
+      }
     }
   });
 });
