@@ -7,8 +7,8 @@
 import type { Frame } from 'playwright-core';
 
 import { hostPageUrl, launchBrowser, mediaProbe, type MediaFacts } from '../test/harness/browser.ts';
-import { roomWithPartner, say } from '../test/harness/calls.ts';
-import { asUser, eventually } from '../test/harness/matrix.ts';
+import { roomWithPartner, say, waitForCallWidget } from '../test/harness/calls.ts';
+import { eventually } from '../test/harness/matrix.ts';
 import { up } from '../scripts/stack/index.ts';
 import { percentile } from './load.ts';
 
@@ -20,17 +20,7 @@ export async function joinBench(rounds = 7): Promise<void> {
     for (let i = 0; i < rounds; i++) {
       const { alice, bob, roomId } = await roomWithPartner();
       await say(alice, roomId, '!call');
-      await eventually('the widget on B', async () => {
-        try {
-          return await asUser<Record<string, unknown>>(
-            bob,
-            'GET',
-            `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/im.vector.modular.widgets/causerie_call`,
-          );
-        } catch {
-          return undefined;
-        }
-      });
+      await waitForCallWidget(bob, roomId);
       const contexts = [];
       const frames: Frame[] = [];
       for (const user of [alice, bob]) {

@@ -7,9 +7,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { roomWithPartner, say } from '../test/harness/calls.ts';
+import { roomWithPartner, say, waitForCallWidget } from '../test/harness/calls.ts';
 import { hostPageUrl } from '../test/harness/browser.ts';
-import { asUser, eventually } from '../test/harness/matrix.ts';
+import { asUser } from '../test/harness/matrix.ts';
 import { up } from './stack/index.ts';
 import { stateDir } from './stack/layout.ts';
 
@@ -22,17 +22,7 @@ await asUser(alice, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId
   name: 'Réunion Causerie (démo)',
 });
 await say(alice, roomId, '!call');
-await eventually('the call widget in the room', async () => {
-  try {
-    return await asUser<Record<string, unknown>>(
-      bob,
-      'GET',
-      `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/im.vector.modular.widgets/causerie_call`,
-    );
-  } catch {
-    return undefined;
-  }
-});
+await waitForCallWidget(bob, roomId);
 
 const users = [
   { name: 'Alice Martin (homeserver A)', user: alice, lang: 'fr' },

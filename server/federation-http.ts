@@ -32,6 +32,19 @@ export interface JsonResponse {
   body: unknown;
 }
 
+/** A request that failed in transit or stalled: 504 when it timed out, 502 otherwise. */
+function transportFailure(serverName: string, err: unknown): ApiError {
+  const timedOut = err instanceof Error && /timeout|aborted/i.test(`${err.name} ${err.message}`);
+  return new ApiError(
+    'M_UNKNOWN',
+    `The homeserver ${serverName} ${timedOut ? 'did not answer in time' : 'could not be reached'}`,
+    {
+      status: timedOut ? 504 : 502,
+      reason: timedOut ? 'homeserver_timeout' : 'homeserver_unreachable',
+    },
+  );
+}
+
 export class FederationHttp {
   /**
    * One connection pool per vetted endpoint (host, port and the addresses the guard approved),
@@ -117,15 +130,7 @@ export class FederationHttp {
         ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
       });
     } catch (err) {
-      const timedOut = err instanceof Error && /timeout|aborted/i.test(`${err.name} ${err.message}`);
-      throw new ApiError(
-        'M_UNKNOWN',
-        `The homeserver ${endpoint.serverName} ${timedOut ? 'did not answer in time' : 'could not be reached'}`,
-        {
-          status: timedOut ? 504 : 502,
-          reason: timedOut ? 'homeserver_timeout' : 'homeserver_unreachable',
-        },
-      );
+      throw transportFailure(endpoint.serverName, err);
     }
     const chunks: Buffer[] = [];
     let size = 0;
@@ -144,15 +149,7 @@ export class FederationHttp {
     } catch (err) {
       if (err instanceof ApiError) throw err;
       // The answer stopped coming (slow server, reset): the same classes as a failed request.
-      const timedOut = err instanceof Error && /timeout|aborted/i.test(`${err.name} ${err.message}`);
-      throw new ApiError(
-        'M_UNKNOWN',
-        `The homeserver ${endpoint.serverName} ${timedOut ? 'did not answer in time' : 'could not be reached'}`,
-        {
-          status: timedOut ? 504 : 502,
-          reason: timedOut ? 'homeserver_timeout' : 'homeserver_unreachable',
-        },
-      );
+      throw transportFailure(endpoint.serverName, err);
     }
     let body: unknown;
     try {

@@ -9,7 +9,7 @@ import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { hostPageUrl, launchBrowser, mediaProbe, type MediaFacts } from '../harness/browser.ts';
-import { roomWithPartner, say } from '../harness/calls.ts';
+import { roomWithPartner, say, waitForCallWidget } from '../harness/calls.ts';
 import { asUser, eventually, registerUser, type TestUser } from '../harness/matrix.ts';
 import { stackEnv, stackFetch } from '../harness/stack.ts';
 
@@ -115,17 +115,7 @@ async function callInBrowsers(
   const { alice, bob, roomId } = await roomWithPartner();
   if (opts.aliceAvatar === true) await setAvatar(alice, bob, roomId);
   await say(alice, roomId, '!call');
-  await eventually('the widget state on B', async () => {
-    try {
-      return await asUser<Record<string, unknown>>(
-        bob,
-        'GET',
-        `/_matrix/client/v3/rooms/${enc(roomId)}/state/im.vector.modular.widgets/causerie_call`,
-      );
-    } catch {
-      return undefined;
-    }
-  });
+  await waitForCallWidget(bob, roomId);
   const a = await openWidget(alice, roomId);
   const b = await openWidget(bob, roomId);
   for (const side of [a, b]) await side.frame.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });

@@ -15,14 +15,30 @@ import { homeserver, stackEnv, stackFetch } from '../harness/stack.ts';
 
 const enc = encodeURIComponent;
 
+/** Replaces the stack's service by one that kills itself (SIGKILL) at the given fault point. */
+async function restartWithFault(point: string): Promise<number> {
+  const running = runningPid('service');
+  if (running !== undefined) await stopGroup('service', running);
+  const pid = startServiceProcess({ CAUSERIE_FAULT_KILL_AT: point });
+  await waitHealthy({ part: 'service', pid, timeoutMs: 30_000, check: serviceHealthy });
+  return pid;
+}
+
+/** Asks Synapse A to re-send the transaction it holds now rather than after its backoff. */
+async function retryHeldTransactions(): Promise<void> {
+  const { as_token } = readRegistration(stackEnv().appservice.registration);
+  await stackFetch(`${homeserver('a').url}/_matrix/client/v1/appservice/causerie/ping`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${as_token}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+}
+
 describe('crash in the middle of a transaction', () => {
   it('after kill -9 and restart, the re-sent transaction is processed and the call is neither lost nor duplicated', async () => {
     const { alice, bob, roomId } = await roomWithPartner();
 
-    const running = runningPid('service');
-    if (running !== undefined) await stopGroup('service', running);
-    const faulty = startServiceProcess({ CAUSERIE_FAULT_KILL_AT: 'call_recorded_before_announce' });
-    await waitHealthy({ part: 'service', pid: faulty, timeoutMs: 30_000, check: serviceHealthy });
+    const faulty = await restartWithFault('call_recorded_before_announce');
 
     await say(alice, roomId, '!call');
     await eventually(
@@ -38,13 +54,7 @@ describe('crash in the middle of a transaction', () => {
       expect(recorded.rows).toHaveLength(1); // recorded, not yet announced
 
       await up(); // restarts the service normally
-      // Ask Synapse to retry the held transaction now rather than after its backoff.
-      const { as_token } = readRegistration(stackEnv().appservice.registration);
-      await stackFetch(`${homeserver('a').url}/_matrix/client/v1/appservice/causerie/ping`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${as_token}`, 'content-type': 'application/json' },
-        body: '{}',
-      });
+      await retryHeldTransactions();
 
       await botNotice(bob, roomId, /Call started by/);
       const widget = await asUser<{ name: string }>(
@@ -77,10 +87,7 @@ describe('crash in the middle of a transaction', () => {
     await say(alice, roomId, '!call');
     await botNotice(bob, roomId, /Call started by/);
 
-    const running = runningPid('service');
-    if (running !== undefined) await stopGroup('service', running);
-    const faulty = startServiceProcess({ CAUSERIE_FAULT_KILL_AT: 'call_ended_before_summary' });
-    await waitHealthy({ part: 'service', pid: faulty, timeoutMs: 30_000, check: serviceHealthy });
+    const faulty = await restartWithFault('call_ended_before_summary');
     await say(alice, roomId, '!call end');
     await eventually(
       'the service to die between end and summary',
@@ -89,12 +96,7 @@ describe('crash in the middle of a transaction', () => {
     );
 
     await up();
-    const { as_token } = readRegistration(stackEnv().appservice.registration);
-    await stackFetch(`${homeserver('a').url}/_matrix/client/v1/appservice/causerie/ping`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${as_token}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
+    await retryHeldTransactions();
     await botNotice(bob, roomId, /Call ended/);
     const { chunk } = await asUser<{ chunk: { sender: string; content: { body?: string } }[] }>(
       alice,

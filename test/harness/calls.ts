@@ -201,3 +201,26 @@ export function callMembership(
     },
   };
 }
+
+/** Waits until `viewer`'s homeserver has the room's call widget (written by the bot on `!call`). */
+export function waitForCallWidget<T = Record<string, unknown>>(
+  viewer: TestUser,
+  roomId: string,
+  timeoutMs?: number,
+): Promise<T> {
+  return eventually(
+    `the call widget in ${viewer.userId}'s copy of the room`,
+    async () => {
+      try {
+        return await asUser<T>(
+          viewer,
+          'GET',
+          `/_matrix/client/v3/rooms/${enc(roomId)}/state/im.vector.modular.widgets/causerie_call`,
+        );
+      } catch {
+        return undefined;
+      }
+    },
+    timeoutMs,
+  );
+}

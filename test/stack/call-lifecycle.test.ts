@@ -2,7 +2,15 @@ import { dispose, Room } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { botNotice, callMembership, callRoom, connectToCall, roomWithPartner, say } from '../harness/calls.ts';
+import {
+  botNotice,
+  callMembership,
+  callRoom,
+  connectToCall,
+  roomWithPartner,
+  say,
+  waitForCallWidget,
+} from '../harness/calls.ts';
 import { asUser, eventually, registerUser } from '../harness/matrix.ts';
 import { stackEnv, stackFetch } from '../harness/stack.ts';
 
@@ -19,17 +27,10 @@ describe('call lifecycle', () => {
     const { alice, bob, roomId } = await roomWithPartner();
     await say(alice, roomId, '!call');
 
-    const widget = await eventually('the widget in B’s copy of the room', async () => {
-      try {
-        return await asUser<{ type: string; url: string; name: string; data: { roomId: string } }>(
-          bob,
-          'GET',
-          `/_matrix/client/v3/rooms/${enc(roomId)}/state/im.vector.modular.widgets/causerie_call`,
-        );
-      } catch {
-        return undefined;
-      }
-    });
+    const widget = await waitForCallWidget<{ type: string; url: string; name: string; data: { roomId: string } }>(
+      bob,
+      roomId,
+    );
     expect(widget.name).toBe('Causerie');
     expect(widget.data.roomId).toBe(roomId);
     expect(widget.url).toMatch(
