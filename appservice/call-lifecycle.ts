@@ -9,13 +9,17 @@ import type { RoomServiceClient, WebhookEvent } from 'livekit-server-sdk';
 
 import type { AuditLog } from '../server/audit.ts';
 import { faultPoint } from '../server/faults.ts';
+import { classifyLivekitError, listParticipantsOrGone } from '../server/livekit-errors.ts';
+import { userOfLegacyIdentity, type LivekitIdentities } from '../server/livekit-identities.ts';
 import { livekitRoomAlias } from '../server/livekit-names.ts';
 import type { LivekitRooms } from '../server/livekit-rooms.ts';
 import type { Logger } from '../server/log.ts';
+import { serverOfUserId } from '../server/matrix-ids.ts';
 import type { CallStore } from './call-store.ts';
 import type { DelayedLeaves } from './delayed-leaves.ts';
-import { HomeserverError, type HomeserverClient, type MatrixStateEvent } from './homeserver-client.ts';
-import { formatDuration, notices, parseCommand } from './notices.ts';
+import { HomeserverError, type HomeserverClient } from './homeserver-client.ts';
+import { messageBody, type MatrixEvent } from './matrix-events.ts';
+import { formatDuration, notices, parseCommand, type NamedUser } from './notices.ts';
 import { RoomStates, type CallRoomView } from './room-state.ts';
 import { CALL_MEMBER_EVENT } from './rtc-membership.ts';
 
@@ -28,7 +32,11 @@ export interface CallLifecycleDeps {
   rooms: Pick<RoomStates, 'peek' | 'roomIds'>;
   calls: CallStore;
   livekitRooms: Pick<LivekitRooms, 'ensure' | 'forget'>;
-  livekit: Pick<RoomServiceClient, 'deleteRoom' | 'listParticipants' | 'removeParticipant'>;
+  livekit: Pick<RoomServiceClient, 'deleteRoom' | 'listParticipants' | 'removeParticipant' | 'listRooms'>;
+  identities: Pick<LivekitIdentities, 'usersOf'>;
+  /** Homeservers whose users may start a call (normalised comparison through `serverListed`). */
+  fullAccessServers: readonly string[];
+  serverListed: (server: string, list: readonly string[]) => boolean;
   audit: Pick<AuditLog, 'record'>;
   log: Logger;
   delayedLeaves: Pick<DelayedLeaves, 'joined' | 'left'>;
@@ -53,12 +61,15 @@ export function widgetUrl(publicUrl: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/widget/?${params.join('&')}`;
 }
 
-const displayName = (room: CallRoomView | undefined, userId: string): string =>
-  room?.members.get(userId)?.displayname ?? userId;
+const named = (room: CallRoomView | undefined, userId: string): NamedUser => ({
+  userId,
+  displayName: room?.members.get(userId)?.displayname,
+});
 
 export class CallLifecycle {
   private readonly aliases = new Map<string, string>();
   private readonly staleTimers = new Set<NodeJS.Timeout>();
+  private checkTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: CallLifecycleDeps) {}
 
@@ -71,15 +82,26 @@ export class CallLifecycle {
   }
 
   private notice(roomId: string, txnId: string, body: string): Promise<string> {
-    return this.deps.homeserver.sendEvent(roomId, 'm.room.message', txnId, { msgtype: 'm.notice', body });
+    // Explicitly mentions nobody: a display name quoted in a notice must not ping anyone or @room.
+    return this.deps.homeserver.sendEvent(roomId, 'm.room.message', txnId, {
+      msgtype: 'm.notice',
+      body,
+      'm.mentions': {},
+    });
+  }
+
+  /** Whether this user's homeserver may start calls on our SFU. */
+  mayStart(userId: string): boolean {
+    const server = serverOfUserId(userId);
+    return server !== undefined && this.deps.serverListed(server, this.deps.fullAccessServers);
   }
 
   /** Handles `!call …` messages. */
-  async onMessage(ev: MatrixStateEvent): Promise<void> {
+  async onMessage(ev: MatrixEvent): Promise<void> {
     const { deps } = this;
     if (ev.room_id === undefined || ev.sender === deps.botUserId || ev.event_id === undefined) return;
-    const body = ev.content['body'];
-    if (typeof body !== 'string') return;
+    const body = messageBody(ev.content);
+    if (body === undefined) return;
     const command = parseCommand(body);
     if (command === undefined) return;
     const roomId = ev.room_id;
@@ -92,6 +114,18 @@ export class CallLifecycle {
         await this.notice(roomId, reply, notices.unknown(command.word));
         return;
       case 'start':
+        if (!this.mayStart(ev.sender)) {
+          // Our SFU serves calls started by our own users; partners join them.
+          const running = await deps.calls.running(roomId);
+          await this.notice(
+            roomId,
+            reply,
+            running === undefined
+              ? notices.notAllowedToStart(deps.fullAccessServers)
+              : notices.alreadyRunning(running.startedAt),
+          );
+          return;
+        }
         await this.start(roomId, ev.sender, ev.event_id);
         return;
       case 'end': {
@@ -109,7 +143,9 @@ export class CallLifecycle {
           return;
         }
         // Closing the LiveKit room disconnects everyone; its room_finished webhook ends the call.
-        await deps.livekit.deleteRoom(running.livekitRoom).catch(() => undefined);
+        await deps.livekit.deleteRoom(running.livekitRoom).catch((err: unknown) => {
+          if (classifyLivekitError(err) !== 'not_found') throw err;
+        });
         await this.finish(roomId, 'ended_by_moderator');
         deps.audit.record({ action: 'call_ended', roomId, userId: ev.sender, detail: { call_id: running.callId } });
         return;
@@ -131,7 +167,7 @@ export class CallLifecycle {
     await deps.livekitRooms.ensure(alias, true);
     await this.writeWidget(roomId, `causerie-widget-power-${commandEventId}`);
     const room = deps.rooms.peek(roomId);
-    await this.notice(roomId, reply, notices.started(displayName(room, by)));
+    await this.notice(roomId, reply, notices.started(named(room, by)));
     deps.audit.record({
       action: 'call_started',
       roomId,
@@ -170,7 +206,7 @@ export class CallLifecycle {
     faultPoint('call_ended_before_summary');
     this.deps.livekitRooms.forget(ended.livekitRoom);
     const room = this.deps.rooms.peek(roomId);
-    const names = (await this.deps.calls.participantUsers(ended.callId)).map((u) => displayName(room, u));
+    const names = (await this.deps.calls.participantUsers(ended.callId)).map((u) => named(room, u));
     await this.notice(
       roomId,
       `causerie-ended-${ended.callId}`,
@@ -196,34 +232,28 @@ export class CallLifecycle {
       case 'participant_joined': {
         const p = event.participant;
         if (p === undefined) return;
-        const { call } = await deps.calls.start(roomId, alias, p.attributes['matrix_user_id'], undefined);
-        await deps.calls.participantJoined(
-          call.callId,
-          p.identity,
-          p.attributes['matrix_user_id'] ?? userOfIdentity(p.identity),
-          p.attributes['matrix_device_id'],
-          at,
-        );
+        // Who it is comes from our record of the grant, never from its attributes.
+        const recorded = (await deps.identities.usersOf(alias, [p.identity])).get(p.identity);
+        const userId = recorded ?? userOfLegacyIdentity(p.identity);
+        const { call } = await deps.calls.start(roomId, alias, userId, undefined);
+        await deps.calls.participantJoined(call.callId, p.identity, userId, p.attributes['matrix_device_id'], at);
         // A removed member may reconnect with a token LiveKit still honours: out again at once.
-        const userId = p.attributes['matrix_user_id'] ?? userOfIdentity(p.identity);
         const membership = userId === undefined ? undefined : deps.rooms.peek(roomId)?.members.get(userId)?.membership;
-        if (membership !== undefined && membership !== 'join') {
-          await deps.livekit.removeParticipant(alias, p.identity).catch(() => undefined);
+        if (userId === undefined || (membership !== undefined && membership !== 'join')) {
+          const reason = userId === undefined ? 'unknown_identity' : `reconnected_after_${membership ?? ''}`;
+          await deps.livekit.removeParticipant(alias, p.identity).catch((err: unknown) => {
+            if (classifyLivekitError(err) !== 'not_found') throw err;
+          });
           deps.audit.record({
             action: 'participant_removed',
             roomId,
             userId,
-            detail: { identity: p.identity, reason: `reconnected_after_${membership}` },
+            detail: { identity: p.identity, reason },
           });
-          deps.log.info('participant_removed', {
-            room_id: roomId,
-            user_id: userId,
-            identity: p.identity,
-            reason: `reconnected_after_${membership}`,
-          });
+          deps.log.info('participant_removed', { room_id: roomId, user_id: userId, identity: p.identity, reason });
           return;
         }
-        await deps.delayedLeaves.joined(alias, p.identity);
+        await deps.delayedLeaves.joined(alias, p.identity, p.sid);
         return;
       }
       case 'participant_left':
@@ -233,7 +263,7 @@ export class CallLifecycle {
         const running = await deps.calls.running(roomId);
         if (running !== undefined) await deps.calls.participantLeft(running.callId, p.identity, event.event, at);
         // A client that delegated its leave to us relies on it being sent now.
-        await deps.delayedLeaves.left(alias, p.identity);
+        await deps.delayedLeaves.left(alias, p.identity, p.sid);
         this.scheduleStaleCheck(roomId, alias, p.identity);
         return;
       }
@@ -268,7 +298,8 @@ export class CallLifecycle {
     const stale = [...room.rtc.values()].flat().find((m) => m.livekitIdentity === identity);
     // Only per-device state keys can be cleared by writing `{}`; the participant must still be gone.
     if (stale === undefined || stale.stateKey.startsWith('rtc:') || stale.stateKey === stale.userId) return;
-    const present = await deps.livekit.listParticipants(alias).catch(() => []);
+    // LiveKit unreachable throws here: a failure to ask never counts as "gone".
+    const present = await listParticipantsOrGone(deps.livekit, alias);
     if (present.some((p) => p.identity === identity)) return;
     await deps.homeserver.sendState(roomId, CALL_MEMBER_EVENT, stale.stateKey, {});
     deps.audit.record({
@@ -280,14 +311,51 @@ export class CallLifecycle {
     deps.log.info('stale_membership_removed', { room_id: roomId, user_id: stale.userId, identity });
   }
 
+  /**
+   * Running calls whose LiveKit room is gone though LiveKit answers (it restarted and lost its
+   * rooms, or its room_finished webhook never reached us): recreated when members still hold a
+   * MatrixRTC membership (their clients reconnect), else ended with the summary.
+   */
+  async checkRunningCalls(): Promise<void> {
+    const { deps } = this;
+    const running = await deps.calls.runningCalls();
+    if (running.length === 0) return;
+    const live = new Set((await deps.livekit.listRooms(running.map((c) => c.livekitRoom))).map((r) => r.name));
+    for (const call of running) {
+      if (live.has(call.livekitRoom)) continue;
+      const room = deps.rooms.peek(call.roomId);
+      const now = Date.now();
+      const members = [...(room?.rtc.values() ?? [])]
+        .flat()
+        .filter(
+          (m) =>
+            (m.expiresAt === undefined || m.expiresAt.getTime() > now) &&
+            room?.members.get(m.userId)?.membership === 'join',
+        );
+      if (members.length > 0) {
+        deps.livekitRooms.forget(call.livekitRoom);
+        await deps.livekitRooms.ensure(call.livekitRoom, true);
+        deps.log.warn('call_room_recreated', { room_id: call.roomId, call_id: call.callId, members: members.length });
+        deps.audit.record({ action: 'call_room_recreated', roomId: call.roomId, detail: { call_id: call.callId } });
+      } else {
+        await this.finish(call.roomId, 'livekit_room_lost');
+      }
+    }
+  }
+
+  /** Checks running calls against LiveKit every `intervalMs`. */
+  startChecks(intervalMs: number): void {
+    this.checkTimer = setInterval(() => {
+      this.checkRunningCalls().catch((err: unknown) => {
+        this.deps.log.warn('call_check_failed', { error: (err as Error).message });
+      });
+    }, intervalMs);
+    this.checkTimer.unref();
+  }
+
   stop(): void {
+    clearInterval(this.checkTimer);
     for (const t of this.staleTimers) clearTimeout(t);
     this.staleTimers.clear();
   }
-}
-
-/** `<user_id>:<device_id>` identities name their user; hashed ones do not. */
-function userOfIdentity(identity: string): string | undefined {
-  const i = identity.lastIndexOf(':');
-  return identity.startsWith('@') && i > identity.indexOf(':') ? identity.slice(0, i) : undefined;
 }

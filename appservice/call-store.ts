@@ -39,6 +39,14 @@ export class CallStore {
     return rows[0] === undefined ? undefined : toCall(rows[0]);
   }
 
+  /** Every running call (to check them against LiveKit). */
+  async runningCalls(): Promise<CallRow[]> {
+    const rows = await this.db.query<Row>(
+      'SELECT call_id, room_id, livekit_room, started_at, started_by FROM calls WHERE ended_at IS NULL',
+    );
+    return rows.map(toCall);
+  }
+
   /**
    * Starts a call unless one runs. `created`: this call inserted it; `resumed`: the same command
    * already inserted it (a re-sent transaction), so its remaining steps should be redone.

@@ -2,15 +2,42 @@
  * Delegated delayed leaves: a client that handed us the id of its MSC4140 delayed "leave the call"
  * event (with its token request) relies on us to keep that event from firing while it is in the
  * call, and to fire it as soon as it is gone — even if the client crashed. While the participant is
- * in LiveKit we restart the delay at half its timeout; when LiveKit says it left, we send the event
- * at once. Rows live in `delegated_leaves`, so a restart of the service resumes the work.
+ * in LiveKit we restart the delay at half its timeout; when it is confirmed gone, we send the event
+ * at once. Rows live in `delegated_leaves` (this module owns the table), so a restart of the service
+ * resumes the work.
+ *
+ * A leave acts only for its own session: a device that reconnects keeps its LiveKit identity, so a
+ * late "participant left" of its old session must not send the new session's leave. We record the
+ * LiveKit session (participant sid) that joined with the delay id and ask LiveKit before sending.
+ * A failure to ask is never "gone": we keep the row, stop nothing we are unsure of, and ask again
+ * later; meanwhile the delay's own timeout stays the client's safety net.
  */
-import type { ParticipantInfo } from 'livekit-server-sdk';
+import type { ParticipantInfo, RoomServiceClient } from 'livekit-server-sdk';
 
 import type { Database } from '../schema/database.ts';
 import type { AuditLog } from '../server/audit.ts';
 import type { ClientApi } from '../server/client-api.ts';
+import {
+  isConnected,
+  listParticipantsOrGone,
+  LivekitUnavailableError,
+  participantPresent,
+  type ParticipantPresence,
+} from '../server/livekit-errors.ts';
 import type { Logger } from '../server/log.ts';
+
+/** A delay id handed over with a token request. */
+export interface DelegatedLeave {
+  livekitRoom: string;
+  identity: string;
+  roomId: string;
+  userId: string;
+  deviceId: string;
+  delayId: string;
+  delayTimeoutMs: number;
+  /** Stored for the record only: the client's claimed URL is never used. */
+  csApiUrl?: string | undefined;
+}
 
 interface Row {
   livekit_room: string;
@@ -19,27 +46,385 @@ interface Row {
   user_id: string;
   delay_id: string;
   delay_timeout_ms: number;
+  participant_sid: string | null;
+  /** Since registration (database clock). */
+  age_ms: number;
 }
 
 export interface DelayedLeavesDeps {
   db: Pick<Database, 'query'>;
   clientApi: Pick<ClientApi, 'post'>;
+  livekit: Pick<RoomServiceClient, 'getParticipant' | 'listParticipants'>;
   audit: Pick<AuditLog, 'record'>;
   log: Logger;
+}
+
+export interface DelayedLeavesOptions {
+  /** Delay ids kept per user; registering more drops that user's oldest. */
+  maxPerUser?: number;
+  /** How long a freshly registered delay id waits for its session to connect before "gone" counts. */
+  connectGraceMs?: number;
+  /** First wait before asking LiveKit (or the homeserver) again; doubles up to retryMaxMs. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Failed attempts to send one leave before it is left to its own timeout. */
+  maxSendAttempts?: number;
+}
+
+/** What was done about a leave (for logs and tests). */
+export type LeaveOutcome = 'sent' | 'kept' | 'deferred' | 'none';
+
+export type LeaveDecision =
+  | { do: 'send' }
+  /** A session of this identity is connected: it holds the delay now. */
+  | { do: 'keep'; sid: string }
+  /** Registered moments ago and not seen joining: its session may still be connecting. */
+  | { do: 'wait'; ms: number }
+  /** LiveKit could not tell. `stopKeepAlive` when the session that held the delay is the one that left. */
+  | { do: 'retry'; stopKeepAlive: boolean };
+
+/**
+ * The core decision for a delegated leave, given what LiveKit says about its identity now.
+ * `leavingSid` is the session LiveKit reported gone (none at start-up).
+ */
+export function decideLeave(
+  row: { participantSid: string | null; ageMs: number },
+  leavingSid: string | undefined,
+  presence: ParticipantPresence | 'unknown',
+  connectGraceMs: number,
+): LeaveDecision {
+  if (presence === 'unknown') {
+    return { do: 'retry', stopKeepAlive: leavingSid !== undefined && row.participantSid === leavingSid };
+  }
+  // LiveKit may still list the session whose departure it just reported: that one is gone.
+  if (presence.present && presence.sid !== leavingSid) return { do: 'keep', sid: presence.sid };
+  if (row.participantSid === null && row.ageMs < connectGraceMs) {
+    return { do: 'wait', ms: Math.max(0, connectGraceMs - row.ageMs) };
+  }
+  return { do: 'send' };
 }
 
 const path = (delayId: string): string =>
   `/_matrix/client/unstable/org.matrix.msc4140/delayed_events/${encodeURIComponent(delayId)}`;
 const keyOf = (room: string, identity: string): string => `${room}\u0000${identity}`;
+const COLUMNS = `livekit_room, identity, room_id, user_id, delay_id, delay_timeout_ms, participant_sid,
+  (extract(epoch FROM now() - created_at) * 1000)::float8 AS age_ms`;
+
+interface Attempts {
+  /** Consecutive times we could not decide (LiveKit or database unavailable). */
+  unknown: number;
+  /** Failed sends of this leave. */
+  send: number;
+}
 
 export class DelayedLeaves {
+  /** Keep-alive restarts, per participant. */
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Pending re-checks of a leave we could not decide yet, per participant. */
+  private readonly checks = new Map<string, NodeJS.Timeout>();
+  /** Work on one participant runs in order, so one leave is never sent twice at once. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private resumeTimer: NodeJS.Timeout | undefined;
+  private readonly resumePending = new Set<string>();
+  private stopped = false;
+  private readonly maxPerUser: number;
+  private readonly connectGraceMs: number;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+  private readonly maxSendAttempts: number;
 
-  constructor(private readonly deps: DelayedLeavesDeps) {}
+  constructor(
+    private readonly deps: DelayedLeavesDeps,
+    opts: DelayedLeavesOptions = {},
+  ) {
+    this.maxPerUser = opts.maxPerUser ?? 16;
+    this.connectGraceMs = opts.connectGraceMs ?? 60_000;
+    this.retryBaseMs = opts.retryBaseMs ?? 2_000;
+    this.retryMaxMs = opts.retryMaxMs ?? 60_000;
+    this.maxSendAttempts = opts.maxSendAttempts ?? 10;
+  }
+
+  /**
+   * Takes over a delay id handed over with a token request. It replaces the participant's previous
+   * one and forgets which session held it (a new session is about to connect); beyond `maxPerUser`
+   * rows the user's oldest are dropped (their delays then fire on their own timeout).
+   */
+  async register(leave: DelegatedLeave): Promise<void> {
+    await this.deps.db.query(
+      `INSERT INTO delegated_leaves (livekit_room, identity, room_id, user_id, device_id, delay_id, delay_timeout_ms, cs_api_url)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (livekit_room, identity) DO UPDATE SET room_id = EXCLUDED.room_id, user_id = EXCLUDED.user_id,
+         device_id = EXCLUDED.device_id, delay_id = EXCLUDED.delay_id, delay_timeout_ms = EXCLUDED.delay_timeout_ms,
+         cs_api_url = EXCLUDED.cs_api_url, created_at = now(), registration = nextval('delegated_leaves_registration'),
+         participant_sid = CASE WHEN delegated_leaves.delay_id = EXCLUDED.delay_id THEN delegated_leaves.participant_sid END`,
+      [
+        leave.livekitRoom,
+        leave.identity,
+        leave.roomId,
+        leave.userId,
+        leave.deviceId,
+        leave.delayId,
+        leave.delayTimeoutMs,
+        leave.csApiUrl ?? null,
+      ],
+    );
+    const dropped = await this.deps.db.query<{ livekit_room: string; identity: string; room_id: string }>(
+      `DELETE FROM delegated_leaves d USING (
+         SELECT livekit_room, identity FROM delegated_leaves
+         WHERE user_id = $1 AND NOT (livekit_room = $2 AND identity = $3)
+         ORDER BY registration DESC OFFSET $4
+       ) old
+       WHERE d.livekit_room = old.livekit_room AND d.identity = old.identity
+       RETURNING d.livekit_room, d.identity, d.room_id`,
+      [leave.userId, leave.livekitRoom, leave.identity, Math.max(0, this.maxPerUser - 1)],
+    );
+    for (const d of dropped) {
+      this.stopTimer(d.livekit_room, d.identity);
+      this.cancelCheck(d.livekit_room, d.identity);
+      this.deps.log.info('delayed_leave_dropped', {
+        room_id: d.room_id,
+        user_id: leave.userId,
+        identity: d.identity,
+        reason: 'per_user_limit',
+      });
+    }
+  }
+
+  /**
+   * LiveKit says the participant joined (as session `sid`): that session now holds the delay id,
+   * and its delayed leave is kept from firing.
+   */
+  joined(livekitRoom: string, identity: string, sid?: string): Promise<LeaveOutcome> {
+    return this.serial(livekitRoom, identity, () => this.keep(livekitRoom, identity, sid));
+  }
+
+  /**
+   * LiveKit says session `sid` of the participant left. The leave is sent only once LiveKit confirms
+   * no session of this identity is connected; a newer session keeps it; when LiveKit cannot tell,
+   * it is asked again later.
+   */
+  left(livekitRoom: string, identity: string, sid?: string): Promise<LeaveOutcome> {
+    return this.serial(livekitRoom, identity, () =>
+      this.settle(livekitRoom, identity, sid, { unknown: 0, send: 0 }),
+    ).catch((err: unknown) => {
+      // Database or homeserver trouble: try again later rather than give up on the leave.
+      this.warn('delayed_leave_check_failed', livekitRoom, identity, err);
+      this.later(livekitRoom, identity, sid, { unknown: 1, send: 0 });
+      return 'deferred' as const;
+    });
+  }
+
+  /**
+   * At start: keeps alive the leaves of participants still connected and sends the others. Rooms
+   * LiveKit cannot tell us about keep their rows and are asked again with backoff until it answers.
+   */
+  async resume(): Promise<void> {
+    await this.resumeRooms(undefined, 0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearInterval(t);
+    this.timers.clear();
+    for (const t of this.checks.values()) clearTimeout(t);
+    this.checks.clear();
+    if (this.resumeTimer !== undefined) clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+    this.resumePending.clear();
+  }
+
+  private async resumeRooms(only: ReadonlySet<string> | undefined, attempt: number): Promise<void> {
+    if (this.stopped) return;
+    const rows = await this.deps.db.query<Row>(`SELECT ${COLUMNS} FROM delegated_leaves`);
+    const byRoom = new Map<string, string[]>();
+    for (const r of rows) {
+      if (only !== undefined && !only.has(r.livekit_room)) continue;
+      byRoom.set(r.livekit_room, [...(byRoom.get(r.livekit_room) ?? []), r.identity]);
+    }
+    const unanswered = new Set<string>();
+    for (const [room, identities] of byRoom) {
+      let participants: ParticipantInfo[];
+      try {
+        participants = await listParticipantsOrGone(this.deps.livekit, room);
+      } catch (err) {
+        if (!(err instanceof LivekitUnavailableError)) throw err;
+        unanswered.add(room);
+        this.deps.log.warn('delayed_leaves_resume_deferred', { livekit_room: room, error: err.message, attempt });
+        continue;
+      }
+      for (const identity of identities) {
+        const p = participants.find((x) => x.identity === identity && isConnected(x));
+        const presence: ParticipantPresence = p === undefined ? { present: false } : { present: true, sid: p.sid };
+        try {
+          await this.serial(room, identity, async () => {
+            const row = await this.row(room, identity);
+            return row === undefined ? 'none' : this.apply(row, undefined, presence, { unknown: 0, send: 0 });
+          });
+        } catch (err) {
+          this.warn('delayed_leave_resume_failed', room, identity, err);
+        }
+      }
+    }
+    if (unanswered.size > 0) this.resumeLater(unanswered, attempt);
+  }
+
+  /** Asks again about rooms LiveKit (or the database) could not tell us about, until it answers. */
+  private resumeLater(rooms: ReadonlySet<string>, attempt: number): void {
+    if (this.stopped) return;
+    for (const r of rooms) this.resumePending.add(r);
+    if (this.resumeTimer !== undefined) clearTimeout(this.resumeTimer);
+    this.resumeTimer = setTimeout(() => {
+      this.resumeTimer = undefined;
+      const pending = new Set(this.resumePending);
+      this.resumePending.clear();
+      this.resumeRooms(pending, attempt + 1).catch((err: unknown) => {
+        this.deps.log.warn('delayed_leaves_resume_failed', { error: (err as Error).message, attempt: attempt + 1 });
+        this.resumeLater(pending, attempt + 1);
+      });
+    }, this.backoff(attempt));
+    this.resumeTimer.unref();
+  }
+
+  /** Decides a leave with a fresh answer from LiveKit. */
+  private async settle(
+    livekitRoom: string,
+    identity: string,
+    leavingSid: string | undefined,
+    attempts: Attempts,
+  ): Promise<LeaveOutcome> {
+    const row = await this.row(livekitRoom, identity);
+    if (row === undefined) return 'none';
+    let presence: ParticipantPresence | 'unknown';
+    try {
+      presence = await participantPresent(this.deps.livekit, livekitRoom, identity);
+    } catch (err) {
+      if (!(err instanceof LivekitUnavailableError)) throw err;
+      this.deps.log.warn('delayed_leave_deferred', {
+        room_id: row.room_id,
+        user_id: row.user_id,
+        identity,
+        error: err.message,
+        attempt: attempts.unknown,
+      });
+      presence = 'unknown';
+    }
+    return this.apply(row, leavingSid, presence, attempts);
+  }
+
+  private async apply(
+    row: Row,
+    leavingSid: string | undefined,
+    presence: ParticipantPresence | 'unknown',
+    attempts: Attempts,
+  ): Promise<LeaveOutcome> {
+    const room = row.livekit_room;
+    const decision = decideLeave(
+      { participantSid: row.participant_sid, ageMs: row.age_ms },
+      leavingSid,
+      presence,
+      this.connectGraceMs,
+    );
+    switch (decision.do) {
+      case 'keep':
+        return this.keep(room, row.identity, decision.sid);
+      case 'wait':
+        this.later(room, row.identity, leavingSid, { unknown: 0, send: attempts.send }, decision.ms);
+        return 'deferred';
+      case 'retry':
+        if (decision.stopKeepAlive) this.stopTimer(room, row.identity);
+        this.later(room, row.identity, leavingSid, { unknown: attempts.unknown + 1, send: attempts.send });
+        return 'deferred';
+      case 'send':
+        return this.send(row, leavingSid, attempts);
+    }
+  }
+
+  private async send(row: Row, leavingSid: string | undefined, attempts: Attempts): Promise<LeaveOutcome> {
+    this.stopTimer(row.livekit_room, row.identity);
+    let answer: 'ok' | 'gone';
+    try {
+      answer = await this.act(row, 'send');
+    } catch (err) {
+      const failed = attempts.send + 1;
+      if (failed >= this.maxSendAttempts) {
+        // We stopped restarting it: the delay fires on its own timeout.
+        this.warn('delayed_leave_abandoned', row.livekit_room, row.identity, err);
+        await this.forget(row);
+        return 'none';
+      }
+      this.warn('delayed_leave_send_failed', row.livekit_room, row.identity, err);
+      this.later(row.livekit_room, row.identity, leavingSid, { unknown: 0, send: failed });
+      return 'deferred';
+    }
+    await this.forget(row);
+    this.deps.audit.record({
+      action: 'delayed_leave_sent',
+      roomId: row.room_id,
+      userId: row.user_id,
+      detail: { identity: row.identity, answer },
+    });
+    this.deps.log.info('delayed_leave_sent', {
+      room_id: row.room_id,
+      user_id: row.user_id,
+      identity: row.identity,
+      answer,
+    });
+    return 'sent';
+  }
+
+  /** Records the session holding the delay (when known) and keeps the delay from firing. */
+  private async keep(livekitRoom: string, identity: string, sid: string | undefined): Promise<LeaveOutcome> {
+    const row =
+      sid === undefined
+        ? await this.row(livekitRoom, identity)
+        : (
+            await this.deps.db.query<Row>(
+              `UPDATE delegated_leaves SET participant_sid = $3 WHERE livekit_room = $1 AND identity = $2
+               RETURNING ${COLUMNS}`,
+              [livekitRoom, identity, sid],
+            )
+          )[0];
+    if (row === undefined) return 'none';
+    this.stopTimer(livekitRoom, identity);
+    const keepAlive = async (): Promise<boolean> => {
+      const current = await this.row(livekitRoom, identity);
+      if (current?.delay_id !== row.delay_id) return false;
+      if ((await this.act(row, 'restart')) === 'ok') return true;
+      await this.forget(row);
+      return false;
+    };
+    let alive = true;
+    try {
+      alive = await keepAlive();
+    } catch (err) {
+      // The homeserver may be back at the next tick.
+      this.warn('delayed_leave_restart_failed', livekitRoom, identity, err);
+    }
+    if (!alive || this.stopped) return alive ? 'kept' : 'none';
+    // Another call may have started a timer for this participant meanwhile: keep only one.
+    this.stopTimer(livekitRoom, identity);
+    const timer = setInterval(
+      () => {
+        keepAlive()
+          .then((stillAlive) => {
+            if (!stillAlive && this.timers.get(keyOf(livekitRoom, identity)) === timer) {
+              this.stopTimer(livekitRoom, identity);
+            }
+          })
+          .catch((err: unknown) => {
+            this.warn('delayed_leave_restart_failed', livekitRoom, identity, err);
+          });
+      },
+      Math.max(1_000, Math.floor(row.delay_timeout_ms / 2)),
+    );
+    timer.unref();
+    this.timers.set(keyOf(livekitRoom, identity), timer);
+    return 'kept';
+  }
 
   private async row(livekitRoom: string, identity: string): Promise<Row | undefined> {
     const rows = await this.deps.db.query<Row>(
-      'SELECT livekit_room, identity, room_id, user_id, delay_id, delay_timeout_ms FROM delegated_leaves WHERE livekit_room = $1 AND identity = $2',
+      `SELECT ${COLUMNS} FROM delegated_leaves WHERE livekit_room = $1 AND identity = $2`,
       [livekitRoom, identity],
     );
     return rows[0];
@@ -53,11 +438,59 @@ export class DelayedLeaves {
   }
 
   private async forget(row: Row): Promise<void> {
-    this.stopTimer(row.livekit_room, row.identity);
-    await this.deps.db.query(
-      'DELETE FROM delegated_leaves WHERE livekit_room = $1 AND identity = $2 AND delay_id = $3',
+    const deleted = await this.deps.db.query(
+      'DELETE FROM delegated_leaves WHERE livekit_room = $1 AND identity = $2 AND delay_id = $3 RETURNING delay_id',
       [row.livekit_room, row.identity, row.delay_id],
     );
+    // A delay id registered meanwhile for this participant has its own timer and checks.
+    if (deleted.length === 0) return;
+    this.stopTimer(row.livekit_room, row.identity);
+    this.cancelCheck(row.livekit_room, row.identity);
+  }
+
+  /** Asks again about this participant's leave later (a newer request replaces a pending one). */
+  private later(
+    livekitRoom: string,
+    identity: string,
+    leavingSid: string | undefined,
+    attempts: Attempts,
+    ms?: number,
+  ): void {
+    if (this.stopped) return;
+    this.cancelCheck(livekitRoom, identity);
+    const key = keyOf(livekitRoom, identity);
+    const timer = setTimeout(
+      () => {
+        if (this.checks.get(key) === timer) this.checks.delete(key);
+        this.serial(livekitRoom, identity, () => this.settle(livekitRoom, identity, leavingSid, attempts)).catch(
+          (err: unknown) => {
+            this.warn('delayed_leave_check_failed', livekitRoom, identity, err);
+            this.later(livekitRoom, identity, leavingSid, { ...attempts, unknown: attempts.unknown + 1 });
+          },
+        );
+      },
+      ms ?? this.backoff(attempts.unknown + attempts.send - 1),
+    );
+    timer.unref();
+    this.checks.set(key, timer);
+  }
+
+  private backoff(attempt: number): number {
+    return Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.max(0, Math.min(attempt, 20)));
+  }
+
+  private serial<T>(livekitRoom: string, identity: string, fn: () => Promise<T>): Promise<T> {
+    const key = keyOf(livekitRoom, identity);
+    const run = (this.queues.get(key) ?? Promise.resolve()).then(fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return run;
   }
 
   private stopTimer(room: string, identity: string): void {
@@ -67,82 +500,18 @@ export class DelayedLeaves {
     this.timers.delete(key);
   }
 
-  /** The participant is in LiveKit: keep its delayed leave from firing. */
-  async joined(livekitRoom: string, identity: string): Promise<void> {
-    const row = await this.row(livekitRoom, identity);
-    if (row === undefined) return;
-    this.stopTimer(livekitRoom, identity);
-    const keepAlive = async (): Promise<void> => {
-      const current = await this.row(livekitRoom, identity);
-      if (current?.delay_id !== row.delay_id) {
-        this.stopTimer(livekitRoom, identity);
-        return;
-      }
-      if ((await this.act(row, 'restart')) === 'gone') await this.forget(row);
-    };
-    await keepAlive();
-    // Another call may have started a timer for this participant meanwhile: keep only one.
-    this.stopTimer(livekitRoom, identity);
-    const timer = setInterval(
-      () => {
-        keepAlive().catch((err: unknown) => {
-          this.deps.log.warn('delayed_leave_restart_failed', {
-            room_id: row.room_id,
-            user_id: row.user_id,
-            error: (err as Error).message,
-          });
-        });
-      },
-      Math.max(1_000, Math.floor(row.delay_timeout_ms / 2)),
-    );
-    timer.unref();
-    this.timers.set(keyOf(livekitRoom, identity), timer);
+  private cancelCheck(room: string, identity: string): void {
+    const key = keyOf(room, identity);
+    const t = this.checks.get(key);
+    if (t !== undefined) clearTimeout(t);
+    this.checks.delete(key);
   }
 
-  /** The participant left LiveKit: send its leave now. */
-  async left(livekitRoom: string, identity: string): Promise<void> {
-    this.stopTimer(livekitRoom, identity);
-    const row = await this.row(livekitRoom, identity);
-    if (row === undefined) return;
-    await this.act(row, 'send');
-    await this.forget(row);
-    this.deps.audit.record({
-      action: 'delayed_leave_sent',
-      roomId: row.room_id,
-      userId: row.user_id,
-      detail: { identity },
+  private warn(event: string, livekitRoom: string, identity: string, err: unknown): void {
+    this.deps.log.warn(event, {
+      livekit_room: livekitRoom,
+      identity,
+      error: err instanceof Error ? err.message : String(err),
     });
-    this.deps.log.info('delayed_leave_sent', { room_id: row.room_id, user_id: row.user_id, identity });
-  }
-
-  /** At start: keep alive the leaves of participants still connected, send the others. */
-  async resume(listParticipants: (room: string) => Promise<ParticipantInfo[]>): Promise<void> {
-    // Rows younger than a minute may be clients still connecting: their webhooks will come.
-    const rows = await this.deps.db.query<Row>(
-      `SELECT livekit_room, identity, room_id, user_id, delay_id, delay_timeout_ms FROM delegated_leaves
-       WHERE created_at < now() - interval '1 minute'`,
-    );
-    const byRoom = new Map<string, Row[]>();
-    for (const r of rows) byRoom.set(r.livekit_room, [...(byRoom.get(r.livekit_room) ?? []), r]);
-    for (const [room, list] of byRoom) {
-      const present = new Set((await listParticipants(room).catch(() => [])).map((p) => p.identity));
-      for (const r of list) {
-        try {
-          if (present.has(r.identity)) await this.joined(room, r.identity);
-          else await this.left(room, r.identity);
-        } catch (err) {
-          this.deps.log.warn('delayed_leave_resume_failed', {
-            room_id: r.room_id,
-            user_id: r.user_id,
-            error: (err as Error).message,
-          });
-        }
-      }
-    }
-  }
-
-  stop(): void {
-    for (const t of this.timers.values()) clearInterval(t);
-    this.timers.clear();
   }
 }

@@ -1,26 +1,37 @@
 /**
- * What the appservice does with each event of a transaction, in order: persist the room state it
- * changes, then act on it — join when the bot is invited, read the room in full when the bot
- * joined, take media access away on leave/kick/ban, recompute publish rights on power level
- * changes. Every step is idempotent: the homeserver re-sends a transaction that was not
- * acknowledged, and it is then done again.
+ * What the appservice does with each decoded event of a transaction, in order: apply the room
+ * state it changes to the view in memory, act on it — join when the bot is invited by someone it
+ * may serve, read the room in full when the bot joined, take media access away on leave/kick/ban,
+ * recompute publish rights on power level changes — then store the change. Acting before storing
+ * means a ban takes effect even while the database is unreachable; the transaction is then held and
+ * re-sent, and every step is idempotent, so it is simply done again.
  */
 import type { Logger } from '../server/log.ts';
+import { serverOfUserId } from '../server/matrix-ids.ts';
 import type { CallLifecycle } from './call-lifecycle.ts';
-import { HomeserverError, type HomeserverClient, type MatrixStateEvent } from './homeserver-client.ts';
+import { HomeserverError, type HomeserverClient } from './homeserver-client.ts';
+import type { MatrixEvent } from './matrix-events.ts';
 import type { Revoker } from './revocation.ts';
 import type { RoomStates } from './room-state.ts';
 
-export interface EventHandlerDeps {
-  botUserId: string;
-  rooms: Pick<RoomStates, 'applyEvent' | 'refresh' | 'peek'>;
-  homeserver: Pick<HomeserverClient, 'joinRoom'>;
-  revoker: Pick<Revoker, 'removeUser' | 'updatePermissions'>;
-  calls: Pick<CallLifecycle, 'onMessage'>;
-  log: Logger;
+export interface InvitePolicy {
+  /** Servers whose users may invite the bot (normalised names). */
+  inviteServers: readonly string[];
+  /** Most rooms the bot stays in; invites beyond are declined. */
+  maxRooms: number;
 }
 
-const serverOf = (userId: string): string => userId.slice(userId.indexOf(':') + 1);
+export interface EventHandlerDeps {
+  botUserId: string;
+  rooms: Pick<RoomStates, 'apply' | 'persist' | 'refresh' | 'peek' | 'roomIds'>;
+  homeserver: Pick<HomeserverClient, 'joinRoom' | 'leaveRoom'>;
+  revoker: Pick<Revoker, 'removeUser' | 'updatePermissions'>;
+  calls: Pick<CallLifecycle, 'onMessage'>;
+  invites: InvitePolicy;
+  log: Logger;
+  /** Whether a server name is in a configured list (normalised comparison). */
+  serverListed?: (server: string, list: readonly string[]) => boolean;
+}
 
 export class EventHandler {
   constructor(private readonly deps: EventHandlerDeps) {}
@@ -28,10 +39,10 @@ export class EventHandler {
   /**
    * Handles one event. A definite refusal from the homeserver (a withdrawn invite, no right to post)
    * is logged and the event done with: re-sending the transaction would meet the same refusal and
-   * hold up every later event, bans included. Transient failures propagate, so the homeserver
-   * retries the transaction.
+   * hold up every later event, bans included. Other failures propagate to the transaction, which
+   * decides whether they hold it back.
    */
-  async handle(ev: MatrixStateEvent, arrivedAt: number): Promise<void> {
+  async handle(ev: MatrixEvent, arrivedAt: number): Promise<void> {
     try {
       await this.handleEvent(ev, arrivedAt);
     } catch (err) {
@@ -43,7 +54,30 @@ export class EventHandler {
     }
   }
 
-  private async handleEvent(ev: MatrixStateEvent, arrivedAt: number): Promise<void> {
+  private listed(server: string, list: readonly string[]): boolean {
+    return this.deps.serverListed?.(server, list) ?? list.includes(server);
+  }
+
+  /** Accepts or declines the bot's invite: only from configured servers, and within the room cap. */
+  private async onInvite(roomId: string, inviter: string): Promise<void> {
+    const { deps } = this;
+    const server = serverOfUserId(inviter) ?? '';
+    let decline: string | undefined;
+    if (!this.listed(server, deps.invites.inviteServers))
+      decline = `Causerie serves rooms of ${deps.invites.inviteServers.join(', ')} only.`;
+    else if (deps.rooms.roomIds().length >= deps.invites.maxRooms)
+      decline = 'Causerie is in as many rooms as it may be; ask its administrator.';
+    if (decline !== undefined) {
+      await deps.homeserver.leaveRoom(roomId, decline);
+      deps.log.info('bot_invite_declined', { room_id: roomId, invited_by: inviter, reason: decline });
+      return;
+    }
+    await deps.homeserver.joinRoom(roomId, [server]);
+    deps.log.info('bot_joined', { room_id: roomId, invited_by: inviter });
+    await deps.rooms.refresh(roomId);
+  }
+
+  private async handleEvent(ev: MatrixEvent, arrivedAt: number): Promise<void> {
     const { deps } = this;
     const roomId = ev.room_id;
     if (roomId === undefined) return;
@@ -51,23 +85,19 @@ export class EventHandler {
       await deps.calls.onMessage(ev);
       return;
     }
-    const change = await deps.rooms.applyEvent(ev);
+    const change = deps.rooms.apply(ev);
 
     if (ev.type === 'm.room.member' && ev.state_key === deps.botUserId) {
       const membership = ev.content['membership'];
-      if (membership === 'invite') {
-        await deps.homeserver.joinRoom(roomId, [serverOf(ev.sender)]);
-        deps.log.info('bot_joined', { room_id: roomId, invited_by: ev.sender });
-        await deps.rooms.refresh(roomId);
-      } else if (membership === 'join' && deps.rooms.peek(roomId) === undefined) {
-        await deps.rooms.refresh(roomId);
-      }
+      if (change !== undefined) await deps.rooms.persist(roomId, change);
+      if (membership === 'invite') await this.onInvite(roomId, ev.sender);
+      else if (membership === 'join' && deps.rooms.peek(roomId) === undefined) await deps.rooms.refresh(roomId);
       return;
     }
     if (change === undefined) return;
 
     if (change.kind === 'member' && change.membership !== 'join') {
-      // Leave (incl. kick) and ban: out of the call now.
+      // Leave (incl. kick) and ban: out of the call now, before anything is stored.
       const reason = change.membership === 'ban' ? 'banned' : ev.sender === change.userId ? 'left' : 'kicked';
       try {
         await deps.revoker.removeUser(roomId, change.userId, reason, arrivedAt);
@@ -83,5 +113,6 @@ export class EventHandler {
         });
       }
     }
+    await deps.rooms.persist(roomId, change);
   }
 }

@@ -69,8 +69,9 @@ export class HomeserverClient {
     return json as T;
   }
 
-  roomState(roomId: string): Promise<MatrixStateEvent[]> {
-    return this.request<MatrixStateEvent[]>('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/state`);
+  /** The room's state events, undecoded: the caller decodes each (members wrote them). */
+  roomState(roomId: string): Promise<unknown> {
+    return this.request<unknown>('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/state`);
   }
 
   memberState(roomId: string, userId: string): Promise<Record<string, unknown>> {
@@ -99,19 +100,21 @@ export class HomeserverClient {
     return res.event_id;
   }
 
+  /** Leaves a room, or declines an invite to it, with a reason members see. */
+  async leaveRoom(roomId: string, reason: string): Promise<void> {
+    await this.request('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, { reason });
+  }
+
+  /** Asks the homeserver to re-send held transactions now instead of after its backoff. */
+  async pingAppservice(appserviceId: string): Promise<void> {
+    await this.request('POST', `/_matrix/client/v1/appservice/${enc(appserviceId)}/ping`, {});
+  }
+
   async joinRoom(roomId: string, via: readonly string[]): Promise<void> {
     const q = via.map((s) => `server_name=${enc(s)}`).join('&');
     await this.request('POST', `/_matrix/client/v3/join/${enc(roomId)}${q === '' ? '' : `?${q}`}`, {});
   }
 }
 
-/** A room event as the homeserver hands it over (client or appservice API). */
-export interface MatrixStateEvent {
-  type: string;
-  state_key?: string;
-  sender: string;
-  content: Record<string, unknown>;
-  event_id?: string;
-  room_id?: string;
-  origin_server_ts?: number;
-}
+/** A room event as the homeserver hands it over (client or appservice API), once decoded. */
+export type { MatrixEvent as MatrixStateEvent } from './matrix-events.ts';

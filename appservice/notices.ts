@@ -31,16 +31,56 @@ export function parseCommand(body: string): Command | undefined {
 
 const both = (fr: string, en: string): string => `${fr}\n${en}`;
 
+/** A member as notices name them: by display name, else by user id. */
+export interface NamedUser {
+  userId: string;
+  displayName?: string | undefined;
+}
+
+const MAX_NAME_CHARS = 64;
+
+/** C0, DEL, C1, bidi embeddings/overrides (U+202A–202E) and isolates (U+2066–2069). */
+const isHidden = (c: number): boolean =>
+  c <= 0x1f || (c >= 0x7f && c <= 0x9f) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+
+/**
+ * Member-chosen text made safe to quote in a notice: no control, line-separator or bidi-override
+ * character (which could forge a line or reorder the sentence), whitespace collapsed, `@room`
+ * defused with a word joiner so it cannot notify the room, and at most 64 characters. Empty text
+ * falls back to `fallback` (the user id), made safe the same way.
+ */
+export function safeName(text: string | undefined, fallback = ''): string {
+  // NEL (U+0085) breaks lines in some renderers but is not in \s.
+  const cleaned = Array.from((text ?? '').replace(/[\s\u0085]+/g, ' '))
+    .filter((ch) => !isHidden(ch.codePointAt(0) ?? 0))
+    .join('')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+  if (cleaned === '') return fallback === '' ? '?' : safeName(fallback);
+  const chars = Array.from(cleaned);
+  const bounded = chars.length > MAX_NAME_CHARS ? `${chars.slice(0, MAX_NAME_CHARS).join('').trimEnd()}…` : cleaned;
+  return bounded.replace(/@(room)/gi, '@\u2060$1');
+}
+
+const nameOf = (who: NamedUser | string): string =>
+  typeof who === 'string' ? safeName(who) : safeName(who.displayName, who.userId);
+
 export const notices = {
-  started: (who: string) =>
+  /** `who`: the member, or a name the caller already chose. */
+  started: (who: NamedUser | string) =>
     both(
-      `📞 Appel démarré par ${who} — rejoignez-le depuis le widget « Causerie ».`,
-      `📞 Call started by ${who} — join from the "Causerie" widget.`,
+      `📞 Appel démarré par ${nameOf(who)} — rejoignez-le depuis le widget « Causerie ».`,
+      `📞 Call started by ${nameOf(who)} — join from the "Causerie" widget.`,
     ),
   alreadyRunning: (since: Date) =>
     both(
       `Un appel est déjà en cours depuis ${since.toISOString().slice(11, 16)} UTC — rejoignez-le depuis le widget « Causerie ».`,
       `A call has been running since ${since.toISOString().slice(11, 16)} UTC — join it from the "Causerie" widget.`,
+    ),
+  notAllowedToStart: (servers: readonly string[]) =>
+    both(
+      `Seuls les membres de ${servers.join(', ')} peuvent démarrer un appel ici ; ils peuvent le lancer avec « !call », puis vous le rejoignez.`,
+      `Only members of ${servers.join(', ')} can start a call here; once one of them types "!call", you can join it.`,
     ),
   noCall: () => both('Aucun appel en cours dans ce salon.', 'No call is running in this room.'),
   notAllowedToEnd: (level: number) =>
@@ -53,18 +93,23 @@ export const notices = {
       `Je n’ai pas pu ajouter le widget d’appel : donnez-moi le niveau ${level} dans ce salon. L’appel est ouvert quand même.`,
       `I could not add the call widget: give me power level ${level} in this room. The call is open anyway.`,
     ),
-  ended: (minutes: string, names: string[]) =>
-    both(
+  ended: (minutes: string, people: readonly (NamedUser | string)[]) => {
+    const names = people.map(nameOf);
+    return both(
       `📴 Appel terminé — durée ${minutes}${names.length > 0 ? ` ; participants : ${names.join(', ')}` : ''}.`,
       `📴 Call ended — duration ${minutes}${names.length > 0 ? `; participants: ${names.join(', ')}` : ''}.`,
-    ),
+    );
+  },
   help: () =>
     both(
       'Commandes : « !call » démarre un appel (ou indique celui en cours) ; « !call end » le termine pour tous (modérateurs) ; « !call help » affiche cette aide.',
       'Commands: "!call" starts a call (or points to the running one); "!call end" ends it for everyone (moderators); "!call help" shows this help.',
     ),
   unknown: (word: string) =>
-    both(`Commande inconnue « ${word} ». Tapez « !call help ».`, `Unknown command "${word}". Type "!call help".`),
+    both(
+      `Commande inconnue « ${safeName(word)} ». Tapez « !call help ».`,
+      `Unknown command "${safeName(word)}". Type "!call help".`,
+    ),
 };
 
 /** "1 h 05 min", "12 min", "40 s". */

@@ -3,13 +3,17 @@
  * removed from the room's call; when power levels change, each participant's publish permission is
  * recomputed. Acts on events as they arrive and also sweeps on a timer (reconciliation), so a removal
  * that failed (LiveKit briefly down) is done later, and only a confirmed loss of membership removes
- * anyone.
+ * anyone. Who a participant is comes from our record of the identities we granted
+ * (`LivekitIdentities`), never from attributes or names a participant can change; a participant
+ * whose identity we never granted is removed by the sweep.
  */
 import type { ParticipantInfo, RoomServiceClient } from 'livekit-server-sdk';
 
 import type { AuditLog } from '../server/audit.ts';
 import { ApiError } from '../server/errors.ts';
 import { decideGrant, type GrantPolicy } from '../server/grants.ts';
+import { listParticipantsOrGone, livekitErrorKind } from '../server/livekit-errors.ts';
+import { userOfLegacyIdentity, type LivekitIdentities } from '../server/livekit-identities.ts';
 import { livekitRoomAlias } from '../server/livekit-names.ts';
 import type { Logger } from '../server/log.ts';
 import type { CallRoomView, RoomStates } from './room-state.ts';
@@ -21,6 +25,7 @@ export type LivekitRoomApi = Pick<
 
 export interface RevokerDeps {
   livekit: LivekitRoomApi;
+  identities: Pick<LivekitIdentities, 'identitiesOf' | 'usersOf'>;
   rooms: Pick<RoomStates, 'peek' | 'roomIds'>;
   audit: Pick<AuditLog, 'record'>;
   log: Logger;
@@ -31,74 +36,74 @@ export interface RevokerDeps {
 
 const serverOf = (userId: string): string => userId.slice(userId.indexOf(':') + 1);
 
-/** The Matrix user behind a LiveKit participant: our JWT attribute, else a known MatrixRTC identity. */
-export function participantUser(p: ParticipantInfo, room: CallRoomView | undefined): string | undefined {
-  const attr = p.attributes['matrix_user_id'];
-  if (attr !== undefined && attr !== '') return attr;
-  if (room !== undefined) {
-    for (const ms of room.rtc.values()) for (const m of ms) if (m.livekitIdentity === p.identity) return m.userId;
-  }
-  // `<user_id>:<device_id>`: device ids carry no ':'.
-  const i = p.identity.lastIndexOf(':');
-  return p.identity.startsWith('@') && i > p.identity.indexOf(':') ? p.identity.slice(0, i) : undefined;
-}
-
-function notFound(err: unknown): boolean {
-  const e = err as { status?: number; code?: string; message?: string };
-  return e.status === 404 || e.code === 'not_found' || /not.?found|does not exist/i.test(e.message ?? '');
-}
+const notFound = (err: unknown): boolean => livekitErrorKind(err) === 'not_found';
 
 export class Revoker {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: RevokerDeps) {}
 
-  private async participants(alias: string): Promise<ParticipantInfo[]> {
-    try {
-      return await this.deps.livekit.listParticipants(alias);
-    } catch (err) {
-      if (notFound(err)) return [];
-      throw err;
-    }
+  /**
+   * The Matrix users behind the participants of a LiveKit room: our record of each identity, else
+   * the user an `<user>:<device>` identity names; undefined for an identity we never granted.
+   */
+  private async participants(alias: string): Promise<{ p: ParticipantInfo; userId: string | undefined }[]> {
+    const present = await listParticipantsOrGone(this.deps.livekit, alias);
+    const users = await this.deps.identities.usersOf(
+      alias,
+      present.map((p) => p.identity),
+    );
+    return present.map((p) => ({ p, userId: users.get(p.identity) ?? userOfLegacyIdentity(p.identity) }));
   }
 
-  /** Removes every LiveKit identity of `userId` from the room's call. */
+  private removed(roomId: string, userId: string | undefined, identity: string, reason: string, since?: number): void {
+    const latency = since === undefined ? undefined : Date.now() - since;
+    if (latency !== undefined) this.deps.onRemoved?.(latency, reason);
+    this.deps.audit.record({
+      action: 'participant_removed',
+      roomId,
+      userId,
+      detail: { identity, reason, ...(latency === undefined ? {} : { latency_ms: latency }) },
+    });
+    this.deps.log.info('participant_removed', {
+      room_id: roomId,
+      user_id: userId,
+      identity,
+      reason,
+      latency_ms: latency,
+    });
+  }
+
+  /**
+   * Removes every LiveKit identity we granted `userId` from the room's call, straight away (no
+   * listing first: a ban must take effect in milliseconds). Identities not connected are skipped.
+   */
   async removeUser(roomId: string, userId: string, reason: string, eventArrivedAt = Date.now()): Promise<number> {
     const alias = livekitRoomAlias(roomId);
+    const identities = new Set(await this.deps.identities.identitiesOf(alias, userId));
+    // MatrixRTC memberships name identities too (a client connected before its grant was recorded).
     const room = this.deps.rooms.peek(roomId);
-    let removed = 0;
-    for (const p of await this.participants(alias)) {
-      if (participantUser(p, room) !== userId) continue;
-      try {
-        await this.deps.livekit.removeParticipant(alias, p.identity);
-      } catch (err) {
-        if (!notFound(err)) throw err;
-      }
-      removed++;
-      const latency = Date.now() - eventArrivedAt;
-      this.deps.onRemoved?.(latency, reason);
-      this.deps.audit.record({
-        action: 'participant_removed',
-        roomId,
-        userId,
-        detail: { identity: p.identity, reason, latency_ms: latency },
-      });
-      this.deps.log.info('participant_removed', {
-        room_id: roomId,
-        user_id: userId,
-        identity: p.identity,
-        reason,
-        latency_ms: latency,
-      });
-    }
-    return removed;
+    for (const ms of room?.rtc.values() ?? [])
+      for (const m of ms) if (m.userId === userId) identities.add(m.livekitIdentity);
+    const results = await Promise.all(
+      [...identities].map(async (identity) => {
+        try {
+          await this.deps.livekit.removeParticipant(alias, identity);
+          this.removed(roomId, userId, identity, reason, eventArrivedAt);
+          return 1;
+        } catch (err) {
+          if (notFound(err)) return 0; // not connected
+          throw err;
+        }
+      }),
+    );
+    return results.reduce<number>((a, b) => a + b, 0);
   }
 
   /** Recomputes publish permission of everyone in the call after a power level change. */
   async updatePermissions(room: CallRoomView): Promise<void> {
     const alias = livekitRoomAlias(room.roomId);
-    for (const p of await this.participants(alias)) {
-      const userId = participantUser(p, room);
+    for (const { p, userId } of await this.participants(alias)) {
       if (userId === undefined) continue;
       const grant = decideGrant(room, userId, serverOf(userId), this.deps.policy);
       if (grant instanceof ApiError) {
@@ -135,9 +140,15 @@ export class Revoker {
       const roomId = byAlias.get(lk.name);
       const room = roomId === undefined ? undefined : this.deps.rooms.peek(roomId);
       if (room === undefined || roomId === undefined) continue;
-      for (const p of await this.participants(lk.name)) {
-        const userId = participantUser(p, room);
-        if (userId === undefined) continue;
+      for (const { p, userId } of await this.participants(lk.name)) {
+        if (userId === undefined) {
+          // Connected with an identity we never granted (or whose record was dropped): out.
+          await this.deps.livekit.removeParticipant(lk.name, p.identity).catch((err: unknown) => {
+            if (!notFound(err)) throw err;
+          });
+          this.removed(roomId, undefined, p.identity, 'sweep_unknown_identity');
+          continue;
+        }
         const membership = room.members.get(userId)?.membership;
         // Only a confirmed loss of membership removes anyone.
         if (membership !== undefined && membership !== 'join')

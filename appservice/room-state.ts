@@ -5,19 +5,21 @@
  * room (or at start for rooms missing from the database), and kept current by the events of
  * appservice transactions.
  */
-import { HomeserverError, type HomeserverClient, type MatrixStateEvent } from './homeserver-client.ts';
+import { HomeserverError, type HomeserverClient } from './homeserver-client.ts';
+import {
+  createContent,
+  decodeEvent,
+  memberContent,
+  parsePowerLevels,
+  type MatrixEvent,
+  type Membership,
+  type PowerLevels,
+} from './matrix-events.ts';
 import type { RoomChange, RoomSnapshot, RoomStore } from './room-store.ts';
 import { CALL_MEMBER_EVENT, parseMembershipEvent, RTC_MEMBER_EVENT, type RtcMembership } from './rtc-membership.ts';
 
-export interface PowerLevels {
-  users: Record<string, number>;
-  users_default: number;
-  events: Record<string, number>;
-  state_default: number;
-}
-
 export interface RoomMember {
-  membership: string;
+  membership: Membership;
   displayname: string | undefined;
 }
 
@@ -35,34 +37,13 @@ export interface CallRoomView extends RoomView {
   rtc: ReadonlyMap<string, readonly RtcMembership[]>;
 }
 
+export { parsePowerLevels, type PowerLevels };
+
 export class RoomNotVisibleError extends Error {
   constructor(readonly roomId: string) {
     super(`the bot is not in ${roomId}`);
     this.name = 'RoomNotVisibleError';
   }
-}
-
-const num = (v: unknown, fallback: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
-
-function numberMap(v: unknown): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (typeof v === 'object' && v !== null) {
-    for (const [k, x] of Object.entries(v)) if (typeof x === 'number' && Number.isFinite(x)) out[k] = x;
-  }
-  return out;
-}
-
-export function parsePowerLevels(content: Record<string, unknown> | undefined, creator?: string): PowerLevels {
-  if (content === undefined) {
-    // No power levels event: the spec's defaults, creator at 100.
-    return { users: creator === undefined ? {} : { [creator]: 100 }, users_default: 0, events: {}, state_default: 0 };
-  }
-  return {
-    users: numberMap(content['users']),
-    users_default: num(content['users_default'], 0),
-    events: numberMap(content['events']),
-    state_default: num(content['state_default'], 50),
-  };
 }
 
 /** Room versions in which creators have unlimited power (MSC4289, room v12 and later). */
@@ -77,7 +58,8 @@ class MutableRoom implements CallRoomView {
   members = new Map<string, RoomMember>();
   rtc = new Map<string, RtcMembership[]>();
   powerLevels: PowerLevels = parsePowerLevels(undefined);
-  powerLevelsContent: Record<string, unknown> | undefined;
+  /** The room's power levels event as decoded (undefined: the room has none). */
+  powerLevelsContent: PowerLevels | undefined;
   createSender: string | undefined;
 
   constructor(
@@ -90,8 +72,8 @@ class MutableRoom implements CallRoomView {
     room.roomVersion = s.roomVersion;
     room.creators = new Set(s.creators);
     room.createSender = s.createSender;
-    room.powerLevelsContent = s.powerLevels;
-    room.powerLevels = parsePowerLevels(s.powerLevels, s.createSender);
+    room.powerLevelsContent = s.powerLevels === undefined ? undefined : parsePowerLevels(s.powerLevels);
+    room.powerLevels = parsePowerLevels(room.powerLevelsContent, s.createSender);
     for (const [u, m] of s.members) room.members.set(u, m);
     for (const m of s.rtc) room.rtc.set(m.stateKey, [...(room.rtc.get(m.stateKey) ?? []), m]);
     return room;
@@ -110,7 +92,7 @@ class MutableRoom implements CallRoomView {
   }
 
   /** Applies a state event; returns what changed, for the store. */
-  apply(ev: MatrixStateEvent): RoomChange | undefined {
+  apply(ev: MatrixEvent): RoomChange | undefined {
     if (ev.type === RTC_MEMBER_EVENT || ev.type === CALL_MEMBER_EVENT) {
       const parsed = parseMembershipEvent(ev);
       if (parsed.stateKey === undefined) return undefined;
@@ -121,24 +103,28 @@ class MutableRoom implements CallRoomView {
     if (ev.state_key === undefined) return undefined;
     switch (ev.type) {
       case 'm.room.create': {
+        const create = createContent(ev.content);
         this.createSender = ev.sender;
-        this.roomVersion = typeof ev.content['room_version'] === 'string' ? ev.content['room_version'] : '1';
+        this.roomVersion = create.roomVersion;
         this.creators = new Set();
         if (creatorsPrivileged(this.roomVersion)) {
           this.creators.add(ev.sender);
-          const extra = ev.content['additional_creators'];
-          if (Array.isArray(extra)) for (const u of extra) if (typeof u === 'string') this.creators.add(u);
+          for (const u of create.additionalCreators) this.creators.add(u);
         }
         this.powerLevels = parsePowerLevels(this.powerLevelsContent, ev.sender);
         return { kind: 'create', roomVersion: this.roomVersion, creators: [...this.creators], createSender: ev.sender };
       }
-      case 'm.room.power_levels':
-        this.powerLevelsContent = ev.content;
-        this.powerLevels = parsePowerLevels(ev.content, this.createSender);
-        return { kind: 'power_levels', content: ev.content };
+      case 'm.room.power_levels': {
+        // Stored decoded, never as the raw content a member chose.
+        const decoded = parsePowerLevels(ev.content);
+        this.powerLevelsContent = decoded;
+        this.powerLevels = parsePowerLevels(decoded, this.createSender);
+        return { kind: 'power_levels', content: decoded };
+      }
       case 'm.room.member': {
-        const membership = typeof ev.content['membership'] === 'string' ? ev.content['membership'] : 'leave';
-        const displayname = typeof ev.content['displayname'] === 'string' ? ev.content['displayname'] : undefined;
+        const member = memberContent(ev.content);
+        if (member === undefined) return undefined;
+        const { membership, displayname } = member;
         this.members.set(ev.state_key, { membership, displayname });
         return { kind: 'member', userId: ev.state_key, membership, displayname };
       }
@@ -162,11 +148,22 @@ interface Inflight {
   flags: { dirty: boolean };
 }
 
+/** How long "the bot is not in this room" is remembered, so unknown room ids cost no homeserver read. */
+const NOT_VISIBLE_MS = 60_000;
+const NOT_VISIBLE_MAX = 10_000;
+
 export class RoomStates {
   private readonly rooms = new Map<string, MutableRoom>();
   private readonly inflight = new Map<string, Inflight>();
   /** Count of events applied per room, to tell whether one arrived during a homeserver read. */
   private readonly applied = new Map<string, number>();
+  /** Rooms the homeserver said the bot is not in, until when (bounded, oldest dropped first). */
+  private readonly notVisible = new Map<string, number>();
+  /**
+   * Why the view may be behind the homeserver right now (a transaction held back, a failed read),
+   * or undefined when it is current. While set, grants confirm with the homeserver first.
+   */
+  private staleReason: string | undefined;
   private readonly now: () => number;
   private readonly refreshMs: number;
 
@@ -193,16 +190,42 @@ export class RoomStates {
     return this.rooms.get(roomId);
   }
 
+  /** Marks the view as possibly behind the homeserver (why), or current again (undefined). */
+  setStale(reason: string | undefined): void {
+    this.staleReason = reason;
+  }
+
+  /** Why the view may be behind the homeserver, if it may be. */
+  stale(): string | undefined {
+    return this.staleReason;
+  }
+
+  /** Every room is re-read on its next use (after the homeserver was unreachable for a while). */
+  expireAll(): void {
+    for (const room of this.rooms.values()) room.loadedAt = 0;
+  }
+
   /** The room as the bot sees it; rejects with RoomNotVisibleError if the bot is not in it. */
   async get(roomId: string): Promise<CallRoomView> {
     const cached = this.rooms.get(roomId);
     if (cached !== undefined && this.now() - cached.loadedAt < this.refreshMs) return cached;
     if (cached !== undefined) {
-      // Stale: serve what we have and re-read behind (events keep it current in between anyway).
+      // Old: serve what we have and re-read behind (events keep it current in between anyway).
       this.refresh(roomId).catch(() => undefined);
       return cached;
     }
+    const hidden = this.notVisible.get(roomId);
+    if (hidden !== undefined && hidden > this.now()) throw new RoomNotVisibleError(roomId);
     return this.refresh(roomId);
+  }
+
+  private rememberNotVisible(roomId: string): void {
+    this.notVisible.delete(roomId);
+    this.notVisible.set(roomId, this.now() + NOT_VISIBLE_MS);
+    if (this.notVisible.size > NOT_VISIBLE_MAX) {
+      const oldest = this.notVisible.keys().next();
+      if (oldest.done !== true) this.notVisible.delete(oldest.value);
+    }
   }
 
   /** Reads the room's full state from the homeserver, replacing our copy. */
@@ -221,11 +244,15 @@ export class RoomStates {
           if (!dirty() || attempt >= 3) {
             if (!dirty()) {
               this.rooms.set(roomId, room);
+              this.notVisible.delete(roomId);
               await this.opts.store.saveSnapshot(room.snapshot());
             }
             return room;
           }
         }
+      } catch (err) {
+        if (err instanceof RoomNotVisibleError) this.rememberNotVisible(roomId);
+        throw err;
       } finally {
         this.inflight.delete(roomId);
       }
@@ -235,13 +262,21 @@ export class RoomStates {
   }
 
   private async load(roomId: string): Promise<MutableRoom> {
-    let events: MatrixStateEvent[];
+    let raw: unknown;
     try {
-      events = await this.opts.homeserver.roomState(roomId);
+      raw = await this.opts.homeserver.roomState(roomId);
     } catch (err) {
       if (err instanceof HomeserverError && (err.status === 403 || err.status === 404))
         throw new RoomNotVisibleError(roomId);
       throw err;
+    }
+    // The room's state is written by its members: decoded like transaction events, bad ones left out.
+    const events: MatrixEvent[] = [];
+    if (Array.isArray(raw)) {
+      for (const item of raw as unknown[]) {
+        const d = decodeEvent(item);
+        if (d.ok) events.push(d.event);
+      }
     }
     const room = new MutableRoom(roomId, this.now());
     // The create event first: the others are read in its light.
@@ -253,8 +288,8 @@ export class RoomStates {
 
   /**
    * Asks the homeserver for one member's current state in a room and folds it into the view. Used
-   * before refusing someone: a join may have reached the homeserver a moment before its
-   * transaction reaches us.
+   * before refusing someone (a join may have reached the homeserver a moment before its
+   * transaction reaches us) and before granting while the view may be behind.
    */
   async confirmMember(roomId: string, userId: string): Promise<RoomView> {
     const seenBefore = this.applied.get(roomId) ?? 0;
@@ -275,10 +310,11 @@ export class RoomStates {
   }
 
   /**
-   * Applies a state event from an appservice transaction and persists its effect. Returns the
-   * change (for revocation and call logic), or undefined if the room is not one we keep.
+   * Applies a state event from an appservice transaction to the view in memory, at once (so a ban
+   * takes effect even while the database is unreachable). Returns the change for revocation and
+   * call logic, or undefined if it changes nothing we keep; `persist` then stores it.
    */
-  async applyEvent(ev: MatrixStateEvent): Promise<RoomChange | undefined> {
+  apply(ev: MatrixEvent): RoomChange | undefined {
     if (ev.room_id === undefined || (ev.state_key === undefined && ev.type !== RTC_MEMBER_EVENT)) return undefined;
     this.applied.set(ev.room_id, (this.applied.get(ev.room_id) ?? 0) + 1);
     const flight = this.inflight.get(ev.room_id);
@@ -289,10 +325,23 @@ export class RoomStates {
     if (change === undefined) return undefined;
     if (change.kind === 'member' && change.userId === this.opts.botUserId && change.membership !== 'join') {
       this.rooms.delete(ev.room_id);
-      await this.opts.store.deleteRoom(ev.room_id);
-      return change;
     }
-    await this.opts.store.applyChange(ev.room_id, change);
+    return change;
+  }
+
+  /** Stores a change `apply` made (idempotent: a re-sent transaction stores it again). */
+  async persist(roomId: string, change: RoomChange): Promise<void> {
+    if (change.kind === 'member' && change.userId === this.opts.botUserId && change.membership !== 'join') {
+      await this.opts.store.deleteRoom(roomId);
+      return;
+    }
+    await this.opts.store.applyChange(roomId, change);
+  }
+
+  /** `apply` then `persist`. */
+  async applyEvent(ev: MatrixEvent): Promise<RoomChange | undefined> {
+    const change = this.apply(ev);
+    if (change !== undefined && ev.room_id !== undefined) await this.persist(ev.room_id, change);
     return change;
   }
 

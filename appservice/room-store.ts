@@ -3,7 +3,8 @@
  * is an idempotent upsert or replace, so a transaction the homeserver re-sends after a crash can be
  * applied again safely.
  */
-import type { Database, Queryable } from '../schema/database.ts';
+import { jsonParam, type Database, type Queryable } from '../schema/database.ts';
+import type { Membership, PowerLevels } from './matrix-events.ts';
 import type { RoomMember } from './room-state.ts';
 import type { RtcMembership } from './rtc-membership.ts';
 
@@ -21,8 +22,8 @@ export interface RoomSnapshot {
 
 export type RoomChange =
   | { kind: 'create'; roomVersion: string; creators: string[]; createSender: string }
-  | { kind: 'power_levels'; content: Record<string, unknown> }
-  | { kind: 'member'; userId: string; membership: string; displayname: string | undefined }
+  | { kind: 'power_levels'; content: PowerLevels }
+  | { kind: 'member'; userId: string; membership: Membership; displayname: string | undefined }
   | { kind: 'rtc'; stateKey: string; memberships: RtcMembership[] };
 
 async function writeRtc(
@@ -53,9 +54,9 @@ export class RoomStore {
         [
           s.roomId,
           s.roomVersion,
-          JSON.stringify(s.creators),
+          jsonParam(s.creators),
           s.createSender ?? null,
-          s.powerLevels === undefined ? null : JSON.stringify(s.powerLevels),
+          s.powerLevels === undefined ? null : jsonParam(s.powerLevels),
         ],
       );
       if (s.members.length > 0) {
@@ -63,7 +64,7 @@ export class RoomStore {
         await tx.query(
           `INSERT INTO room_members (room_id, user_id, membership, displayname)
            SELECT $1, m->>'u', m->>'m', m->>'d' FROM jsonb_array_elements($2::jsonb) AS m`,
-          [s.roomId, JSON.stringify(s.members.map(([u, m]) => ({ u, m: m.membership, d: m.displayname ?? null })))],
+          [s.roomId, jsonParam(s.members.map(([u, m]) => ({ u, m: m.membership, d: m.displayname ?? null })))],
         );
       }
       const byKey = new Map<string, RtcMembership[]>();
@@ -77,13 +78,13 @@ export class RoomStore {
       case 'create':
         await this.db.query(
           'UPDATE rooms SET room_version = $2, creators = $3::jsonb, create_sender = $4 WHERE room_id = $1',
-          [roomId, c.roomVersion, JSON.stringify(c.creators), c.createSender],
+          [roomId, c.roomVersion, jsonParam(c.creators), c.createSender],
         );
         return;
       case 'power_levels':
         await this.db.query('UPDATE rooms SET power_levels = $2::jsonb WHERE room_id = $1', [
           roomId,
-          JSON.stringify(c.content),
+          jsonParam(c.content),
         ]);
         return;
       case 'member':
@@ -116,7 +117,7 @@ export class RoomStore {
     const members = await this.db.query<{
       room_id: string;
       user_id: string;
-      membership: string;
+      membership: Membership;
       displayname: string | null;
     }>('SELECT room_id, user_id, membership, displayname FROM room_members');
     const rtc = await this.db.query<{

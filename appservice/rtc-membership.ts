@@ -10,6 +10,7 @@
  * Pure: no I/O.
  */
 import { livekitIdentityForMember, livekitLegacyIdentity } from '../server/livekit-names.ts';
+import { isValidDeviceId } from '../server/matrix-ids.ts';
 
 export const CALL_MEMBER_EVENT = 'org.matrix.msc3401.call.member';
 export const RTC_MEMBER_EVENT = 'org.matrix.msc4143.rtc.member';
@@ -34,14 +35,24 @@ export interface MembershipEvent {
   origin_server_ts?: number | undefined;
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+/** A non-empty string of bounded length (member ids, URLs): anything else is absent. */
+const str = (v: unknown, max = 255): string | undefined =>
+  typeof v === 'string' && v !== '' && v.length <= max ? v : undefined;
+
+/** A device id that can be part of a LiveKit identity; anything else is absent. */
+const device = (v: unknown): string | undefined => (typeof v === 'string' && isValidDeviceId(v) ? v : undefined);
+
+/** Devices read from one MSC3401 `m.calls` event: a user has a handful, not thousands. */
+const MAX_DEVICES_PER_EVENT = 32;
+/** Timestamps past this are nonsense (year 2286), and would not fit a database timestamp. */
+const MAX_TS = 1e13;
 
 function serviceUrl(content: Record<string, unknown>): string | undefined {
   const foci = content['foci_preferred'];
   if (Array.isArray(foci)) {
     for (const f of foci as unknown[]) {
       if (typeof f === 'object' && f !== null) {
-        const url = str((f as Record<string, unknown>)['livekit_service_url']);
+        const url = str((f as Record<string, unknown>)['livekit_service_url'], 2048);
         if (url !== undefined) return url;
       }
     }
@@ -49,13 +60,16 @@ function serviceUrl(content: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
+const finite = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
 function expiry(content: Record<string, unknown>, ts: number | undefined): Date | undefined {
-  const expires = content['expires'];
-  const created = typeof content['created_ts'] === 'number' ? content['created_ts'] : ts;
-  if (typeof expires === 'number' && created !== undefined) return new Date(created + expires);
-  const expiresTs = content['expires_ts'];
-  if (typeof expiresTs === 'number') return new Date(expiresTs);
-  return undefined;
+  const expires = finite(content['expires']);
+  const created = finite(content['created_ts']) ?? ts;
+  let at: number | undefined;
+  if (expires !== undefined && created !== undefined) at = created + expires;
+  else at = finite(content['expires_ts']);
+  // Out of range (negative, or beyond any real date) counts as "does not say".
+  return at === undefined || at < 0 || at > MAX_TS ? undefined : new Date(at);
 }
 
 /** The user a per-device state key names: `_@u:s_DEV_m.call` or `@u:s_DEV_m.call`. */
@@ -82,7 +96,7 @@ export function parseMembershipEvent(ev: MembershipEvent): {
     if (typeof member !== 'object' || member === null) return { rtc: true, stateKey: undefined, memberships: [] };
     const m = member as Record<string, unknown>;
     const id = str(m['id']);
-    const deviceId = str(m['device_id']);
+    const deviceId = device(m['device_id']);
     const userId = str(m['user_id']) ?? ev.sender;
     if (id === undefined) return { rtc: true, stateKey: undefined, memberships: [] };
     // Keyed by sender too: one member cannot overwrite another's entry by reusing its member id.
@@ -107,6 +121,8 @@ export function parseMembershipEvent(ev: MembershipEvent): {
   }
   if (ev.type !== CALL_MEMBER_EVENT || ev.state_key === undefined)
     return { rtc: false, stateKey: undefined, memberships: [] };
+  // A per-device key is a user id, a device id and a suffix: a longer one names nothing we keep.
+  if (ev.state_key.length > 600) return { rtc: true, stateKey: undefined, memberships: [] };
   const stateKey = ev.state_key;
 
   const legacy = ev.content['memberships'];
@@ -115,10 +131,10 @@ export function parseMembershipEvent(ev: MembershipEvent): {
     if (ev.state_key !== ev.sender) return { rtc: true, stateKey, memberships: [] };
     const out: RtcMembership[] = [];
     const seen = new Set<string>();
-    for (const entry of legacy as unknown[]) {
+    for (const entry of (legacy as unknown[]).slice(0, MAX_DEVICES_PER_EVENT)) {
       if (typeof entry !== 'object' || entry === null) continue;
       const e = entry as Record<string, unknown>;
-      const deviceId = str(e['device_id']);
+      const deviceId = device(e['device_id']);
       // A device listed twice counts once (the first entry wins).
       if (deviceId === undefined || seen.has(deviceId)) continue;
       seen.add(deviceId);
@@ -134,7 +150,7 @@ export function parseMembershipEvent(ev: MembershipEvent): {
     return { rtc: true, stateKey, memberships: out };
   }
 
-  const deviceId = str(ev.content['device_id']);
+  const deviceId = device(ev.content['device_id']);
   if (deviceId === undefined) return { rtc: true, stateKey, memberships: [] }; // `{}`: left
   const named = stateKeyUser(ev.state_key, deviceId);
   if (named !== ev.sender) return { rtc: true, stateKey, memberships: [] };

@@ -1,63 +1,158 @@
 /**
- * The appservice API the homeserver calls: PUT /_matrix/app/v1/transactions/{txnId} (only with our
- * hs_token; a transaction id already processed is acknowledged, not redone; a transaction is
- * acknowledged only once every event's effects are done, so after a crash the homeserver's retry
- * redoes it), POST /_matrix/app/v1/ping, and user queries.
+ * The appservice API the homeserver calls: PUT /_matrix/app/v1/transactions/{txnId}, POST
+ * /_matrix/app/v1/ping, and user/room queries.
+ *
+ * Nothing is read before it is authenticated: the hs_token (header, or the deprecated query
+ * parameter; both must agree when both are given) is checked in constant time before a byte of the
+ * body is read, compressed bodies are refused, and the body is bounded.
+ *
+ * The transaction queue never wedges on content: every event is decoded at the edge and then
+ * applied, or skipped with a log line and a metric — a member chooses an event's content, and a
+ * homeserver re-sends a refused transaction forever while holding every later one (bans included).
+ * Only a transient failure of ours (database unreachable, our homeserver or LiveKit failing) holds
+ * the transaction back, so the homeserver re-sends it; one event failing that way again and again is
+ * skipped after a few attempts, except while the database itself is down (nothing can be done
+ * without it). While a transaction is held, the room view is marked as possibly behind, and grants
+ * confirm membership with the homeserver first; once the failure clears, the homeserver is asked to
+ * re-send at once rather than after its backoff.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 
 import express, { type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
 
-import type { Database } from '../schema/database.ts';
+import { isTransientDatabaseError, type Database } from '../schema/database.ts';
+import { LivekitUnavailableError } from '../server/livekit-errors.ts';
 import type { Logger } from '../server/log.ts';
 import type { EventHandler } from './event-handler.ts';
-import type { MatrixStateEvent } from './homeserver-client.ts';
+import { HomeserverError } from './homeserver-client.ts';
+import { decodeEvent } from './matrix-events.ts';
+
+/** Synapse sends at most 100 PDUs + 100 EDUs + to-device messages of ≤ 64 KiB each. */
+export const MAX_TRANSACTION_BYTES = 32 * 1024 * 1024;
+/** Bodies of the other appservice routes are tiny. */
+const MAX_SMALL_BODY_BYTES = 64 * 1024;
+/** Attempts of one event failing transiently (not the database) before it is skipped. */
+export const MAX_TRANSIENT_ATTEMPTS = 5;
+
+export type TransactionOutcome = 'processed' | 'replayed' | 'failed' | 'refused';
 
 export interface TransactionDeps {
   hsToken: string;
   db: Pick<Database, 'query'>;
   events: Pick<EventHandler, 'handle'>;
   log: Logger;
+  /** Told when transactions are held back (why) and when they flow again (undefined). */
+  onHeld?: (reason: string | undefined) => void;
   /** Counts transactions by outcome and events by type (metrics). */
-  count?: (outcome: 'processed' | 'replayed' | 'failed' | 'refused', eventTypes: readonly string[]) => void;
+  count?: (outcome: TransactionOutcome, eventTypes: readonly string[]) => void;
+  /** Counts events skipped, by reason (metrics). */
+  skipped?: (reason: string) => void;
+  /** Asks the homeserver to re-send held transactions now (appservice ping). */
+  retryNow?: () => Promise<void>;
+  /** Whether the failure that held transactions is over (e.g. the database answers again). */
+  recovered?: () => Promise<boolean>;
 }
 
-function presentedToken(req: Request): string | undefined {
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** Constant-time equality that leaks neither content nor length. */
+export function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+type Presented = { ok: true; token: string } | { ok: false; status: 401 | 403; error: string };
+
+function presentedToken(req: Request): Presented {
   const header = req.headers.authorization;
-  if (header?.startsWith('Bearer ') === true) return header.slice(7);
+  const fromHeader = header?.startsWith('Bearer ') === true ? header.slice(7) : undefined;
   const q = req.query['access_token'];
-  return typeof q === 'string' ? q : undefined;
+  const fromQuery = typeof q === 'string' ? q : undefined;
+  if (Array.isArray(q)) return { ok: false, status: 403, error: 'access_token given more than once' };
+  if (fromHeader !== undefined && fromQuery !== undefined && !sameSecret(fromHeader, fromQuery))
+    return { ok: false, status: 403, error: 'Header and query tokens disagree' };
+  const token = fromHeader ?? fromQuery;
+  if (token === undefined) return { ok: false, status: 401, error: 'Missing hs_token' };
+  return { ok: true, token };
 }
 
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+class BodyError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errcode: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
-function isEvent(v: unknown): v is MatrixStateEvent {
-  if (typeof v !== 'object' || v === null) return false;
-  const e = v as Record<string, unknown>;
+/**
+ * Reads a request body as JSON, refusing compressed bodies and stopping at `limit` bytes (at once
+ * when Content-Length says more). Called only after authentication.
+ */
+async function readJson(req: Request, limit: number): Promise<unknown> {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'identity' && encoding !== '')
+    throw new BodyError(415, 'M_UNKNOWN', 'Compressed request bodies are not accepted');
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > limit) throw new BodyError(413, 'M_TOO_LARGE', `The request body is larger than ${limit} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      req.destroy();
+      throw new BodyError(413, 'M_TOO_LARGE', `The request body is larger than ${limit} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    throw new BodyError(400, 'M_NOT_JSON', 'The request body is not JSON');
+  }
+}
+
+const transactionSchema = z.looseObject({
+  events: z.array(z.unknown()).max(10_000).optional(),
+});
+
+const txnIdSchema = z.string().min(1).max(255);
+
+/** Transient failures of ours: what a later attempt may get past. */
+function transient(err: unknown): boolean {
   return (
-    typeof e['type'] === 'string' &&
-    typeof e['sender'] === 'string' &&
-    typeof e['content'] === 'object' &&
-    e['content'] !== null
+    isTransientDatabaseError(err) ||
+    (err instanceof HomeserverError && err.transient) ||
+    err instanceof LivekitUnavailableError
   );
+}
+
+/** Why a failed event held the transaction. */
+class Held extends Error {
+  constructor(readonly reason: 'database_unavailable' | 'transient_failure') {
+    super(reason);
+  }
 }
 
 export function transactionRoutes(deps: TransactionDeps): Router {
   const router = express.Router();
-  const json = express.json({ limit: '50mb' });
+  /** Transient failures per event id, to skip an event that keeps failing (bounded). */
+  const attempts = new Map<string, number>();
+  let recovering = false;
 
   const authorised = (req: Request, res: Response): boolean => {
-    const token = presentedToken(req);
-    if (token === undefined) {
+    const presented = presentedToken(req);
+    if (!presented.ok) {
       deps.count?.('refused', []);
-      res.status(401).json({ errcode: 'M_UNAUTHORIZED', error: 'Missing hs_token' });
+      res.status(presented.status).json({
+        errcode: presented.status === 401 ? 'M_UNAUTHORIZED' : 'M_FORBIDDEN',
+        error: presented.error,
+      });
       return false;
     }
-    if (!sameSecret(token, deps.hsToken)) {
+    if (!sameSecret(presented.token, deps.hsToken)) {
       deps.count?.('refused', []);
       res.status(403).json({ errcode: 'M_FORBIDDEN', error: 'Bad hs_token' });
       return false;
@@ -65,10 +160,83 @@ export function transactionRoutes(deps: TransactionDeps): Router {
     return true;
   };
 
-  router.put('/_matrix/app/v1/transactions/:txnId', json, async (req, res) => {
+  const skip = (reason: string, fields: Record<string, string | undefined>): void => {
+    deps.skipped?.(reason);
+    deps.log.warn('event_skipped', { reason, ...fields });
+  };
+
+  /** Until the failure clears, checks now and then; then asks the homeserver to re-send at once. */
+  const recover = (): void => {
+    if (recovering || deps.recovered === undefined) return;
+    recovering = true;
+    void (async () => {
+      for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+        const ok = await deps.recovered?.().catch(() => false);
+        if (ok === true) break;
+      }
+      recovering = false;
+      await deps.retryNow?.().catch((err: unknown) => {
+        deps.log.warn('transaction_retry_request_failed', { error: (err as Error).message });
+      });
+    })();
+  };
+
+  async function handleOne(raw: unknown, index: number, txnId: string, arrivedAt: number): Promise<string | null> {
+    const decoded = decodeEvent(raw);
+    if (!decoded.ok) {
+      skip(decoded.reason, { txn_id: txnId });
+      return null;
+    }
+    const ev = decoded.event;
+    const key = ev.event_id ?? `${txnId}#${String(index)}`;
+    try {
+      await deps.events.handle(ev, arrivedAt);
+      attempts.delete(key);
+      return ev.type;
+    } catch (err) {
+      const fields = { txn_id: txnId, room_id: ev.room_id, event_id: ev.event_id, type: ev.type };
+      const message = (err as Error).message;
+      if (isTransientDatabaseError(err)) throw new Held('database_unavailable');
+      if (transient(err)) {
+        const n = (attempts.get(key) ?? 0) + 1;
+        attempts.delete(key);
+        if (n < MAX_TRANSIENT_ATTEMPTS) {
+          attempts.set(key, n);
+          if (attempts.size > 1_000) attempts.delete(attempts.keys().next().value ?? '');
+          deps.log.warn('event_failed_transiently', { ...fields, attempt: n, error: message });
+          throw new Held('transient_failure');
+        }
+        skip('transient_failure_repeated', { ...fields, error: message });
+        return null;
+      }
+      skip('effect_failed', { ...fields, error: message });
+      return null;
+    }
+  }
+
+  router.put('/_matrix/app/v1/transactions/:txnId', async (req, res) => {
     if (!authorised(req, res)) return;
-    const txnId = req.params.txnId;
+    const id = txnIdSchema.safeParse(req.params.txnId);
+    if (!id.success) {
+      res.status(400).json({ errcode: 'M_INVALID_PARAM', error: 'Bad transaction id' });
+      return;
+    }
+    const txnId = id.data;
     const arrivedAt = Date.now();
+    let body: unknown;
+    try {
+      body = await readJson(req, MAX_TRANSACTION_BYTES);
+    } catch (err) {
+      const e = err instanceof BodyError ? err : new BodyError(400, 'M_NOT_JSON', 'The request body could not be read');
+      res.status(e.status).json({ errcode: e.errcode, error: e.message });
+      return;
+    }
+    const txn = transactionSchema.safeParse(body);
+    if (!txn.success) {
+      res.status(400).json({ errcode: 'M_BAD_JSON', error: 'A transaction is an object with an events array' });
+      return;
+    }
     try {
       const seen = await deps.db.query('SELECT 1 FROM appservice_transactions WHERE txn_id = $1', [txnId]);
       if (seen.length > 0) {
@@ -76,30 +244,42 @@ export function transactionRoutes(deps: TransactionDeps): Router {
         res.json({});
         return;
       }
-      const body: unknown = (req.body as { events?: unknown } | undefined)?.events;
-      const events = Array.isArray(body) ? (body as unknown[]).filter(isEvent) : [];
+      const types: string[] = [];
       // In order: a later event may depend on an earlier one (join, then leave).
-      for (const ev of events) await deps.events.handle(ev, arrivedAt);
+      const events = txn.data.events ?? [];
+      for (let i = 0; i < events.length; i++) {
+        const type = await handleOne(events[i], i, txnId, arrivedAt);
+        if (type !== null) types.push(type);
+      }
       await deps.db.query('INSERT INTO appservice_transactions (txn_id) VALUES ($1) ON CONFLICT DO NOTHING', [txnId]);
-      deps.count?.(
-        'processed',
-        events.map((e) => e.type),
-      );
+      deps.count?.('processed', types);
+      deps.onHeld?.(undefined);
       res.json({});
     } catch (err) {
+      const reason =
+        err instanceof Held ? err.reason : isTransientDatabaseError(err) ? 'database_unavailable' : 'transient_failure';
       deps.count?.('failed', []);
-      deps.log.error('transaction_failed', { txn_id: txnId, error: (err as Error).message });
-      // Not acknowledged: the homeserver retries the same transaction.
-      res.status(500).json({ errcode: 'M_UNKNOWN', error: 'Transaction failed' });
+      deps.onHeld?.(reason);
+      deps.log.error('transaction_held', { txn_id: txnId, reason, error: (err as Error).message });
+      recover();
+      // Not acknowledged: the homeserver re-sends the same transaction.
+      res.status(503).json({ errcode: 'M_UNKNOWN', error: 'Temporarily unavailable; re-send later' });
     }
   });
 
-  router.post('/_matrix/app/v1/ping', json, (req, res) => {
+  router.post('/_matrix/app/v1/ping', async (req, res) => {
     if (!authorised(req, res)) return;
+    try {
+      await readJson(req, MAX_SMALL_BODY_BYTES);
+    } catch (err) {
+      const e = err instanceof BodyError ? err : new BodyError(400, 'M_NOT_JSON', 'The request body could not be read');
+      res.status(e.status).json({ errcode: e.errcode, error: e.message });
+      return;
+    }
     res.json({});
   });
 
-  // No users are provisioned in our namespace on demand.
+  // No users or rooms are provisioned in our namespace on demand.
   router.get(['/_matrix/app/v1/users/:userId', '/_matrix/app/v1/rooms/:alias'], (req, res) => {
     if (!authorised(req, res)) return;
     res.status(404).json({ errcode: 'M_NOT_FOUND', error: 'Not provisioned' });

@@ -44,7 +44,8 @@ export function buildRegistration(config: Config): Registration {
     hs_token: newToken(),
     sender_localpart: appservice.sender_localpart,
     namespaces: {
-      users: [{ exclusive: true, regex: `@(${bot}|${prefix}.*):${domain}` }],
+      // Anchored: unanchored, the homeserver would match the pattern anywhere in a user id.
+      users: [{ exclusive: true, regex: `^@(${bot}|${prefix}[a-z0-9._=\\-/]+):${domain}$` }],
       aliases: [],
       rooms: [],
     },

@@ -3,6 +3,8 @@
  * it; unknown keys are refused with their path. Secrets may also come from environment variables
  * (see `secretEnv`), which override the file.
  */
+import { isIP } from 'node:net';
+
 import { z } from 'zod';
 
 const port = z.number().int().min(1).max(65535);
@@ -45,6 +47,18 @@ export const configSchema = z.strictObject({
         .min(1)
         .default('causerie_')
         .describe('Localpart prefix of the exclusive user namespace (guest users).'),
+      invite_servers: z
+        .array(z.string().min(1))
+        .optional()
+        .describe(
+          'Homeservers whose users may invite the bot into a room; invites from others are declined with a reason. Default: our own homeserver only.',
+        ),
+      max_rooms: z
+        .number()
+        .int()
+        .min(1)
+        .default(10_000)
+        .describe('Most rooms the bot stays in; invites beyond are declined with a reason.'),
     })
     .describe('Application service registration settings.'),
   listen: z
@@ -135,6 +149,27 @@ export const configSchema = z.strictObject({
         .min(0)
         .default(300)
         .describe('How long a resolved server name (address, port) is reused.'),
+      dns_servers: z
+        .array(
+          z.string().refine(
+            // The forms node:dns setServers takes: ip, ipv4:port, [ipv6], [ipv6]:port.
+            (s) => isIP(s.replace(/^\[(.+)\](:\d{1,5})?$|^([^:]+):\d{1,5}$/, '$1$3')) !== 0,
+            'must be an IP address, optionally with :port (IPv6 as [address]:port)',
+          ),
+        )
+        .default([])
+        .describe(
+          'DNS servers for resolving server names ("ip" or "ip:port", IPv6 as "[ip]:port"). Empty: those of /etc/resolv.conf.',
+        ),
+      dns_timeout_ms: z
+        .number()
+        .int()
+        .min(100)
+        .max(30_000)
+        .default(2_000)
+        .describe(
+          'Deadline of one server-name resolution (all DNS queries and retries); past it the token request fails with 504.',
+        ),
     })
     .prefault({})
     .describe("Talking to users' homeservers over federation (OpenID verification)."),
@@ -145,6 +180,22 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Rate limit of the token endpoints.'),
+  metrics: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe('Serve Prometheus metrics at GET /metrics. When false, /metrics answers 404 like any unknown path.'),
+      bearer_token: z
+        .string()
+        .min(16, 'must be at least 16 characters')
+        .optional()
+        .describe(
+          'If set, GET /metrics requires "Authorization: Bearer <token>" (env CAUSERIE_METRICS_TOKEN). Without it, anyone who reaches the HTTP port can read the metrics.',
+        ),
+    })
+    .prefault({})
+    .describe('The Prometheus metrics endpoint.'),
   widget: z
     .strictObject({
       dev_host: z
@@ -179,4 +230,5 @@ export type Config = z.infer<typeof configSchema>;
 export const secretEnv = {
   'livekit.api_secret': 'CAUSERIE_LIVEKIT_API_SECRET',
   'database.url': 'CAUSERIE_DATABASE_URL',
+  'metrics.bearer_token': 'CAUSERIE_METRICS_TOKEN',
 } as const;

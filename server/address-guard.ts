@@ -1,11 +1,14 @@
 /**
  * SSRF guard for federation requests: which IP addresses a homeserver name may resolve to.
- * Loopback, private, link-local (cloud metadata), CGNAT, multicast and unspecified addresses are
- * refused unless the server name is explicitly allowed (a local test federation).
+ * Loopback, private, link-local (cloud metadata), CGNAT, documentation, benchmarking, multicast and
+ * unspecified addresses are refused unless the server name is explicitly allowed (a local test
+ * federation), and so are IPv6 forms that carry a refused IPv4 address (mapped, 6to4, Teredo).
+ * Also home of the IPv6 arithmetic that guard needs (parsing, canonical form), which rate-limit keys
+ * and server-name lists share.
  */
 import { BlockList, isIP } from 'node:net';
 
-const blocked = new BlockList();
+const blockedV4 = new BlockList();
 for (const [net, prefix] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -14,37 +17,95 @@ for (const [net, prefix] of [
   ['169.254.0.0', 16],
   ['172.16.0.0', 12],
   ['192.0.0.0', 24],
+  ['192.0.2.0', 24], // TEST-NET-1 (documentation)
   ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
+  ['198.18.0.0', 15], // benchmarking
+  ['198.51.100.0', 24], // TEST-NET-2
+  ['203.0.113.0', 24], // TEST-NET-3
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const) {
-  blocked.addSubnet(net, prefix, 'ipv4');
-}
-for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-  ['64:ff9b::', 96],
-  ['2001:db8::', 32],
-] as const) {
-  blocked.addSubnet(net, prefix, 'ipv6');
+  blockedV4.addSubnet(net, prefix, 'ipv4');
 }
 
-/** The IPv4 address embedded in an IPv4-mapped IPv6 address (::ffff:a.b.c.d), if any. */
-function mappedV4(address: string): string | undefined {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return m?.[1];
+const blockedV6 = new BlockList();
+for (const [net, prefix] of [
+  // Unspecified, loopback, and the deprecated IPv4-compatible ::a.b.c.d (RFC 4291): never routed.
+  ['::', 96],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10], // deprecated site-local (RFC 3879)
+  ['ff00::', 8],
+  // NAT64 (RFC 6052) and its local-use prefix (RFC 8215): whatever they translate to is on the
+  // operator's side of the translator, which we cannot vet.
+  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  ['2001:db8::', 32], // documentation
+  ['3fff::', 20], // documentation (RFC 9637)
+] as const) {
+  blockedV6.addSubnet(net, prefix, 'ipv6');
+}
+
+/** The eight 16-bit words of an IPv6 address (`::` expanded, a dotted IPv4 tail converted). */
+export function parseIPv6(address: string): number[] | undefined {
+  const bare = address.replace(/%.*$/, ''); // zone id (fe80::1%eth0)
+  if (isIP(bare) !== 6) return undefined;
+  const toWords = (part: string): number[] =>
+    part === ''
+      ? []
+      : part.split(':').flatMap((piece) => {
+          if (!piece.includes('.')) return [parseInt(piece, 16)];
+          const [a = 0, b = 0, c = 0, d = 0] = piece.split('.').map(Number);
+          return [(a << 8) | b, (c << 8) | d];
+        });
+  const gap = bare.indexOf('::');
+  if (gap < 0) return toWords(bare);
+  const head = toWords(bare.slice(0, gap));
+  const tail = toWords(bare.slice(gap + 2));
+  return [...head, ...Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+}
+
+/** RFC 5952 text: lowercase, no leading zeros, the first longest run of two or more zero words as `::`. */
+export function formatIPv6(words: readonly number[]): string {
+  let best = { at: -1, len: 1 };
+  for (let i = 0; i < words.length;) {
+    let j = i;
+    while (j < words.length && words[j] === 0) j++;
+    if (j - i > best.len) best = { at: i, len: j - i };
+    i = j === i ? i + 1 : j;
+  }
+  const hex = words.map((w) => w.toString(16));
+  if (best.at < 0) return hex.join(':');
+  return `${hex.slice(0, best.at).join(':')}::${hex.slice(best.at + best.len).join(':')}`;
+}
+
+const dotted = (hi: number, lo: number): string => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+
+/** The IPv4 address of an IPv4-mapped IPv6 address (::ffff:a.b.c.d, in any notation), if it is one. */
+export function mappedIPv4(words: readonly number[]): string | undefined {
+  const [a, b, c, d, e, f, g = 0, h = 0] = words;
+  return a === 0 && b === 0 && c === 0 && d === 0 && e === 0 && f === 0xffff ? dotted(g, h) : undefined;
+}
+
+/** IPv4 addresses an IPv6 address leads to: mapped, IPv4-translated (RFC 2765), 6to4, Teredo. */
+function embeddedIPv4(words: readonly number[]): string[] {
+  const [a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0, h = 0] = words;
+  const mapped = mappedIPv4(words);
+  if (mapped !== undefined) return [mapped];
+  if (a === 0 && b === 0 && c === 0 && d === 0 && e === 0xffff && f === 0) return [dotted(g, h)];
+  if (a === 0x2002) return [dotted(b, c)];
+  // Teredo: the server's address, and the client's with its bits inverted.
+  if (a === 0x2001 && b === 0) return [dotted(c, d), dotted(g ^ 0xffff, h ^ 0xffff)];
+  return [];
 }
 
 /** Whether an address is in a range federation must not reach by default. Non-IPs are refused. */
 export function isForbiddenAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) return true;
-  if (family === 4) return blocked.check(address, 'ipv4');
-  const v4 = mappedV4(address);
-  if (v4 !== undefined) return blocked.check(v4, 'ipv4');
-  return blocked.check(address, 'ipv6');
+  if (family === 4) return blockedV4.check(address, 'ipv4');
+  const words = parseIPv6(address);
+  if (words === undefined) return true;
+  if (blockedV6.check(formatIPv6(words), 'ipv6')) return true;
+  return embeddedIPv4(words).some((v4) => blockedV4.check(v4, 'ipv4'));
 }

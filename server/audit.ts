@@ -1,9 +1,11 @@
 /**
  * The audit trail: one row per access decision or removal (who, which room, granted or refused and
  * why). Rows are written in batches so a busy token endpoint does not wait on the database for each
- * request. Never given token material.
+ * request. Never given token material. A batch the database cannot take now (unreachable) is kept
+ * and written when it answers again, bounded; a batch it refuses is written row by row, so one bad
+ * row never drops the rows batched with it.
  */
-import type { Database } from '../schema/database.ts';
+import { isTransientDatabaseError, jsonParam, type Database } from '../schema/database.ts';
 import type { Logger } from './log.ts';
 
 export interface AuditEntry {
@@ -16,6 +18,8 @@ export interface AuditEntry {
 export interface AuditLogOptions {
   flushIntervalMs?: number;
   maxBatch?: number;
+  /** Rows kept while the database is unreachable; the oldest are dropped (and counted) beyond. */
+  maxPending?: number;
 }
 
 export class AuditLog {
@@ -24,6 +28,11 @@ export class AuditLog {
   private flushing: Promise<void> = Promise.resolve();
   private readonly interval: number;
   private readonly maxBatch: number;
+  private readonly maxPending: number;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay = 1_000;
+  /** Rows dropped because the database stayed unreachable too long (logged). */
+  dropped = 0;
 
   constructor(
     private readonly db: Pick<Database, 'query'>,
@@ -32,10 +41,13 @@ export class AuditLog {
   ) {
     this.interval = opts.flushIntervalMs ?? 100;
     this.maxBatch = opts.maxBatch ?? 500;
+    this.maxPending = opts.maxPending ?? 100_000;
   }
 
   record(entry: AuditEntry): void {
     this.queue.push(entry);
+    // While the database is away, the retry timer flushes: no attempt per row.
+    if (this.retryTimer !== undefined) return;
     if (this.queue.length >= this.maxBatch) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.interval);
   }
@@ -46,23 +58,82 @@ export class AuditLog {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const batch = this.queue;
+    const rows = this.queue;
     this.queue = [];
-    this.flushing = this.flushing.then(() => (batch.length === 0 ? undefined : this.write(batch)));
+    // Statements stay under the database's parameter limit whatever piled up.
+    for (let i = 0; i < rows.length; i += this.maxBatch) {
+      const batch = rows.slice(i, i + this.maxBatch);
+      this.flushing = this.flushing.then(() => this.write(batch));
+    }
     return this.flushing;
   }
 
-  private async write(batch: AuditEntry[]): Promise<void> {
+  private insert(rows: readonly AuditEntry[]): Promise<unknown> {
     const values: unknown[] = [];
-    const rows = batch.map((e, i) => {
-      values.push(e.action, e.roomId ?? null, e.userId ?? null, JSON.stringify(e.detail ?? {}));
+    const tuples = rows.map((e, i) => {
+      values.push(e.action, e.roomId ?? null, e.userId ?? null, jsonParam(e.detail ?? {}));
       const b = i * 4;
       return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}::jsonb)`;
     });
+    return this.db.query(
+      `INSERT INTO audit_log (action, room_id, user_id, detail) VALUES ${tuples.join(', ')}`,
+      values,
+    );
+  }
+
+  private async write(batch: AuditEntry[]): Promise<void> {
     try {
-      await this.db.query(`INSERT INTO audit_log (action, room_id, user_id, detail) VALUES ${rows.join(', ')}`, values);
+      await this.insert(batch);
+      this.retryDelay = 1_000;
     } catch (err) {
-      this.log.error('audit_write_failed', { rows: batch.length, error: (err as Error).message });
+      if (isTransientDatabaseError(err)) {
+        this.keepForLater(batch, err);
+        return;
+      }
+      // The database refused the batch: write row by row so only the bad row is lost.
+      for (const row of batch) {
+        try {
+          await this.insert([row]);
+        } catch (rowErr) {
+          if (isTransientDatabaseError(rowErr)) {
+            this.keepForLater([row], rowErr);
+            continue;
+          }
+          this.log.error('audit_row_refused', {
+            action: row.action,
+            room_id: row.roomId,
+            error: (rowErr as Error).message,
+          });
+        }
+      }
     }
+  }
+
+  /** Puts rows back at the head of the queue and retries with backoff while the database is away. */
+  private keepForLater(rows: AuditEntry[], err: unknown): void {
+    this.queue = [...rows, ...this.queue];
+    const excess = this.queue.length - this.maxPending;
+    if (excess > 0) {
+      this.queue.splice(0, excess);
+      this.dropped += excess;
+      this.log.error('audit_rows_dropped', { rows: excess, reason: 'database unreachable too long' });
+    }
+    this.log.warn('audit_write_deferred', {
+      rows: rows.length,
+      retry_in_ms: this.retryDelay,
+      error: (err as Error).message,
+    });
+    if (this.retryTimer !== undefined) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.flush();
+    }, this.retryDelay);
+    this.retryTimer.unref();
+    this.retryDelay = Math.min(this.retryDelay * 2, 30_000);
+  }
+
+  /** Rows not yet in the database. */
+  pending(): number {
+    return this.queue.length;
   }
 }

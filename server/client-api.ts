@@ -3,7 +3,9 @@
  * access token: the delay id is the capability). For users of our homeserver, the configured
  * homeserver URL; for others, the base URL their server publishes in /.well-known/matrix/client.
  * The URL a client claims (`delay_cs_api_url`) is never used: it would let anyone point us anywhere.
- * Remote addresses go through the SSRF guard like federation requests.
+ * Remote addresses go through the SSRF guard like federation requests, and only over https: the
+ * delay id is the capability, so it must not cross the network in the clear (our own configured
+ * homeserver may be plain http on a private network).
  */
 import { request } from 'undici';
 
@@ -13,6 +15,8 @@ import { serverOfUserId } from './matrix-ids.ts';
 import { parseServerName, type FederationEndpoint, type ServerDiscovery } from './server-discovery.ts';
 
 export interface ClientApiOptions {
+  /** Server names whose client API may be plain http (`federation.private_address_servers`: a local test federation). */
+  plainHttpServers?: readonly string[];
   localServer: string;
   localUrl: string;
   discovery: Pick<ServerDiscovery, 'vetted'>;
@@ -105,6 +109,14 @@ export class ClientApi {
       throw new ApiError('M_UNKNOWN', `${serverName} publishes an invalid client-server URL`, {
         status: 502,
         reason: 'no_client_api',
+      });
+    }
+    // A local test federation (servers allowed private addresses) may publish plain http.
+    const testServer = this.opts.plainHttpServers?.includes(serverName) === true;
+    if (url.protocol === 'http:' && !testServer) {
+      throw new ApiError('M_UNKNOWN', `${serverName} publishes a client-server URL without https`, {
+        status: 502,
+        reason: 'insecure_client_api',
       });
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {

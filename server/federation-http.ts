@@ -4,7 +4,6 @@
  * second DNS answer cannot redirect us), TLS is verified against the system store plus an optional
  * configured CA, and every request has a timeout and a response size cap.
  */
-import { lookup as dnsLookup, resolveSrv } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { isIP, type LookupFunction } from 'node:net';
 import { rootCertificates } from 'node:tls';
@@ -12,14 +11,7 @@ import { rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
 
 import { ApiError } from './errors.ts';
-import type { DnsResolver, FederationEndpoint } from './server-discovery.ts';
-
-export const systemDns: DnsResolver = {
-  async lookup(hostname) {
-    return (await dnsLookup(hostname, { all: true })).map((a) => a.address);
-  },
-  resolveSrv,
-};
+import type { FederationEndpoint } from './server-discovery.ts';
 
 export interface FederationHttpOptions {
   timeoutMs: number;

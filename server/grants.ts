@@ -4,6 +4,7 @@
  */
 import { RoomStates, type RoomView } from '../appservice/room-state.ts';
 import { forbidden, type ApiError } from './errors.ts';
+import { isServerNameListed } from './matrix-ids.ts';
 
 export type RemoteUsersPolicy = 'publish' | 'subscribe' | 'deny';
 
@@ -18,7 +19,6 @@ export interface GrantPolicy {
 export interface Grant {
   canPublish: boolean;
   canSubscribe: true;
-  roomAdmin: boolean;
   /** Whether this user's request may create the LiveKit room (start the call). */
   mayCreateRoom: boolean;
   displayName: string | undefined;
@@ -61,9 +61,7 @@ export function decideGrant(room: RoomView, userId: string, userServer: string, 
   return {
     canPublish,
     canSubscribe: true,
-    // Admin rights let a participant change permissions, its own included: only with publishing.
-    roomAdmin: canPublish && power >= policy.moderatorPowerLevel,
-    mayCreateRoom: policy.fullAccessServers.includes(userServer),
+    mayCreateRoom: isServerNameListed(userServer, policy.fullAccessServers),
     displayName: member?.displayname,
   };
 }

@@ -2,6 +2,8 @@
  * The HTTP surface of the service: health, the token API, the appservice API. Errors are always
  * Matrix-style JSON.
  */
+import type { Server } from 'node:http';
+
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 
 import type { Database } from '../schema/database.ts';
@@ -14,10 +16,31 @@ export interface HttpDeps {
   trustProxy?: boolean | number | string;
 }
 
+/**
+ * Deadlines of the HTTP server: a client that sends its headers or body slowly (or keeps an idle
+ * connection) cannot hold a socket for long.
+ */
+export function applyServerTimeouts(server: Server): void {
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxHeadersCount = 100;
+}
+
 export function createHttpApp(deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy ?? false);
+
+  // No route takes a compressed body: a few kilobytes of gzip can inflate to gigabytes.
+  app.use((req, res, next) => {
+    const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (encoding === 'identity' || encoding === '') {
+      next();
+      return;
+    }
+    res.status(415).json({ errcode: 'M_UNKNOWN', error: 'Compressed request bodies are not accepted' });
+  });
 
   app.get('/healthz', async (_req, res) => {
     try {

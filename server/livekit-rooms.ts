@@ -5,6 +5,8 @@
  */
 import type { RoomServiceClient } from 'livekit-server-sdk';
 
+import { classifyLivekitError, LivekitUnavailableError } from './livekit-errors.ts';
+
 export type RoomPresence = 'created' | 'exists' | 'missing';
 
 export interface LivekitRoomsOptions {
@@ -56,22 +58,16 @@ export class LivekitRooms {
     const running = this.inflight.get(key);
     if (running !== undefined) return running;
     const work = (async (): Promise<RoomPresence> => {
-      if (create) {
-        await this.rooms.createRoom({
-          name,
-          emptyTimeout: this.opts.emptyTimeoutS ?? 300,
-          departureTimeout: this.opts.departureTimeoutS ?? 20,
-        });
-        this.seen.set(name, this.now());
-        return 'created';
+      try {
+        return await this.ask(name, create);
+      } catch (err) {
+        // Either way we could not tell: never "missing" from a failure to ask.
+        throw new LivekitUnavailableError(
+          classifyLivekitError(err) === 'refused' ? 'refused' : 'unavailable',
+          create ? 'createRoom' : 'listRooms',
+          { cause: err },
+        );
       }
-      const found = await this.rooms.listRooms([name]);
-      if (found.some((r) => r.name === name)) {
-        this.seen.set(name, this.now());
-        return 'exists';
-      }
-      this.seen.delete(name);
-      return 'missing';
     })();
     this.inflight.set(key, work);
     const clear = (): void => {
@@ -79,6 +75,25 @@ export class LivekitRooms {
     };
     work.then(clear, clear);
     return work;
+  }
+
+  private async ask(name: string, create: boolean): Promise<RoomPresence> {
+    if (create) {
+      await this.rooms.createRoom({
+        name,
+        emptyTimeout: this.opts.emptyTimeoutS ?? 300,
+        departureTimeout: this.opts.departureTimeoutS ?? 20,
+      });
+      this.seen.set(name, this.now());
+      return 'created';
+    }
+    const found = await this.rooms.listRooms([name]);
+    if (found.some((r) => r.name === name)) {
+      this.seen.set(name, this.now());
+      return 'exists';
+    }
+    this.seen.delete(name);
+    return 'missing';
   }
 
   /** Forgets a room (LiveKit said it finished). */

@@ -1,6 +1,8 @@
 /**
- * Matrix identifier grammar used at the edges: user ids, room ids, device ids.
+ * Matrix identifier grammar used at the edges: user ids, room ids, device ids, and how configured
+ * server-name lists match a server name.
  */
+import { formatIPv6, parseIPv6 } from './address-guard.ts';
 import { parseServerName } from './server-discovery.ts';
 
 const localpartRe = /^[!-9;-~]+$/; // printable ASCII except ':' (historical user ids included)
@@ -27,4 +29,34 @@ export function isValidRoomId(roomId: string): boolean {
  */
 export function isValidDeviceId(deviceId: string): boolean {
   return deviceId.length >= 1 && deviceId.length <= 255 && /^[!-9;-~]+$/.test(deviceId);
+}
+
+/**
+ * A server name as lists compare it: host lowercased, one trailing dot of a DNS name dropped, an
+ * IPv6 literal in canonical form; undefined when the name is not valid.
+ */
+function normalisedServerName(name: string): { host: string; port: number | undefined } | undefined {
+  const parsed = parseServerName(name);
+  if (parsed === undefined) return undefined;
+  const words = parsed.ip ? parseIPv6(parsed.host) : undefined;
+  if (words !== undefined) return { host: formatIPv6(words), port: parsed.port };
+  const host = parsed.host.toLowerCase();
+  return { host: host.endsWith('.') ? host.slice(0, -1) : host, port: parsed.port };
+}
+
+/**
+ * Whether a configured list entry covers a server name. An entry without a port covers the host on
+ * every port (whoever controls the host's DNS controls all its ports); an entry with a port covers
+ * exactly that port. Invalid names only match an identical (case-insensitive) entry.
+ */
+export function serverNameMatches(name: string, entry: string): boolean {
+  const n = normalisedServerName(name);
+  const e = normalisedServerName(entry);
+  if (n === undefined || e === undefined) return name.toLowerCase() === entry.toLowerCase();
+  return n.host === e.host && (e.port === undefined || e.port === n.port);
+}
+
+/** Whether any entry of a configured server-name list covers a server name. */
+export function isServerNameListed(name: string, entries: readonly string[]): boolean {
+  return entries.some((entry) => serverNameMatches(name, entry));
 }

@@ -1,11 +1,16 @@
 /**
  * Every Prometheus metric Causerie exposes, defined in one place (GET /metrics). Gauges about calls
- * are read from the database at scrape time, so every instance reports the same truth.
+ * are read from the database at scrape time, so every instance reports the same truth. The endpoint
+ * may be turned off or require a bearer token.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
+
 import express, { type Router } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 import type { Database } from '../schema/database.ts';
+import { ApiError } from './errors.ts';
+import { sendError } from './token-api.ts';
 
 export function createMetrics(db: Pick<Database, 'query'>) {
   const registry = new Registry();
@@ -43,6 +48,17 @@ export function createMetrics(db: Pick<Database, 'query'>) {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    eventsSkipped: new Counter({
+      name: 'causerie_appservice_events_skipped_total',
+      help: 'Events of appservice transactions skipped rather than applied (undecodable, or their effect failed), by reason.',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    transactionsHeld: new Gauge({
+      name: 'causerie_appservice_transactions_held',
+      help: '1 while transactions are held back by a transient failure (the homeserver re-sends them), else 0.',
+      registers: [registry],
+    }),
     webhooks: new Counter({
       name: 'causerie_livekit_webhooks_total',
       help: 'LiveKit webhooks received, by event.',
@@ -76,9 +92,32 @@ export function createMetrics(db: Pick<Database, 'query'>) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-export function metricsRoutes(metrics: Metrics): Router {
+export interface MetricsAccess {
+  /** When false, /metrics is not served (answers 404 like any unknown path). */
+  enabled: boolean;
+  /** When set, scrapers must send `Authorization: Bearer <token>`. */
+  bearerToken?: string | undefined;
+}
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+
+export function metricsRoutes(metrics: Metrics, access: MetricsAccess): Router {
   const router = express.Router();
-  router.get('/metrics', async (_req, res) => {
+  if (!access.enabled) return router;
+  // Digests have one length, so comparing them in constant time does not reveal the token's length.
+  const expected = access.bearerToken === undefined ? undefined : sha256(access.bearerToken);
+  router.get('/metrics', async (req, res) => {
+    if (expected !== undefined) {
+      const presented = /^Bearer +(\S+) *$/i.exec(req.get('authorization') ?? '')?.[1];
+      if (presented === undefined || !timingSafeEqual(sha256(presented), expected)) {
+        res.setHeader('www-authenticate', 'Bearer');
+        sendError(
+          res,
+          new ApiError('M_UNAUTHORIZED', 'A valid bearer token is required', { reason: 'metrics_unauthorized' }),
+        );
+        return;
+      }
+    }
     res.setHeader('content-type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });

@@ -2,6 +2,22 @@
  * Token-bucket rate limiting per key (client address). Buckets refill continuously; idle buckets are
  * dropped so the map stays small.
  */
+import { isIP } from 'node:net';
+
+import { formatIPv6, mappedIPv4, parseIPv6 } from './address-guard.ts';
+
+/**
+ * The bucket a client address counts against. An IPv6 client usually holds a whole /64 (SLAAC,
+ * privacy addresses), so keying by full address would give it 2^64 buckets: key by the /64.
+ * IPv4-mapped addresses (a dual-stack socket) count as the IPv4 address they are.
+ */
+export function rateLimitKey(ip: string): string {
+  if (isIP(ip) !== 6) return ip;
+  const words = parseIPv6(ip);
+  if (words === undefined) return ip;
+  return mappedIPv4(words) ?? `${formatIPv6([...words.slice(0, 4), 0, 0, 0, 0])}/64`;
+}
+
 export interface RateLimitOptions {
   perSecond: number;
   burst: number;

@@ -54,7 +54,26 @@ export interface SrvRecord {
   weight: number;
 }
 
-/** DNS as discovery needs it; swapped in tests to inject answers without sending a packet. */
+/**
+ * Why a DNS question got no answer. Discovery tells them apart: "no such name" is an answer, a
+ * timeout is not, and a resolver at its cap refused to ask at all.
+ */
+export type DnsFailureKind = 'not_found' | 'timed_out' | 'busy';
+
+export class DnsFailure extends Error {
+  constructor(
+    readonly kind: DnsFailureKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DnsFailure';
+  }
+}
+
+/**
+ * DNS as discovery needs it; swapped in tests to inject answers without sending a packet. Rejects
+ * with a DnsFailure; any other error counts as "not found".
+ */
 export interface DnsResolver {
   lookup(hostname: string): Promise<string[]>;
   resolveSrv(name: string): Promise<SrvRecord[]>;
@@ -83,6 +102,26 @@ export interface DiscoveryOptions {
 }
 
 const FAILURE_CACHE_MS = 5_000;
+
+/**
+ * "No such name" becomes an empty answer (the caller decides what that means); a lookup that could
+ * not be completed becomes the error the client sees, never "no such name".
+ */
+function noAnswer(serverName: string, err: unknown): [] {
+  if (err instanceof DnsFailure && err.kind === 'timed_out') {
+    throw new ApiError('M_UNKNOWN', `Resolving the homeserver ${serverName} took too long`, {
+      status: 504,
+      reason: 'server_resolution_timeout',
+    });
+  }
+  if (err instanceof DnsFailure && err.kind === 'busy') {
+    throw new ApiError('M_UNKNOWN', `Too many homeserver names are being resolved; try again shortly`, {
+      status: 503,
+      reason: 'server_resolution_busy',
+    });
+  }
+  return [];
+}
 
 export class ServerDiscovery {
   private readonly cache = new Map<string, { until: number; result: Promise<FederationEndpoint> }>();
@@ -118,7 +157,8 @@ export class ServerDiscovery {
 
   /** Resolves a host to addresses and refuses the forbidden ones before anything connects. */
   private async guardedLookup(serverName: string, host: string): Promise<string[]> {
-    const addresses = isIP(host) !== 0 ? [host] : await this.opts.dns.lookup(host).catch(() => []);
+    const addresses =
+      isIP(host) !== 0 ? [host] : await this.opts.dns.lookup(host).catch((err: unknown) => noAnswer(serverName, err));
     if (addresses.length === 0) {
       throw new ApiError('M_UNKNOWN', `Could not resolve the homeserver ${serverName}`, {
         status: 502,
@@ -157,7 +197,9 @@ export class ServerDiscovery {
 
   private async srv(serverName: string, name: string): Promise<FederationEndpoint | undefined> {
     for (const service of ['_matrix-fed._tcp', '_matrix._tcp']) {
-      const records = await this.opts.dns.resolveSrv(`${service}.${name}`).catch(() => []);
+      const records = await this.opts.dns
+        .resolveSrv(`${service}.${name}`)
+        .catch((err: unknown) => noAnswer(serverName, err));
       const best = [...records].sort((a, b) => a.priority - b.priority || b.weight - a.weight)[0];
       if (best !== undefined && best.name !== '' && best.name !== '.') {
         return this.endpoint(serverName, name, best.port, best.name);

@@ -22,10 +22,13 @@ import { openDatabase } from '../schema/database.ts';
 import { migrate } from '../schema/migrate.ts';
 import { AuditLog } from './audit.ts';
 import { ClientApi } from './client-api.ts';
-import { FederationHttp, systemDns } from './federation-http.ts';
-import { createHttpApp } from './http.ts';
+import { BoundedDnsResolver } from './dns-resolver.ts';
+import { FederationHttp } from './federation-http.ts';
+import { applyServerTimeouts, createHttpApp } from './http.ts';
+import { LivekitIdentities } from './livekit-identities.ts';
 import { LivekitRooms } from './livekit-rooms.ts';
 import { createLogger, type Logger } from './log.ts';
+import { isServerNameListed } from './matrix-ids.ts';
 import { createMetrics, metricsRoutes } from './metrics.ts';
 import { OpenIdVerifier } from './openid-verify.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -69,7 +72,12 @@ export async function startService(config: Config, overrides: ServiceOverrides =
 
   const federation = new FederationHttp({ timeoutMs: config.federation.timeout_ms, caFile: config.federation.ca_file });
   const discovery = new ServerDiscovery({
-    dns: overrides.dns ?? systemDns,
+    dns:
+      overrides.dns ??
+      new BoundedDnsResolver({
+        servers: config.federation.dns_servers,
+        timeoutMs: config.federation.dns_timeout_ms,
+      }),
     fetchWellKnown: (endpoint) => federation.wellKnown(endpoint),
     privateAddressServers: config.federation.private_address_servers,
     cacheMs: config.federation.discovery_cache_seconds * 1000,
@@ -95,8 +103,10 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     remoteUsers: config.token.remote_users,
     moderatorPowerLevel: config.token.moderator_power_level,
   };
+  const identities = new LivekitIdentities(db);
   const revoker = new Revoker({
     livekit: roomService,
+    identities,
     rooms,
     audit,
     log,
@@ -110,9 +120,11 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     db,
     audit,
     log,
+    livekit: roomService,
     clientApi: new ClientApi({
       localServer: config.homeserver.domain,
       localUrl: config.homeserver.url,
+      plainHttpServers: config.federation.private_address_servers,
       discovery,
       http: federation,
       timeoutMs: config.federation.timeout_ms,
@@ -126,6 +138,9 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     calls: callStore,
     livekitRooms,
     livekit: roomService,
+    identities,
+    fullAccessServers: policy.fullAccessServers,
+    serverListed: isServerNameListed,
     audit,
     log,
     publicUrl: config.appservice.public_url ?? config.appservice.url,
@@ -133,14 +148,28 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     staleGraceMs: config.appservice.stale_membership_grace_seconds * 1000,
     delayedLeaves,
   });
-  const events = new EventHandler({ botUserId, rooms, homeserver, revoker, calls, log });
+  const events = new EventHandler({
+    botUserId,
+    rooms,
+    homeserver,
+    revoker,
+    calls,
+    log,
+    invites: {
+      inviteServers: config.appservice.invite_servers ?? [config.homeserver.domain],
+      maxRooms: config.appservice.max_rooms,
+    },
+    serverListed: isServerNameListed,
+  });
   const tokens = new TokenService(
     {
       verifier,
       rooms,
+      identities,
+      databaseAvailable: () => db.available(),
       livekitRooms,
       audit,
-      db,
+      delayedLeaves,
       log,
       onDecision: (endpoint, outcome, reason) => {
         metrics.tokenDecisions.inc({ endpoint, outcome, reason });
@@ -163,7 +192,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     trustProxy: config.listen.trust_proxy,
     routers: [
       staticRoutes({ devHost: config.widget.dev_host }),
-      metricsRoutes(metrics),
+      metricsRoutes(metrics, { enabled: config.metrics.enabled, bearerToken: config.metrics.bearer_token }),
       tokenRoutes(tokens, limiter),
       transactionRoutes({
         hsToken: registration.hs_token,
@@ -174,6 +203,19 @@ export async function startService(config: Config, overrides: ServiceOverrides =
           metrics.transactions.inc({ outcome });
           for (const type of types) metrics.events.inc({ type });
         },
+        skipped: (reason) => {
+          metrics.eventsSkipped.inc({ reason });
+        },
+        onHeld: (reason) => {
+          // A held transaction may hold a ban: grants confirm with the homeserver meanwhile.
+          rooms.setStale(reason);
+          metrics.transactionsHeld.set(reason === undefined ? 0 : 1);
+        },
+        recovered: async () => {
+          await db.query('SELECT 1');
+          return true;
+        },
+        retryNow: () => homeserver.pingAppservice(registration.id),
       }),
       webhookRoutes({
         apiKey: config.livekit.api_key,
@@ -188,6 +230,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     ],
   });
   const server = app.listen(config.listen.port, config.listen.host);
+  applyServerTimeouts(server);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -196,14 +239,13 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const url = `http://${config.listen.host}:${port}`;
   log.info('listening', { url });
   revoker.start(30_000);
+  calls.startChecks(30_000);
   // Catch up with rooms joined while we were away (or all of them, on an empty database).
   let stopped = false;
   void catchUp(homeserver, rooms, log, () => stopped);
-  delayedLeaves
-    .resume((room) => roomService.listParticipants(room))
-    .catch((err: unknown) => {
-      log.warn('delayed_leaves_resume_failed', { error: (err as Error).message });
-    });
+  delayedLeaves.resume().catch((err: unknown) => {
+    log.warn('delayed_leaves_resume_failed', { error: (err as Error).message });
+  });
 
   return {
     url,

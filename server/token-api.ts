@@ -7,7 +7,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 
 import { ApiError } from './errors.ts';
-import type { RateLimiter } from './rate-limit.ts';
+import { rateLimitKey, type RateLimiter } from './rate-limit.ts';
 import { parseTokenRequest } from './token-requests.ts';
 import type { TokenService } from './token-service.ts';
 
@@ -30,7 +30,7 @@ function cors(_req: Request, res: Response, next: NextFunction): void {
 }
 
 /** Reads the raw body (bounded) and parses JSON ourselves, for exact errors on bad input. */
-const rawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
+const rawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES, inflate: false });
 
 function parseJson(req: Request): unknown {
   const buf: unknown = req.body;
@@ -58,7 +58,7 @@ export function tokenRoutes(service: Pick<TokenService, 'issue'>, limiter: Pick<
     router.post(
       path,
       (req, res, next) => {
-        const wait = limiter.take(req.ip ?? req.socket.remoteAddress ?? 'unknown');
+        const wait = limiter.take(rateLimitKey(req.ip ?? req.socket.remoteAddress ?? 'unknown'));
         if (wait > 0) {
           sendError(
             res,

@@ -6,23 +6,33 @@
  */
 import { AccessToken } from 'livekit-server-sdk';
 
+import type { DelayedLeaves } from '../appservice/delayed-leaves.ts';
 import { RoomNotVisibleError, type RoomView } from '../appservice/room-state.ts';
-import type { Database } from '../schema/database.ts';
 import type { AuditLog } from './audit.ts';
 import { ApiError, forbidden } from './errors.ts';
 import { decideGrant, type GrantPolicy } from './grants.ts';
+import type { LivekitIdentities } from './livekit-identities.ts';
 import type { LivekitRooms } from './livekit-rooms.ts';
 import { livekitIdentityForMember, livekitLegacyIdentity, livekitRoomAlias } from './livekit-names.ts';
 import type { Logger } from './log.ts';
+import { isServerNameListed } from './matrix-ids.ts';
 import type { OpenIdVerifier } from './openid-verify.ts';
 import { unauthorized, type TokenRequest } from './token-requests.ts';
 
 export interface TokenServiceDeps {
   verifier: Pick<OpenIdVerifier, 'verify'>;
-  rooms: { get(roomId: string): Promise<RoomView>; confirmMember(roomId: string, userId: string): Promise<RoomView> };
+  rooms: {
+    get(roomId: string): Promise<RoomView>;
+    confirmMember(roomId: string, userId: string): Promise<RoomView>;
+    /** Why the room view may be behind the homeserver right now, if it may be. */
+    stale(): string | undefined;
+  };
+  identities: Pick<LivekitIdentities, 'record'>;
+  /** Whether the database answers (false: refuse rather than grant what cannot be recorded). */
+  databaseAvailable?: () => boolean;
   livekitRooms: Pick<LivekitRooms, 'ensure'>;
   audit: Pick<AuditLog, 'record'>;
-  db: Pick<Database, 'query'>;
+  delayedLeaves: Pick<DelayedLeaves, 'register'>;
   log: Logger;
   /** Counts decisions (metrics). */
   onDecision?: (endpoint: string, outcome: 'granted' | 'refused', reason: string) => void;
@@ -42,6 +52,12 @@ export interface TokenResponse {
   url: string;
   jwt: string;
 }
+
+/** One of our own dependencies failed: try again shortly. */
+const unavailable = (reason: string): ApiError =>
+  new ApiError('M_UNKNOWN', 'The call service is temporarily unavailable; try again shortly', { status: 503, reason });
+
+const notMember = (): ApiError => forbidden('You are not a member of this room', 'not_member');
 
 export class TokenService {
   constructor(
@@ -64,7 +80,6 @@ export class TokenService {
           identity: result.identity,
           livekit_room: result.alias,
           publish: result.canPublish,
-          admin: result.roomAdmin,
           room: result.presence,
         },
       });
@@ -103,11 +118,13 @@ export class TokenService {
   private async decide(req: TokenRequest) {
     const server = req.openIdToken.matrix_server_name;
     if (
-      this.opts.denyServers.includes(server) ||
-      (this.opts.allowServers.length > 0 && !this.opts.allowServers.includes(server))
+      isServerNameListed(server, this.opts.denyServers) ||
+      (this.opts.allowServers.length > 0 && !isServerNameListed(server, this.opts.allowServers))
     ) {
       throw forbidden('Users of this homeserver may not join calls here', 'server_not_allowed');
     }
+    // Fail closed: a grant we could not record (audit, identity) is not made.
+    if (this.deps.databaseAvailable?.() === false) throw unavailable('database_unavailable');
     const userId = await this.deps.verifier.verify(req.openIdToken);
     if (req.claimedUserId !== undefined && req.claimedUserId !== userId) throw unauthorized('claimed_user_mismatch');
 
@@ -115,26 +132,24 @@ export class TokenService {
     try {
       room = await this.deps.rooms.get(req.roomId);
     } catch (err) {
-      if (err instanceof RoomNotVisibleError) {
-        throw new ApiError('M_NOT_FOUND', 'No call service in this room: unknown room, or Causerie was not invited', {
-          reason: 'room_unknown',
-        });
-      }
-      throw new ApiError('M_UNKNOWN', 'Our homeserver could not be reached', {
-        status: 502,
-        reason: 'local_homeserver_unreachable',
-      });
+      // A room the bot is not in answers exactly like a room one is not in: no probing which rooms
+      // Causerie serves.
+      if (err instanceof RoomNotVisibleError) throw notMember();
+      throw unavailable('local_homeserver_unreachable');
     }
     let grant = decideGrant(room, userId, server, this.opts.policy);
-    if (grant instanceof ApiError && room.members.get(userId)?.membership !== 'join') {
-      // Before refusing on membership, ask the homeserver: the join may not have reached us yet.
+    // Before refusing on membership, ask the homeserver: the join may not have reached us yet. And
+    // never grant on a view known to be behind (a held transaction may hold this user's ban).
+    const stale = this.deps.rooms.stale();
+    if (
+      (grant instanceof ApiError && room.members.get(userId)?.membership !== 'join') ||
+      (stale !== undefined && !(grant instanceof ApiError))
+    ) {
       try {
         grant = decideGrant(await this.deps.rooms.confirmMember(req.roomId, userId), userId, server, this.opts.policy);
-      } catch {
-        throw new ApiError('M_UNKNOWN', 'Our homeserver could not be reached', {
-          status: 502,
-          reason: 'local_homeserver_unreachable',
-        });
+      } catch (err) {
+        if (err instanceof RoomNotVisibleError) throw notMember();
+        throw unavailable('local_homeserver_unreachable');
       }
     }
     if (grant instanceof ApiError) throw grant;
@@ -150,10 +165,7 @@ export class TokenService {
       presence = await this.deps.livekitRooms.ensure(alias, grant.mayCreateRoom);
     } catch (err) {
       this.deps.log.error('livekit_unreachable', { room_id: req.roomId, error: (err as Error).message });
-      throw new ApiError('M_UNKNOWN', 'The media server could not be reached', {
-        status: 502,
-        reason: 'livekit_unreachable',
-      });
+      throw unavailable('livekit_unreachable');
     }
     if (presence === 'missing') {
       throw forbidden(
@@ -179,29 +191,37 @@ export class TokenService {
       canPublish: grant.canPublish,
       canPublishData: true,
       canSubscribe: true,
-      roomAdmin: grant.roomAdmin,
+      // Never roomAdmin: with it a participant could rewrite its own (or anyone's) permissions and
+      // attributes, hide itself, and keep rights after being demoted.
+      roomAdmin: false,
       canUpdateOwnMetadata: false,
     });
     const jwt = await token.toJwt();
+    try {
+      await this.deps.identities.record({
+        livekitRoom: alias,
+        identity,
+        roomId: req.roomId,
+        userId,
+        deviceId: req.deviceId,
+      });
+    } catch (err) {
+      this.deps.log.error('identity_record_failed', { room_id: req.roomId, error: (err as Error).message });
+      throw unavailable('database_unavailable');
+    }
 
     if (req.delayedLeave !== undefined) {
-      await this.deps.db.query(
-        `INSERT INTO delegated_leaves (livekit_room, identity, room_id, user_id, device_id, delay_id, delay_timeout_ms, cs_api_url)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (livekit_room, identity) DO UPDATE SET delay_id = EXCLUDED.delay_id,
-           delay_timeout_ms = EXCLUDED.delay_timeout_ms, cs_api_url = EXCLUDED.cs_api_url, created_at = now()`,
-        [
-          alias,
-          identity,
-          req.roomId,
-          userId,
-          req.deviceId,
-          req.delayedLeave.delayId,
-          req.delayedLeave.timeoutMs,
-          req.delayedLeave.csApiUrl ?? null,
-        ],
-      );
+      await this.deps.delayedLeaves.register({
+        livekitRoom: alias,
+        identity,
+        roomId: req.roomId,
+        userId,
+        deviceId: req.deviceId,
+        delayId: req.delayedLeave.delayId,
+        delayTimeoutMs: req.delayedLeave.timeoutMs,
+        csApiUrl: req.delayedLeave.csApiUrl,
+      });
     }
-    return { userId, identity, alias, jwt, presence, canPublish: grant.canPublish, roomAdmin: grant.roomAdmin };
+    return { userId, identity, alias, jwt, presence, canPublish: grant.canPublish };
   }
 }

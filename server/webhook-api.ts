@@ -4,7 +4,7 @@
  * signed → 401. Each webhook id is handled once (LiveKit retries deliveries).
  */
 import express, { type Router } from 'express';
-import { WebhookReceiver, type WebhookEvent } from 'livekit-server-sdk';
+import { TokenVerifier, WebhookReceiver, type WebhookEvent } from 'livekit-server-sdk';
 
 import type { CallStore } from '../appservice/call-store.ts';
 import type { Logger } from './log.ts';
@@ -20,13 +20,34 @@ export interface WebhookDeps {
 export function webhookRoutes(deps: WebhookDeps): Router {
   const router = express.Router();
   const receiver = new WebhookReceiver(deps.apiKey, deps.apiSecret);
-  router.post('/livekit/webhook', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
+  const verifier = new TokenVerifier(deps.apiKey, deps.apiSecret);
+  const refuse = (res: express.Response): void => {
+    res.status(401).json({ errcode: 'M_UNAUTHORIZED', error: 'Webhook signature missing or invalid' });
+  };
+  // The signature's JWT is checked before the body is read; its hash of the body after.
+  const signed: express.RequestHandler = (req, res, next) => {
+    const auth = req.get('authorization');
+    if (auth === undefined || auth === '') {
+      refuse(res);
+      return;
+    }
+    verifier.verify(auth).then(
+      () => {
+        next();
+      },
+      () => {
+        refuse(res);
+      },
+    );
+  };
+  const body = express.raw({ type: () => true, limit: '1mb', inflate: false });
+  router.post('/livekit/webhook', signed, body, async (req, res) => {
     const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
     let event: WebhookEvent;
     try {
       event = await receiver.receive(raw, req.get('authorization'));
     } catch {
-      res.status(401).json({ errcode: 'M_UNAUTHORIZED', error: 'Webhook signature missing or invalid' });
+      refuse(res);
       return;
     }
     try {

@@ -18,6 +18,7 @@ import {
   asUser,
   eventually,
   inviteAndJoin,
+  createRoom,
   registerUser,
   waitForMembership,
   type TestUser,
@@ -66,7 +67,7 @@ describe('token service: granting', () => {
       roomJoin: true,
       canPublish: true,
       canSubscribe: true,
-      roomAdmin: true,
+      roomAdmin: false,
     });
     expect(claims['attributes']).toMatchObject({ matrix_user_id: alice.userId, matrix_device_id: alice.deviceId });
 
@@ -256,8 +257,15 @@ describe('token service: refusals', () => {
     },
   );
 
-  it('an unknown room is refused (404)', async () => {
-    expectError(await sfuGet(bob, '!doesnotexist:localhost:8481'), 404, 'M_NOT_FOUND');
+  it('an unknown room, a room Causerie is not in and a room one is not in all answer alike (no probing)', async () => {
+    const stranger = await registerUser('b');
+    const withoutBot = await createRoom(alice, { name: 'no bot here' });
+    const answers = await Promise.all(
+      ['!doesnotexist:localhost:8481', withoutBot, roomId].map((id) => sfuGet(stranger, id)),
+    );
+    for (const a of answers) expectError(a, 403, 'M_FORBIDDEN');
+    const bodies = answers.map((a) => JSON.stringify(a.body));
+    expect(new Set(bodies).size).toBe(1);
   });
 
   describe('bad input', () => {

@@ -63,7 +63,9 @@ describe('the causerie command', () => {
       sender_localpart: 'causerie',
       rate_limited: false,
     });
-    expect(reg.namespaces.users).toEqual([{ exclusive: true, regex: '@(causerie|causerie_.*):localhost:8481' }]);
+    expect(reg.namespaces.users).toEqual([
+      { exclusive: true, regex: '^@(causerie|causerie_[a-z0-9._=\\-/]+):localhost:8481$' },
+    ]);
     await expect(
       cli('generate-registration', '-c', join(root, 'config', 'examples', 'local-stack.yaml'), '-o', out),
     ).rejects.toMatchObject({

@@ -84,8 +84,12 @@ describe('appservice registration', () => {
     const reg = buildRegistration(config);
     const [ns] = reg.namespaces.users;
     expect(ns?.exclusive).toBe(true);
-    const re = new RegExp(`^${ns?.regex ?? ''}$`);
+    // The homeserver matches the pattern as given (Python re.match): it must be anchored itself.
+    const re = new RegExp(ns?.regex ?? '');
     expect(re.test('@causerie:localhost:8481')).toBe(true);
+    expect(re.test('@evil@causerie:localhost:8481')).toBe(false);
+    expect(re.test('@causerie:localhost:8481.evil.org')).toBe(false);
+    expect(re.test('@causerie_:localhost:8481')).toBe(false);
     expect(re.test('@causerie_guest42:localhost:8481')).toBe(true);
     expect(re.test('@alice:localhost:8481')).toBe(false);
     expect(re.test('@causerie:localhostX8481')).toBe(false);

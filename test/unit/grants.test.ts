@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
+import type { Membership } from '../../appservice/matrix-events.ts';
 import { parsePowerLevels, type RoomView } from '../../appservice/room-state.ts';
 import { ApiError } from '../../server/errors.ts';
 import { decideGrant, type GrantPolicy } from '../../server/grants.ts';
@@ -11,7 +12,11 @@ const policy: GrantPolicy = {
   moderatorPowerLevel: 50,
 };
 
-function room(members: Record<string, string>, pl: Record<string, unknown> = {}, creators: string[] = []): RoomView {
+function room(
+  members: Record<string, Membership>,
+  pl: Record<string, unknown> = {},
+  creators: string[] = [],
+): RoomView {
   return {
     roomId: '!r',
     roomVersion: '12',
@@ -27,7 +32,7 @@ describe('who gets a token, with what rights', () => {
     ['leave', 'left'],
     ['invite', 'invited_not_joined'],
     ['knock', 'knocking'],
-  ])('a member whose membership is %s is refused (%s)', (membership, reason) => {
+  ] as const)('a member whose membership is %s is refused (%s)', (membership, reason) => {
     const d = decideGrant(room({ '@bob:b.example': membership }), '@bob:b.example', 'b.example', policy);
     expect(d).toBeInstanceOf(ApiError);
     expect(d).toMatchObject({ errcode: 'M_FORBIDDEN', status: 403, reason });
@@ -42,7 +47,6 @@ describe('who gets a token, with what rights', () => {
     expect(decideGrant(r, '@alice:a.example', 'a.example', policy)).toEqual({
       canPublish: true,
       canSubscribe: true,
-      roomAdmin: false,
       mayCreateRoom: true,
       displayName: '@alice:a.example name',
     });
@@ -63,16 +67,27 @@ describe('who gets a token, with what rights', () => {
     });
   });
 
-  it('a subscribe-only moderator from another server gets no admin rights (which would let him grant himself publishing)', () => {
-    const mod = room({ '@bob:b.example': 'join' }, { users: { '@bob:b.example': 100 } });
-    expect(decideGrant(mod, '@bob:b.example', 'b.example', { ...policy, remoteUsers: 'subscribe' })).toMatchObject({
-      canPublish: false,
-      roomAdmin: false,
-    });
-    expect(decideGrant(mod, '@bob:b.example', 'b.example', policy)).toMatchObject({
-      canPublish: true,
-      roomAdmin: true,
-    });
+  it('a moderator’s grant is the same as anyone’s: no admin rights in LiveKit (moderation goes through the service)', () => {
+    const mod = room({ '@bob:b.example': 'join', '@creator:a.example': 'join' }, { users: { '@bob:b.example': 100 } }, [
+      '@creator:a.example',
+    ]);
+    for (const [user, server] of [
+      ['@bob:b.example', 'b.example'],
+      ['@creator:a.example', 'a.example'],
+    ] as const) {
+      const g = decideGrant(mod, user, server, policy);
+      expect(g).not.toBeInstanceOf(ApiError);
+      expect(Object.keys(g)).not.toContain('roomAdmin');
+    }
+  });
+
+  it('power levels given as strings (rooms before v10) count', () => {
+    const r = room(
+      { '@low:a.example': 'join', '@mod:a.example': 'join' },
+      { users: { '@mod:a.example': '50' }, events: { 'org.matrix.msc3401.call.member': ' 50 ' } },
+    );
+    expect(decideGrant(r, '@low:a.example', 'a.example', policy)).toMatchObject({ canPublish: false });
+    expect(decideGrant(r, '@mod:a.example', 'a.example', policy)).toMatchObject({ canPublish: true });
   });
 
   it('publishing needs the room’s call power level when the room sets one', () => {
@@ -84,21 +99,7 @@ describe('who gets a token, with what rights', () => {
       canPublish: false,
       canSubscribe: true,
     });
-    expect(decideGrant(r, '@mod:a.example', 'a.example', policy)).toMatchObject({ canPublish: true, roomAdmin: true });
-  });
-
-  it('moderators (PL ≥ 50 by default) and v12 creators get roomAdmin', () => {
-    const r = room(
-      { '@creator:a.example': 'join', '@mod:a.example': 'join', '@u:a.example': 'join' },
-      { users: { '@mod:a.example': 50 }, users_default: 0 },
-      ['@creator:a.example'],
-    );
-    expect(decideGrant(r, '@creator:a.example', 'a.example', policy)).toMatchObject({ roomAdmin: true });
-    expect(decideGrant(r, '@mod:a.example', 'a.example', policy)).toMatchObject({ roomAdmin: true });
-    expect(decideGrant(r, '@u:a.example', 'a.example', policy)).toMatchObject({ roomAdmin: false });
-    expect(decideGrant(r, '@mod:a.example', 'a.example', { ...policy, moderatorPowerLevel: 75 })).toMatchObject({
-      roomAdmin: false,
-    });
+    expect(decideGrant(r, '@mod:a.example', 'a.example', policy)).toMatchObject({ canPublish: true });
   });
 });
 

@@ -2,7 +2,13 @@ import { describe, expect, it, vi } from 'vitest';
 
 import { isForbiddenAddress } from '../../server/address-guard.ts';
 import { ApiError } from '../../server/errors.ts';
-import { parseServerName, ServerDiscovery, type DnsResolver, type SrvRecord } from '../../server/server-discovery.ts';
+import {
+  DnsFailure,
+  parseServerName,
+  ServerDiscovery,
+  type DnsResolver,
+  type SrvRecord,
+} from '../../server/server-discovery.ts';
 
 /** Injected DNS: answers from tables, records every question, never sends a packet. */
 function fakeDns(a: Record<string, string[]>, srv: Record<string, SrvRecord[]> = {}) {
@@ -179,6 +185,53 @@ describe('server discovery (spec order)', () => {
     const { d } = discovery(dns, {}, ['localhost:8482']);
     expect(await d.resolve('localhost:8482')).toMatchObject({ port: 8482, addresses: ['127.0.0.1', '::1'] });
     await expect(d.resolve('localhost:8483')).rejects.toMatchObject({ errcode: 'M_FORBIDDEN' });
+  });
+
+  it('a lookup that timed out is a 504, not "unresolvable"', async () => {
+    const dns: DnsResolver = {
+      lookup: () => Promise.reject(new DnsFailure('timed_out', 'deadline')),
+      resolveSrv: () => Promise.reject(new DnsFailure('not_found', 'none')),
+    };
+    const { d, fetchWellKnown } = discovery(dns);
+    await expect(d.resolve('slow.example.org')).rejects.toMatchObject({
+      status: 504,
+      errcode: 'M_UNKNOWN',
+      reason: 'server_resolution_timeout',
+    });
+    expect(fetchWellKnown).not.toHaveBeenCalled();
+  });
+
+  it('an SRV lookup that timed out is a 504 too, not "no SRV record"', async () => {
+    const { dns: answers, asked } = fakeDns({ 'example.org': ['93.184.216.34'] });
+    const dns: DnsResolver = {
+      lookup: (host) => answers.lookup(host),
+      resolveSrv: () => Promise.reject(new DnsFailure('timed_out', 'deadline')),
+    };
+    const { d } = discovery(dns);
+    await expect(d.resolve('example.org')).rejects.toMatchObject({ status: 504, reason: 'server_resolution_timeout' });
+    expect(asked).toEqual(['A example.org']);
+  });
+
+  it('a resolver at its cap gives 503 server_resolution_busy, not "unresolvable"', async () => {
+    const dns: DnsResolver = {
+      lookup: () => Promise.reject(new DnsFailure('busy', 'cap')),
+      resolveSrv: () => Promise.reject(new DnsFailure('busy', 'cap')),
+    };
+    await expect(discovery(dns).d.resolve('example.org:8448')).rejects.toMatchObject({
+      status: 503,
+      reason: 'server_resolution_busy',
+    });
+  });
+
+  it('a name that does not exist stays 502 server_unresolvable', async () => {
+    const dns: DnsResolver = {
+      lookup: () => Promise.reject(new DnsFailure('not_found', 'NXDOMAIN')),
+      resolveSrv: () => Promise.reject(new DnsFailure('not_found', 'NXDOMAIN')),
+    };
+    await expect(discovery(dns).d.resolve('gone.example.org:8448')).rejects.toMatchObject({
+      status: 502,
+      reason: 'server_unresolvable',
+    });
   });
 
   it('caches answers, and failures only briefly', async () => {

@@ -106,7 +106,13 @@ describe('homeserver allow and deny lists', () => {
   });
   const deps = () => ({
     verifier: { verify: vi.fn(() => Promise.resolve('@bob:b.example')) },
-    rooms: { get: vi.fn(() => Promise.resolve(room)), confirmMember: vi.fn(() => Promise.resolve(room)) },
+    rooms: {
+      get: vi.fn(() => Promise.resolve(room)),
+      confirmMember: vi.fn(() => Promise.resolve(room)),
+      stale: () => undefined,
+    },
+    identities: { record: vi.fn(() => Promise.resolve()) },
+    delayedLeaves: { register: vi.fn(() => Promise.resolve()) },
     livekitRooms: { ensure: vi.fn(() => Promise.resolve('exists' as const)) },
     audit: { record: vi.fn() },
     db: { query: vi.fn(() => Promise.resolve([])) },
