@@ -1,0 +1,148 @@
+import { describe, expect, it, vi } from 'vitest';
+
+import { HomeserverError } from '../../appservice/homeserver-client.ts';
+import { RoomNotVisibleError, RoomStates, type RoomView } from '../../appservice/room-state.ts';
+import type { RoomStore } from '../../appservice/room-store.ts';
+import { ApiError } from '../../server/errors.ts';
+import { createLogger } from '../../server/log.ts';
+import { TokenService } from '../../server/token-service.ts';
+
+const bot = '@causerie:a.example';
+const store = {
+  saveSnapshot: () => Promise.resolve(),
+  applyChange: () => Promise.resolve(),
+  deleteRoom: () => Promise.resolve(),
+  loadRooms: () => Promise.resolve([]),
+} as unknown as RoomStore;
+
+const stateOf = (members: Record<string, string>) => [
+  { type: 'm.room.create', state_key: '', sender: '@alice:a.example', content: { room_version: '12' } },
+  ...Object.entries(members).map(([u, m]) => ({
+    type: 'm.room.member',
+    state_key: u,
+    sender: u,
+    content: { membership: m },
+  })),
+];
+
+describe('the room view', () => {
+  it('remembers for a while that the bot is not in a room: unknown room ids cost one homeserver read', async () => {
+    const roomState = vi.fn(() => Promise.reject(new HomeserverError(403, 'M_FORBIDDEN', 'not in room')));
+    const rooms = new RoomStates({ homeserver: { roomState, memberState: vi.fn() }, store, botUserId: bot });
+    for (let i = 0; i < 5; i++)
+      await expect(rooms.get('!unknown:a.example')).rejects.toBeInstanceOf(RoomNotVisibleError);
+    expect(roomState).toHaveBeenCalledTimes(1);
+  });
+
+  it('skips state events it cannot decode and keeps the rest', async () => {
+    const roomState = vi.fn(() =>
+      Promise.resolve([
+        ...stateOf({ [bot]: 'join', '@bob:b.example': 'join' }),
+        { type: 'm.room.member', state_key: '@eve:b.example', sender: 7, content: { membership: 'join' } },
+        'garbage',
+      ]),
+    );
+    const rooms = new RoomStates({ homeserver: { roomState, memberState: vi.fn() }, store, botUserId: bot });
+    const room = await rooms.get('!r:a.example');
+    expect(room.members.get('@bob:b.example')?.membership).toBe('join');
+    expect(room.members.has('@eve:b.example')).toBe(false);
+  });
+});
+
+describe('grants on a view that may be behind', () => {
+  const room: RoomView = {
+    roomId: '!r:a.example',
+    roomVersion: '12',
+    creators: new Set(['@alice:a.example']),
+    members: new Map([['@bob:b.example', { membership: 'join', displayname: undefined }]]),
+    powerLevels: {
+      users: {},
+      users_default: 0,
+      events: {},
+      state_default: 50,
+      events_default: 0,
+      kick: 50,
+      ban: 50,
+      invite: 0,
+      redact: 50,
+    },
+  };
+  const banned: RoomView = {
+    ...room,
+    members: new Map([['@bob:b.example', { membership: 'ban', displayname: undefined }]]),
+  };
+  const service = (over: { stale?: string; confirm?: () => Promise<RoomView>; dbUp?: boolean }) => {
+    const confirmMember = vi.fn(over.confirm ?? (() => Promise.resolve(room)));
+    const record = vi.fn(() => Promise.resolve());
+    const svc = new TokenService(
+      {
+        verifier: { verify: () => Promise.resolve('@bob:b.example') },
+        rooms: { get: () => Promise.resolve(room), confirmMember, stale: () => over.stale },
+        identities: { record },
+        databaseAvailable: () => over.dbUp ?? true,
+        delayedLeaves: { register: () => Promise.resolve() },
+        livekitRooms: { ensure: () => Promise.resolve('exists') },
+        audit: { record: vi.fn() },
+        log: createLogger('test', () => undefined),
+      },
+      {
+        livekitUrl: 'ws://lk',
+        apiKey: 'k',
+        apiSecret: 's'.repeat(32),
+        ttlSeconds: 900,
+        allowServers: [],
+        denyServers: [],
+        policy: {
+          localServer: 'a.example',
+          fullAccessServers: ['a.example'],
+          remoteUsers: 'publish',
+          moderatorPowerLevel: 50,
+        },
+      },
+    );
+    return { svc, confirmMember, record };
+  };
+  const request = {
+    endpoint: 'sfu_get' as const,
+    roomId: '!r:a.example',
+    slotId: 'm.call#ROOM',
+    openIdToken: { access_token: 't', matrix_server_name: 'b.example' },
+    deviceId: 'DEV',
+    memberId: undefined,
+    claimedUserId: undefined,
+    delayedLeave: undefined,
+  };
+
+  it('with a current view, grants without asking the homeserver, and records the identity', async () => {
+    const { svc, confirmMember, record } = service({});
+    await expect(svc.issue(request)).resolves.toMatchObject({ url: 'ws://lk' });
+    expect(confirmMember).not.toHaveBeenCalled();
+    expect(record).toHaveBeenCalledWith(
+      expect.objectContaining({ userId: '@bob:b.example', identity: '@bob:b.example:DEV' }),
+    );
+  });
+
+  it('while a transaction is held, confirms with the homeserver first: a ban it holds is honoured', async () => {
+    const { svc, confirmMember } = service({ stale: 'transaction_held', confirm: () => Promise.resolve(banned) });
+    await expect(svc.issue(request)).rejects.toMatchObject({ status: 403, reason: 'banned' });
+    expect(confirmMember).toHaveBeenCalledTimes(1);
+  });
+
+  it('while a transaction is held and the homeserver cannot be asked, refuses (503) rather than guess', async () => {
+    const { svc } = service({ stale: 'transaction_held', confirm: () => Promise.reject(new Error('ECONNREFUSED')) });
+    await expect(svc.issue(request)).rejects.toMatchObject({ status: 503, reason: 'local_homeserver_unreachable' });
+  });
+
+  it('with the database unreachable, fails closed (503) before anything else', async () => {
+    const { svc } = service({ dbUp: false });
+    const err = await svc.issue(request).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 503, reason: 'database_unavailable' });
+  });
+
+  it('an identity that cannot be recorded is not granted (503)', async () => {
+    const { svc, record } = service({});
+    record.mockImplementationOnce(() => Promise.reject(new Error('connection terminated')));
+    await expect(svc.issue(request)).rejects.toMatchObject({ status: 503, reason: 'database_unavailable' });
+  });
+});
