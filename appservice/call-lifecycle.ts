@@ -236,6 +236,7 @@ export class CallLifecycle {
         const recorded = (await deps.identities.usersOf(alias, [p.identity])).get(p.identity);
         const userId = recorded ?? userOfLegacyIdentity(p.identity);
         const { call } = await deps.calls.start(roomId, alias, userId, undefined);
+        faultPoint('webhook_participant_joined');
         await deps.calls.participantJoined(call.callId, p.identity, userId, p.attributes['matrix_device_id'], at);
         // A removed member may reconnect with a token LiveKit still honours: out again at once.
         const membership = userId === undefined ? undefined : deps.rooms.peek(roomId)?.members.get(userId)?.membership;
@@ -313,8 +314,9 @@ export class CallLifecycle {
 
   /**
    * Running calls whose LiveKit room is gone though LiveKit answers (it restarted and lost its
-   * rooms, or its room_finished webhook never reached us): recreated when members still hold a
-   * MatrixRTC membership (their clients reconnect), else ended with the summary.
+   * rooms, or its room_finished webhook never reached us): recreated when participants were still
+   * connected (their clients reconnect), else ended with the summary. Calls whose room exists get
+   * their participants recounted.
    */
   async checkRunningCalls(): Promise<void> {
     const { deps } = this;
@@ -322,16 +324,13 @@ export class CallLifecycle {
     if (running.length === 0) return;
     const live = new Set((await deps.livekit.listRooms(running.map((c) => c.livekitRoom))).map((r) => r.name));
     for (const call of running) {
-      if (live.has(call.livekitRoom)) continue;
-      const room = deps.rooms.peek(call.roomId);
-      const now = Date.now();
-      const members = [...(room?.rtc.values() ?? [])]
-        .flat()
-        .filter(
-          (m) =>
-            (m.expiresAt === undefined || m.expiresAt.getTime() > now) &&
-            room?.members.get(m.userId)?.membership === 'join',
-        );
+      if (live.has(call.livekitRoom)) {
+        await this.recount(call.callId, call.roomId, call.livekitRoom);
+        continue;
+      }
+      // People were connected when it vanished (LiveKit restarted): recreate it so their clients
+      // reconnect. Nobody was: the call is over, and its end was missed.
+      const members = await deps.calls.openParticipants(call.callId);
       if (members.length > 0) {
         deps.livekitRooms.forget(call.livekitRoom);
         await deps.livekitRooms.ensure(call.livekitRoom, true);
@@ -340,6 +339,31 @@ export class CallLifecycle {
       } else {
         await this.finish(call.roomId, 'livekit_room_lost');
       }
+    }
+  }
+
+  /**
+   * Brings a running call's participant rows in line with LiveKit (a webhook lost while we were
+   * down): present but unrecorded → joined; recorded but absent → left.
+   */
+  private async recount(callId: number, roomId: string, alias: string): Promise<void> {
+    const { deps } = this;
+    const present = await listParticipantsOrGone(deps.livekit, alias);
+    const open = new Set(await deps.calls.openParticipants(callId));
+    const now = new Date();
+    const users = await deps.identities.usersOf(
+      alias,
+      present.map((p) => p.identity),
+    );
+    for (const p of present) {
+      if (open.delete(p.identity)) continue;
+      const userId = users.get(p.identity) ?? userOfLegacyIdentity(p.identity);
+      await deps.calls.participantJoined(callId, p.identity, userId, p.attributes['matrix_device_id'], now);
+      deps.log.info('participant_recounted', { room_id: roomId, identity: p.identity, state: 'joined' });
+    }
+    for (const identity of open) {
+      await deps.calls.participantLeft(callId, identity, 'absent_at_check', now);
+      deps.log.info('participant_recounted', { room_id: roomId, identity, state: 'left' });
     }
   }
 

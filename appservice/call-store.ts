@@ -106,8 +106,11 @@ export class CallStore {
     deviceId: string | undefined,
     at: Date,
   ): Promise<void> {
+    // Idempotent: a webhook handled again (after a crash) or a recount adds no second open row.
     await this.db.query(
-      `INSERT INTO call_participants (call_id, identity, user_id, device_id, joined_at) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO call_participants (call_id, identity, user_id, device_id, joined_at)
+       SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (
+         SELECT 1 FROM call_participants WHERE call_id = $1 AND identity = $2 AND left_at IS NULL)
        ON CONFLICT DO NOTHING`,
       [callId, identity, userId ?? null, deviceId ?? null, at],
     );
@@ -130,17 +133,26 @@ export class CallStore {
     return rows.map((r) => r.user_id);
   }
 
-  /** Forgets a webhook id whose handling failed, so LiveKit's retry is handled. */
-  async forgetDelivery(eventId: string): Promise<void> {
-    await this.db.query('DELETE FROM livekit_webhook_events WHERE event_id = $1', [eventId]);
+  /** Identities connected to a call as far as we know (joined, not left). */
+  async openParticipants(callId: number): Promise<string[]> {
+    const rows = await this.db.query<{ identity: string }>(
+      'SELECT identity FROM call_participants WHERE call_id = $1 AND left_at IS NULL',
+      [callId],
+    );
+    return rows.map((r) => r.identity);
   }
 
-  /** Records a LiveKit webhook id; false when it was already handled. */
-  async firstDelivery(eventId: string): Promise<boolean> {
-    const rows = await this.db.query(
-      'INSERT INTO livekit_webhook_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING event_id',
-      [eventId],
-    );
+  /** Whether a LiveKit webhook id was already handled (LiveKit retries deliveries). */
+  async delivered(eventId: string): Promise<boolean> {
+    const rows = await this.db.query('SELECT 1 FROM livekit_webhook_events WHERE event_id = $1', [eventId]);
     return rows.length > 0;
+  }
+
+  /**
+   * Records a webhook id once its handling is done: a crash before that leaves it unrecorded, so
+   * LiveKit's retry is handled (every step of handling is idempotent).
+   */
+  async markDelivered(eventId: string): Promise<void> {
+    await this.db.query('INSERT INTO livekit_webhook_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING', [eventId]);
   }
 }

@@ -23,6 +23,8 @@ export interface HomeserverClientOptions {
   url: string;
   asToken: string;
   timeoutMs?: number;
+  /** Called when the homeserver answers again after failing (unreachable or 5xx). */
+  onRecovered?: () => void;
 }
 
 const enc = encodeURIComponent;
@@ -30,6 +32,7 @@ const enc = encodeURIComponent;
 export class HomeserverClient {
   private readonly base: string;
   private readonly timeoutMs: number;
+  private failing = false;
 
   constructor(private readonly opts: HomeserverClientOptions) {
     this.base = opts.url.replace(/\/+$/, '');
@@ -49,7 +52,13 @@ export class HomeserverClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
+      this.failing = true;
       throw new HomeserverError(0, undefined, `${method} ${path.split('?')[0] ?? ''}: ${(err as Error).message}`);
+    }
+    if (res.status >= 500) this.failing = true;
+    else if (this.failing) {
+      this.failing = false;
+      this.opts.onRecovered?.();
     }
     const text = await res.text();
     let json: unknown;

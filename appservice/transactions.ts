@@ -129,6 +129,8 @@ function transient(err: unknown): boolean {
   );
 }
 
+const DATABASE_UNAVAILABLE = 'database_unavailable';
+
 /** Why a failed event held the transaction. */
 class Held extends Error {
   constructor(readonly reason: 'database_unavailable' | 'transient_failure') {
@@ -182,6 +184,12 @@ export function transactionRoutes(deps: TransactionDeps): Router {
     })();
   };
 
+  /**
+   * Handles one event of a transaction. Returns its type when applied, null when skipped,
+   * 'database_unavailable' when its effects are done but could not be stored (the transaction is
+   * then held, the other events still applied: a ban later in it must not wait for the database).
+   * Throws Held when a transient failure must hold the transaction now.
+   */
   async function handleOne(raw: unknown, index: number, txnId: string, arrivedAt: number): Promise<string | null> {
     const decoded = decodeEvent(raw);
     if (!decoded.ok) {
@@ -197,7 +205,7 @@ export function transactionRoutes(deps: TransactionDeps): Router {
     } catch (err) {
       const fields = { txn_id: txnId, room_id: ev.room_id, event_id: ev.event_id, type: ev.type };
       const message = (err as Error).message;
-      if (isTransientDatabaseError(err)) throw new Held('database_unavailable');
+      if (isTransientDatabaseError(err)) return DATABASE_UNAVAILABLE;
       if (transient(err)) {
         const n = (attempts.get(key) ?? 0) + 1;
         attempts.delete(key);
@@ -238,7 +246,16 @@ export function transactionRoutes(deps: TransactionDeps): Router {
       return;
     }
     try {
-      const seen = await deps.db.query('SELECT 1 FROM appservice_transactions WHERE txn_id = $1', [txnId]);
+      // Without the database, "already processed?" cannot be answered: process it anyway (every
+      // step is idempotent), so bans take effect now; the transaction is held all the same.
+      let databaseDown = false;
+      const seen = await deps.db
+        .query('SELECT 1 FROM appservice_transactions WHERE txn_id = $1', [txnId])
+        .catch((err: unknown) => {
+          if (!isTransientDatabaseError(err)) throw err;
+          databaseDown = true;
+          return [];
+        });
       if (seen.length > 0) {
         deps.count?.('replayed', []);
         res.json({});
@@ -249,8 +266,10 @@ export function transactionRoutes(deps: TransactionDeps): Router {
       const events = txn.data.events ?? [];
       for (let i = 0; i < events.length; i++) {
         const type = await handleOne(events[i], i, txnId, arrivedAt);
-        if (type !== null) types.push(type);
+        if (type === DATABASE_UNAVAILABLE) databaseDown = true;
+        else if (type !== null) types.push(type);
       }
+      if (databaseDown) throw new Held('database_unavailable');
       await deps.db.query('INSERT INTO appservice_transactions (txn_id) VALUES ($1) ON CONFLICT DO NOTHING', [txnId]);
       deps.count?.('processed', types);
       deps.onHeld?.(undefined);

@@ -53,6 +53,15 @@ export const configSchema = z.strictObject({
         .describe(
           'Homeservers whose users may invite the bot into a room; invites from others are declined with a reason. Default: our own homeserver only.',
         ),
+      reconcile_interval_seconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(3600)
+        .default(30)
+        .describe(
+          'How often LiveKit is reconciled with Matrix: participants whose membership ended are removed, calls whose LiveKit room vanished are recreated or ended, participants are recounted.',
+        ),
       max_rooms: z
         .number()
         .int()

@@ -66,8 +66,18 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   log.info('database_ready', { kind: db.kind, migrations_applied: applied.length });
 
   const botUserId = `@${registration.sender_localpart}:${config.homeserver.domain}`;
-  const homeserver = new HomeserverClient({ url: config.homeserver.url, asToken: registration.as_token });
+  const recovered = { rooms: undefined as RoomStates | undefined };
+  const homeserver = new HomeserverClient({
+    url: config.homeserver.url,
+    asToken: registration.as_token,
+    // Back after an outage: events may have been missed; every room is re-read on its next use.
+    onRecovered: () => {
+      log.info('homeserver_recovered');
+      recovered.rooms?.expireAll();
+    },
+  });
   const rooms = new RoomStates({ homeserver, botUserId, store: new RoomStore(db) });
+  recovered.rooms = rooms;
   log.info('rooms_loaded', { rooms: await rooms.loadFromStore() });
 
   const federation = new FederationHttp({ timeoutMs: config.federation.timeout_ms, caFile: config.federation.ca_file });
@@ -238,8 +248,9 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.listen.host}:${port}`;
   log.info('listening', { url });
-  revoker.start(30_000);
-  calls.startChecks(30_000);
+  const reconcileMs = config.appservice.reconcile_interval_seconds * 1000;
+  revoker.start(reconcileMs);
+  calls.startChecks(reconcileMs);
   // Catch up with rooms joined while we were away (or all of them, on an empty database).
   let stopped = false;
   void catchUp(homeserver, rooms, log, () => stopped);

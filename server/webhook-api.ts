@@ -1,7 +1,8 @@
 /**
  * POST /livekit/webhook: LiveKit's signed webhooks. The signature (a JWT in Authorization, whose
  * sha256 claim covers the raw body bytes) is checked before anything else: unsigned or wrongly
- * signed → 401. Each webhook id is handled once (LiveKit retries deliveries).
+ * signed → 401. A webhook id already handled is acknowledged without handling it again (LiveKit
+ * retries deliveries); the id is recorded after handling, so a crash mid-way means it is handled again.
  */
 import express, { type Router } from 'express';
 import { TokenVerifier, WebhookReceiver, type WebhookEvent } from 'livekit-server-sdk';
@@ -12,7 +13,7 @@ import type { Logger } from './log.ts';
 export interface WebhookDeps {
   apiKey: string;
   apiSecret: string;
-  calls: Pick<CallStore, 'firstDelivery' | 'forgetDelivery'>;
+  calls: Pick<CallStore, 'delivered' | 'markDelivered'>;
   handle(event: WebhookEvent): Promise<void>;
   log: Logger;
 }
@@ -51,14 +52,14 @@ export function webhookRoutes(deps: WebhookDeps): Router {
       return;
     }
     try {
-      if (event.id !== '' && !(await deps.calls.firstDelivery(event.id))) {
+      if (event.id !== '' && (await deps.calls.delivered(event.id))) {
         res.json({});
         return;
       }
       await deps.handle(event);
+      if (event.id !== '') await deps.calls.markDelivered(event.id);
       res.json({});
     } catch (err) {
-      if (event.id !== '') await deps.calls.forgetDelivery(event.id).catch(() => undefined);
       deps.log.error('webhook_failed', { event: event.event, error: (err as Error).message });
       res.status(500).json({ errcode: 'M_UNKNOWN', error: 'Webhook handling failed' });
     }

@@ -74,7 +74,13 @@ function writeServiceConfig(): void {
       domain: serverName({ federationPort: ports.synapseA.federation }),
     },
     // A short grace so tests see stale MatrixRTC memberships cleaned up quickly.
-    appservice: { url: serviceUrl, registration: 'registration.yaml', stale_membership_grace_seconds: 2 },
+    // Short grace and reconciliation so tests see cleanup and recovery quickly.
+    appservice: {
+      url: serviceUrl,
+      registration: 'registration.yaml',
+      stale_membership_grace_seconds: 2,
+      reconcile_interval_seconds: 2,
+    },
     listen: { host, port: ports.service },
     livekit: { url: livekitWsUrl, api_key: livekitDev.apiKey, api_secret: livekitDev.apiSecret },
     database: { url: postgresUrl() },

@@ -43,6 +43,38 @@ export function postgresDataDir(): string | undefined {
   return existsSync(dataDirFile) ? readFileSync(dataDirFile, 'utf8').trim() : undefined;
 }
 
+function pgCtlStart(bin: string, dir: string): void {
+  asPostgres(join(bin, 'pg_ctl'), [
+    '-D',
+    join(dir, 'data'),
+    '-l',
+    postgresLog(dir),
+    '-w',
+    '-t',
+    '30',
+    '-o',
+    `-p ${ports.postgres} -k ${dir} -c listen_addresses=${host} -c fsync=off -c full_page_writes=off`,
+    'start',
+  ]);
+}
+
+/** Stops the running cluster, keeping its data (fault tests: PostgreSQL restarted mid-call). */
+export function pausePostgres(): void {
+  const dir = postgresDataDir();
+  if (dir === undefined) throw new StackError('postgres', 'no running cluster to pause');
+  asPostgres(join(binDir(), 'pg_ctl'), ['-D', join(dir, 'data'), '-m', 'fast', '-w', 'stop']);
+}
+
+/** Starts the paused cluster again, with its data. */
+export function resumePostgres(): number {
+  const dir = postgresDataDir();
+  if (dir === undefined) throw new StackError('postgres', 'no cluster to resume');
+  pgCtlStart(binDir(), dir);
+  const pid = Number.parseInt(readFileSync(join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0] ?? '', 10);
+  recordPid('postgres', pid);
+  return pid;
+}
+
 export async function startPostgres(): Promise<number> {
   const bin = binDir();
   const old = postgresDataDir();
@@ -66,18 +98,7 @@ export async function startPostgres(): Promise<number> {
     '--locale=C.UTF-8',
     '--no-sync',
   ]);
-  asPostgres(join(bin, 'pg_ctl'), [
-    '-D',
-    data,
-    '-l',
-    postgresLog(dir),
-    '-w',
-    '-t',
-    '30',
-    '-o',
-    `-p ${ports.postgres} -k ${dir} -c listen_addresses=${host} -c fsync=off -c full_page_writes=off`,
-    'start',
-  ]);
+  pgCtlStart(bin, dir);
   const pid = Number.parseInt(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0] ?? '', 10);
   recordPid('postgres', pid);
   const client = new pg.Client({ connectionString: postgresUrl('postgres') });

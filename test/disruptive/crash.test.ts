@@ -6,33 +6,14 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 
-import { readRegistration } from '../../config/registration.ts';
-import { serviceHealthy, startServiceProcess, up } from '../../scripts/stack/index.ts';
-import { isAlive, runningPid, stopGroup, waitHealthy } from '../../scripts/stack/processes.ts';
+import { up } from '../../scripts/stack/index.ts';
+import { isAlive } from '../../scripts/stack/processes.ts';
 import { botNotice, roomWithPartner, say } from '../harness/calls.ts';
 import { asUser, eventually } from '../harness/matrix.ts';
-import { homeserver, stackEnv, stackFetch } from '../harness/stack.ts';
+import { restartWithFault, retryHeldTransactions } from '../harness/faults.ts';
+import { stackEnv } from '../harness/stack.ts';
 
 const enc = encodeURIComponent;
-
-/** Replaces the stack's service by one that kills itself (SIGKILL) at the given fault point. */
-async function restartWithFault(point: string): Promise<number> {
-  const running = runningPid('service');
-  if (running !== undefined) await stopGroup('service', running);
-  const pid = startServiceProcess({ CAUSERIE_FAULT_KILL_AT: point });
-  await waitHealthy({ part: 'service', pid, timeoutMs: 30_000, check: serviceHealthy });
-  return pid;
-}
-
-/** Asks Synapse A to re-send the transaction it holds now rather than after its backoff. */
-async function retryHeldTransactions(): Promise<void> {
-  const { as_token } = readRegistration(stackEnv().appservice.registration);
-  await stackFetch(`${homeserver('a').url}/_matrix/client/v1/appservice/causerie/ping`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${as_token}`, 'content-type': 'application/json' },
-    body: '{}',
-  });
-}
 
 describe('crash in the middle of a transaction', () => {
   it('after kill -9 and restart, the re-sent transaction is processed and the call is neither lost nor duplicated', async () => {
