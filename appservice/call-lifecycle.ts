@@ -10,7 +10,7 @@ import type { RoomServiceClient, WebhookEvent } from 'livekit-server-sdk';
 import type { AuditLog } from '../server/audit.ts';
 import { faultPoint } from '../server/faults.ts';
 import { classifyLivekitError, listParticipantsOrGone } from '../server/livekit-errors.ts';
-import { userOfLegacyIdentity, type LivekitIdentities } from '../server/livekit-identities.ts';
+import type { LivekitIdentities } from '../server/livekit-identities.ts';
 import { livekitRoomAlias } from '../server/livekit-names.ts';
 import type { LivekitRooms } from '../server/livekit-rooms.ts';
 import type { Logger } from '../server/log.ts';
@@ -234,7 +234,7 @@ export class CallLifecycle {
         if (p === undefined) return;
         // Who it is comes from our record of the grant, never from its attributes.
         const recorded = (await deps.identities.usersOf(alias, [p.identity])).get(p.identity);
-        const userId = recorded ?? userOfLegacyIdentity(p.identity);
+        const userId = recorded;
         const { call } = await deps.calls.start(roomId, alias, userId, undefined);
         faultPoint('webhook_participant_joined');
         await deps.calls.participantJoined(call.callId, p.identity, userId, p.attributes['matrix_device_id'], at);
@@ -357,7 +357,7 @@ export class CallLifecycle {
     );
     for (const p of present) {
       if (open.delete(p.identity)) continue;
-      const userId = users.get(p.identity) ?? userOfLegacyIdentity(p.identity);
+      const userId = users.get(p.identity);
       await deps.calls.participantJoined(callId, p.identity, userId, p.attributes['matrix_device_id'], now);
       deps.log.info('participant_recounted', { room_id: roomId, identity: p.identity, state: 'joined' });
     }

@@ -13,7 +13,7 @@ import type { AuditLog } from '../server/audit.ts';
 import { ApiError } from '../server/errors.ts';
 import { decideGrant, type GrantPolicy } from '../server/grants.ts';
 import { listParticipantsOrGone, livekitErrorKind } from '../server/livekit-errors.ts';
-import { userOfLegacyIdentity, type LivekitIdentities } from '../server/livekit-identities.ts';
+import type { LivekitIdentities } from '../server/livekit-identities.ts';
 import { livekitRoomAlias } from '../server/livekit-names.ts';
 import type { Logger } from '../server/log.ts';
 import type { CallRoomView, RoomStates } from './room-state.ts';
@@ -44,8 +44,8 @@ export class Revoker {
   constructor(private readonly deps: RevokerDeps) {}
 
   /**
-   * The Matrix users behind the participants of a LiveKit room: our record of each identity, else
-   * the user an `<user>:<device>` identity names; undefined for an identity we never granted.
+   * The Matrix users behind the participants of a LiveKit room, from our record of each identity
+   * granted; undefined for an identity we never granted (whatever it looks like).
    */
   private async participants(alias: string): Promise<{ p: ParticipantInfo; userId: string | undefined }[]> {
     const present = await listParticipantsOrGone(this.deps.livekit, alias);
@@ -53,7 +53,7 @@ export class Revoker {
       alias,
       present.map((p) => p.identity),
     );
-    return present.map((p) => ({ p, userId: users.get(p.identity) ?? userOfLegacyIdentity(p.identity) }));
+    return present.map((p) => ({ p, userId: users.get(p.identity) }));
   }
 
   private removed(roomId: string, userId: string | undefined, identity: string, reason: string, since?: number): void {

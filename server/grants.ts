@@ -13,7 +13,6 @@ export interface GrantPolicy {
   localServer: string;
   fullAccessServers: readonly string[];
   remoteUsers: RemoteUsersPolicy;
-  moderatorPowerLevel: number;
 }
 
 export interface Grant {

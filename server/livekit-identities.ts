@@ -24,12 +24,6 @@ export interface LivekitIdentitiesOptions {
 
 const key = (room: string, identity: string): string => `${room}\u0000${identity}`;
 
-/** `<user_id>:<device_id>` identities (`/sfu/get`) name their user; device ids hold no ':'. */
-export function userOfLegacyIdentity(identity: string): string | undefined {
-  const i = identity.lastIndexOf(':');
-  return identity.startsWith('@') && i > identity.indexOf(':') ? identity.slice(0, i) : undefined;
-}
-
 export class LivekitIdentities {
   /** `room \0 identity` → user, least recently used first. */
   private readonly known = new Map<string, string>();

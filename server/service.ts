@@ -111,7 +111,6 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     localServer: config.homeserver.domain,
     fullAccessServers: config.token.full_access_servers ?? [config.homeserver.domain],
     remoteUsers: config.token.remote_users,
-    moderatorPowerLevel: config.token.moderator_power_level,
   };
   const identities = new LivekitIdentities(db);
   const revoker = new Revoker({

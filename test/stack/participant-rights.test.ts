@@ -281,7 +281,13 @@ describe('participant rights', () => {
     ]);
   });
 
-  it('a participant connected with an identity we never granted is removed', async () => {
+  it.each([
+    ['an arbitrary name', (_alice: TestUser) => `intruder-${randomBytes(4).toString('hex')}`],
+    [
+      'the shape of a member’s <user>:<device> identity',
+      (alice: TestUser) => `${alice.userId}:FAKE${randomBytes(3).toString('hex')}`,
+    ],
+  ])('a participant connected with an identity we never granted (%s) is removed', async (_what, makeId) => {
     const carol = await registerUser('a');
     const { alice, roomId } = await callWith(carol);
     const alias = livekitRoomAlias(roomId);
@@ -289,7 +295,7 @@ describe('participant rights', () => {
 
     // A token the token service never issued (a leaked key, another service on the same LiveKit),
     // for Alice's call, pretending to be Alice.
-    const intruderId = `intruder-${randomBytes(4).toString('hex')}`;
+    const intruderId = makeId(alice);
     const jwt = await mint(
       intruderId,
       { room: alias, roomJoin: true, canPublish: true, canSubscribe: true },

@@ -9,7 +9,6 @@ const policy: GrantPolicy = {
   localServer: 'a.example',
   fullAccessServers: ['a.example'],
   remoteUsers: 'publish',
-  moderatorPowerLevel: 50,
 };
 
 function room(

@@ -96,7 +96,6 @@ describe('grants on a view that may be behind', () => {
           localServer: 'a.example',
           fullAccessServers: ['a.example'],
           remoteUsers: 'publish',
-          moderatorPowerLevel: 50,
         },
       },
     );

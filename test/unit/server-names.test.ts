@@ -75,7 +75,6 @@ describe('token requests against server-name lists', () => {
         localServer: 'a.example',
         fullAccessServers: ['a.example'],
         remoteUsers: 'publish',
-        moderatorPowerLevel: 50,
       },
     });
     const result = service

@@ -101,7 +101,6 @@ describe('homeserver allow and deny lists', () => {
       localServer: 'a.example',
       fullAccessServers: ['a.example'],
       remoteUsers: 'publish',
-      moderatorPowerLevel: 50,
     },
   });
   const deps = () => ({
