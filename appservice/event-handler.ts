@@ -21,8 +21,13 @@ export interface InvitePolicy {
   maxRooms: number;
 }
 
+/** How long after a remote server's invite the bot declines it (see onInvite). */
+const DECLINE_DELAY_MS = 2_000;
+
 export interface EventHandlerDeps {
   botUserId: string;
+  /** Our homeserver's name. */
+  localServer: string;
   rooms: Pick<RoomStates, 'apply' | 'persist' | 'refresh' | 'peek' | 'roomIds'>;
   homeserver: Pick<HomeserverClient, 'joinRoom' | 'leaveRoom'>;
   revoker: Pick<Revoker, 'removeUser' | 'updatePermissions'>;
@@ -68,8 +73,23 @@ export class EventHandler {
     else if (deps.rooms.roomIds().length >= deps.invites.maxRooms)
       decline = 'Causerie is in as many rooms as it may be; ask its administrator.';
     if (decline !== undefined) {
-      await deps.homeserver.leaveRoom(roomId, decline);
-      deps.log.info('bot_invite_declined', { room_id: roomId, invited_by: inviter, reason: decline });
+      const reason = decline;
+      const send = async (): Promise<void> => {
+        await deps.homeserver.leaveRoom(roomId, reason);
+        deps.log.info('bot_invite_declined', { room_id: roomId, invited_by: inviter, reason });
+      };
+      if (server === deps.localServer) {
+        await send();
+        return;
+      }
+      // The inviting server may not have stored its own invite yet when we hear of it (it is still
+      // waiting for our homeserver's signature): declining at once would be refused there, and it
+      // would never see the reason. Declining a moment later is best effort; nothing waits on it.
+      setTimeout(() => {
+        send().catch((err: unknown) => {
+          deps.log.warn('bot_invite_decline_failed', { room_id: roomId, error: (err as Error).message });
+        });
+      }, DECLINE_DELAY_MS).unref();
       return;
     }
     await deps.homeserver.joinRoom(roomId, [server]);

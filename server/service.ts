@@ -159,6 +159,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   });
   const events = new EventHandler({
     botUserId,
+    localServer: config.homeserver.domain,
     rooms,
     homeserver,
     revoker,

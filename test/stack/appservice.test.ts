@@ -1,12 +1,11 @@
 import { performance } from 'node:perf_hooks';
 
-import { dispose, Room, RoomEvent } from '@livekit/rtc-node';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Room, RoomEvent } from '@livekit/rtc-node';
+import { describe, expect, it } from 'vitest';
 
 import { readRegistration } from '../../config/registration.ts';
 import { livekitRoomAlias } from '../../server/livekit-names.ts';
-import { callRoom, connectToCall, livekitApi, sfuGet } from '../harness/calls.ts';
+import { callRoom, callSuite, connectToCall, livekitApi, sfuGet } from '../harness/calls.ts';
 import {
   asUser,
   eventually,
@@ -19,19 +18,7 @@ import { stackEnv, stackFetch } from '../harness/stack.ts';
 
 const enc = encodeURIComponent;
 
-let db: pg.Client;
-const connected: Room[] = [];
-
-beforeAll(async () => {
-  db = new pg.Client({ connectionString: stackEnv().postgres.url });
-  await db.connect();
-});
-
-afterAll(async () => {
-  for (const r of connected) await r.disconnect().catch(() => undefined);
-  await dispose();
-  await db.end();
-});
+const { db, connected } = callSuite();
 
 const identities = async (roomId: string): Promise<string[]> =>
   (await livekitApi().listParticipants(livekitRoomAlias(roomId))).map((p) => p.identity);

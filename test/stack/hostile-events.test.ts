@@ -5,13 +5,11 @@
  */
 import { performance } from 'node:perf_hooks';
 
-import { dispose, Room } from '@livekit/rtc-node';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { readRegistration } from '../../config/registration.ts';
 import { livekitRoomAlias } from '../../server/livekit-names.ts';
-import { connectToCall, livekitApi, roomWithPartner } from '../harness/calls.ts';
+import { callSuite, connectToCall, livekitApi, roomWithPartner } from '../harness/calls.ts';
 import {
   asUser,
   createRoom,
@@ -24,26 +22,17 @@ import {
 import { stackEnv, stackFetch } from '../harness/stack.ts';
 
 const enc = encodeURIComponent;
-const connected: Room[] = [];
-let db: pg.Client;
+const { db, connected } = callSuite();
 let alice: TestUser;
 let mallory: TestUser;
 let roomId: string;
 
 beforeAll(async () => {
-  db = new pg.Client({ connectionString: stackEnv().postgres.url });
-  await db.connect();
   ({ alice, roomId } = await roomWithPartner());
   mallory = await registerUser('a');
   await inviteAndJoin(alice, roomId, mallory);
   await waitForMembership(alice, roomId, mallory.userId, 'join');
   await connectToCall(alice, roomId, connected);
-});
-
-afterAll(async () => {
-  for (const r of connected) await r.disconnect().catch(() => undefined);
-  await dispose();
-  await db.end();
 });
 
 /** Sends a raw JSON body (so it can hold what JSON.stringify would never write) as `user`. */

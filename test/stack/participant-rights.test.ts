@@ -6,21 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 
-import {
-  AudioSource,
-  dispose,
-  LocalAudioTrack,
-  Room,
-  RoomEvent,
-  TrackPublishOptions,
-  TrackSource,
-} from '@livekit/rtc-node';
+import { AudioSource, LocalAudioTrack, Room, RoomEvent, TrackPublishOptions, TrackSource } from '@livekit/rtc-node';
 import { AccessToken, type ParticipantInfo, type VideoGrant } from 'livekit-server-sdk';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { livekitIdentityForMember, livekitLegacyIdentity, livekitRoomAlias } from '../../server/livekit-names.ts';
-import { callRoom, connectToCall, getToken, jwtClaims, livekitApi, sfuGet } from '../harness/calls.ts';
+import { callRoom, callSuite, connectToCall, getToken, jwtClaims, livekitApi, sfuGet } from '../harness/calls.ts';
 import {
   asUser,
   eventually,
@@ -33,19 +24,7 @@ import { stackEnv, stackFetch } from '../harness/stack.ts';
 
 const enc = encodeURIComponent;
 
-let db: pg.Client;
-const connected: Room[] = [];
-
-beforeAll(async () => {
-  db = new pg.Client({ connectionString: stackEnv().postgres.url });
-  await db.connect();
-});
-
-afterAll(async () => {
-  for (const r of connected) await r.disconnect().catch(() => undefined);
-  await dispose();
-  await db.end();
-});
+const { db, connected } = callSuite();
 
 const livekitHttp = (): string => stackEnv().livekit.url.replace(/^ws/, 'http');
 
