@@ -25,7 +25,7 @@ export type LivekitRoomApi = Pick<
 
 export interface RevokerDeps {
   livekit: LivekitRoomApi;
-  identities: Pick<LivekitIdentities, 'identitiesOf' | 'usersOf'>;
+  identities: Pick<LivekitIdentities, 'identitiesOf' | 'knownIdentitiesOf' | 'usersOf'>;
   rooms: Pick<RoomStates, 'peek' | 'roomIds'>;
   audit: Pick<AuditLog, 'record'>;
   log: Logger;
@@ -80,24 +80,29 @@ export class Revoker {
    */
   async removeUser(roomId: string, userId: string, reason: string, eventArrivedAt = Date.now()): Promise<number> {
     const alias = livekitRoomAlias(roomId);
-    const identities = new Set(await this.deps.identities.identitiesOf(alias, userId));
-    // MatrixRTC memberships name identities too (a client connected before its grant was recorded).
+    // What this instance knows now (its grants, the MatrixRTC memberships) goes out at once; the
+    // database's record (grants made by other instances) is read meanwhile and goes out after.
+    const first = new Set(this.deps.identities.knownIdentitiesOf(alias, userId));
     const room = this.deps.rooms.peek(roomId);
     for (const ms of room?.rtc.values() ?? [])
-      for (const m of ms) if (m.userId === userId) identities.add(m.livekitIdentity);
-    const results = await Promise.all(
-      [...identities].map(async (identity) => {
-        try {
-          await this.deps.livekit.removeParticipant(alias, identity);
-          this.removed(roomId, userId, identity, reason, eventArrivedAt);
-          return 1;
-        } catch (err) {
-          if (notFound(err)) return 0; // not connected
-          throw err;
-        }
-      }),
-    );
-    return results.reduce<number>((a, b) => a + b, 0);
+      for (const m of ms) if (m.userId === userId) first.add(m.livekitIdentity);
+    const recorded = this.deps.identities.identitiesOf(alias, userId);
+    const remove = async (identity: string): Promise<number> => {
+      try {
+        await this.deps.livekit.removeParticipant(alias, identity);
+        this.removed(roomId, userId, identity, reason, eventArrivedAt);
+        return 1;
+      } catch (err) {
+        if (notFound(err)) return 0; // not connected
+        throw err;
+      }
+    };
+    const sum = (ns: number[]): number => ns.reduce((a, b) => a + b, 0);
+    const [now, rest] = await Promise.all([
+      Promise.all([...first].map(remove)),
+      recorded.then((ids) => Promise.all(ids.filter((i) => !first.has(i)).map(remove))),
+    ]);
+    return sum(now) + sum(rest);
   }
 
   /** Recomputes publish permission of everyone in the call after a power level change. */

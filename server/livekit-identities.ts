@@ -27,6 +27,8 @@ const key = (room: string, identity: string): string => `${room}\u0000${identity
 export class LivekitIdentities {
   /** `room \0 identity` → user, least recently used first. */
   private readonly known = new Map<string, string>();
+  /** `room \0 user` → identities in `known`. */
+  private readonly byUser = new Map<string, Set<string>>();
   private readonly maxPerUser: number;
   private readonly maxInMemory: number;
 
@@ -42,10 +44,26 @@ export class LivekitIdentities {
     const k = key(room, identity);
     this.known.delete(k);
     this.known.set(k, userId);
+    const u = key(room, userId);
+    const set = this.byUser.get(u) ?? new Set<string>();
+    set.add(identity);
+    this.byUser.set(u, set);
     if (this.known.size > this.maxInMemory) {
-      const oldest = this.known.keys().next();
-      if (oldest.done !== true) this.known.delete(oldest.value);
+      const oldest = this.known.entries().next();
+      if (oldest.done !== true) {
+        const [oldKey, oldUser] = oldest.value;
+        this.known.delete(oldKey);
+        const [oldRoom = '', oldIdentity = ''] = oldKey.split('\u0000');
+        const userKey = key(oldRoom, oldUser);
+        this.byUser.get(userKey)?.delete(oldIdentity);
+        if (this.byUser.get(userKey)?.size === 0) this.byUser.delete(userKey);
+      }
     }
+  }
+
+  /** The identities of a user in a LiveKit room that this instance knows, without asking anyone. */
+  knownIdentitiesOf(livekitRoom: string, userId: string): string[] {
+    return [...(this.byUser.get(key(livekitRoom, userId)) ?? [])];
   }
 
   /**
@@ -72,10 +90,7 @@ export class LivekitIdentities {
 
   /** Every identity granted to a user in a LiveKit room (the database's, or memory's if it fails). */
   async identitiesOf(livekitRoom: string, userId: string): Promise<string[]> {
-    const found = new Set<string>();
-    for (const [k, u] of this.known) {
-      if (u === userId && k.startsWith(`${livekitRoom}\u0000`)) found.add(k.slice(livekitRoom.length + 1));
-    }
+    const found = new Set(this.knownIdentitiesOf(livekitRoom, userId));
     try {
       const rows = await this.db.query<{ identity: string }>(
         'SELECT identity FROM livekit_identities WHERE livekit_room = $1 AND user_id = $2',
