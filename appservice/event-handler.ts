@@ -13,6 +13,7 @@ import { HomeserverError, type HomeserverClient } from './homeserver-client.ts';
 import type { MatrixEvent } from './matrix-events.ts';
 import type { Revoker } from './revocation.ts';
 import type { RoomStates } from './room-state.ts';
+import type { StoredChange } from './room-store.ts';
 
 export interface InvitePolicy {
   /** Servers whose users may invite the bot (normalised names). */
@@ -28,7 +29,7 @@ export interface EventHandlerDeps {
   botUserId: string;
   /** Our homeserver's name. */
   localServer: string;
-  rooms: Pick<RoomStates, 'apply' | 'persist' | 'refresh' | 'peek' | 'roomIds'>;
+  rooms: Pick<RoomStates, 'apply' | 'persist' | 'flush' | 'refresh' | 'peek' | 'roomIds'>;
   homeserver: Pick<HomeserverClient, 'joinRoom' | 'leaveRoom'>;
   revoker: Pick<Revoker, 'removeUser' | 'updatePermissions'>;
   calls: Pick<CallLifecycle, 'onMessage'>;
@@ -47,9 +48,9 @@ export class EventHandler {
    * hold up every later event, bans included. Other failures propagate to the transaction, which
    * decides whether they hold it back.
    */
-  async handle(ev: MatrixEvent, arrivedAt: number): Promise<void> {
+  async handle(ev: MatrixEvent, arrivedAt: number, pending?: StoredChange[]): Promise<void> {
     try {
-      await this.handleEvent(ev, arrivedAt);
+      await this.handleEvent(ev, arrivedAt, pending);
     } catch (err) {
       if (err instanceof HomeserverError && !err.transient) {
         this.deps.log.warn('event_effect_refused', { room_id: ev.room_id, type: ev.type, error: err.message });
@@ -97,7 +98,11 @@ export class EventHandler {
     await deps.rooms.refresh(roomId);
   }
 
-  private async handleEvent(ev: MatrixEvent, arrivedAt: number): Promise<void> {
+  /**
+   * `pending`: where the changes of the transaction being handled are collected, to be stored
+   * together at its end (without it, each is stored at once).
+   */
+  private async handleEvent(ev: MatrixEvent, arrivedAt: number, pending?: StoredChange[]): Promise<void> {
     const { deps } = this;
     const roomId = ev.room_id;
     if (roomId === undefined) return;
@@ -109,7 +114,9 @@ export class EventHandler {
 
     if (ev.type === 'm.room.member' && ev.state_key === deps.botUserId) {
       const membership = ev.content['membership'];
-      if (change !== undefined) await deps.rooms.persist(roomId, change);
+      if (change !== undefined) await deps.rooms.persist(roomId, change, pending);
+      // A full read of a room is stored at once: what came before it in this transaction first.
+      if (pending !== undefined) await deps.rooms.flush(pending);
       if (membership === 'invite') await this.onInvite(roomId, ev.sender);
       else if (membership === 'join' && deps.rooms.peek(roomId) === undefined) await deps.rooms.refresh(roomId);
       return;
@@ -133,6 +140,6 @@ export class EventHandler {
         });
       }
     }
-    await deps.rooms.persist(roomId, change);
+    await deps.rooms.persist(roomId, change, pending);
   }
 }

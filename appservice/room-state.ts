@@ -15,7 +15,7 @@ import {
   type Membership,
   type PowerLevels,
 } from './matrix-events.ts';
-import type { RoomChange, RoomSnapshot, RoomStore } from './room-store.ts';
+import type { RoomChange, RoomSnapshot, RoomStore, StoredChange } from './room-store.ts';
 import { CALL_MEMBER_EVENT, parseMembershipEvent, RTC_MEMBER_EVENT, type RtcMembership } from './rtc-membership.ts';
 
 export interface RoomMember {
@@ -329,13 +329,23 @@ export class RoomStates {
     return change;
   }
 
-  /** Stores a change `apply` made (idempotent: a re-sent transaction stores it again). */
-  async persist(roomId: string, change: RoomChange): Promise<void> {
-    if (change.kind === 'member' && change.userId === this.opts.botUserId && change.membership !== 'join') {
-      await this.opts.store.deleteRoom(roomId);
-      return;
-    }
-    await this.opts.store.applyChange(roomId, change);
+  /**
+   * Stores a change `apply` made (idempotent: a re-sent transaction stores it again) — at once, or
+   * into `pending` when given, for `flush` to store a whole transaction's changes together.
+   */
+  async persist(roomId: string, change: RoomChange, pending?: StoredChange[]): Promise<void> {
+    const stored: StoredChange =
+      change.kind === 'member' && change.userId === this.opts.botUserId && change.membership !== 'join'
+        ? { roomId, delete: true }
+        : { roomId, change };
+    if (pending !== undefined) pending.push(stored);
+    else await this.opts.store.applyChanges([stored]);
+  }
+
+  /** Stores the changes collected in `pending` (and empties it). */
+  async flush(pending: StoredChange[]): Promise<void> {
+    const changes = pending.splice(0);
+    await this.opts.store.applyChanges(changes);
   }
 
   /** `apply` then `persist`. */

@@ -26,25 +26,105 @@ export type RoomChange =
   | { kind: 'member'; userId: string; membership: Membership; displayname: string | undefined }
   | { kind: 'rtc'; stateKey: string; memberships: RtcMembership[] };
 
-async function writeRtc(
-  q: Queryable,
-  roomId: string,
-  stateKey: string,
-  memberships: readonly RtcMembership[],
-): Promise<void> {
-  await q.query('DELETE FROM rtc_memberships WHERE room_id = $1 AND state_key = $2', [roomId, stateKey]);
-  for (const m of memberships) {
-    await q.query(
-      `INSERT INTO rtc_memberships (room_id, state_key, user_id, device_id, livekit_identity, livekit_service_url, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (room_id, state_key, device_id) DO NOTHING`,
-      [roomId, stateKey, m.userId, m.deviceId, m.livekitIdentity, m.livekitServiceUrl ?? null, m.expiresAt ?? null],
-    );
+/** Inserts MatrixRTC membership rows in one statement (rows of rooms we do not keep are dropped). */
+async function insertRtc(q: Queryable, rows: readonly { roomId: string; m: RtcMembership }[]): Promise<void> {
+  if (rows.length === 0) return;
+  await q.query(
+    `INSERT INTO rtc_memberships (room_id, state_key, user_id, device_id, livekit_identity, livekit_service_url, expires_at)
+     SELECT m->>'r', m->>'k', m->>'u', m->>'d', m->>'i', m->>'s', (m->>'x')::timestamptz
+     FROM jsonb_array_elements($1::jsonb) AS m
+     WHERE EXISTS (SELECT 1 FROM rooms WHERE room_id = m->>'r')
+     ON CONFLICT (room_id, state_key, device_id) DO NOTHING`,
+    [
+      jsonParam(
+        rows.map(({ roomId, m }) => ({
+          r: roomId,
+          k: m.stateKey,
+          u: m.userId,
+          d: m.deviceId,
+          i: m.livekitIdentity,
+          s: m.livekitServiceUrl ?? null,
+          x: m.expiresAt?.toISOString() ?? null,
+        })),
+      ),
+    ],
+  );
+}
+
+/** A change to the room itself (version and creators, power levels), stored as it comes. */
+async function applyRoomLevel(q: Queryable, roomId: string, c: RoomChange): Promise<void> {
+  if (c.kind === 'create') {
+    await q.query('UPDATE rooms SET room_version = $2, creators = $3::jsonb, create_sender = $4 WHERE room_id = $1', [
+      roomId,
+      c.roomVersion,
+      jsonParam(c.creators),
+      c.createSender,
+    ]);
+  } else if (c.kind === 'power_levels') {
+    await q.query('UPDATE rooms SET power_levels = $2::jsonb WHERE room_id = $1', [roomId, jsonParam(c.content)]);
   }
 }
 
+/** One change to store: `delete` when the bot left the room. */
+export type StoredChange = { roomId: string; change: RoomChange } | { roomId: string; delete: true };
+
 export class RoomStore {
   constructor(private readonly db: Database) {}
+
+  /**
+   * Stores the changes of a whole appservice transaction in one database transaction and a few
+   * statements (members and MatrixRTC memberships in bulk, the last change of each key winning),
+   * instead of one round trip per event. Order is kept where it matters: room-level changes first,
+   * then members and memberships, then rooms the bot left.
+   */
+  async applyChanges(changes: readonly StoredChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    const members = new Map<string, { r: string; u: string; m: string; d: string | null }>();
+    const rtc = new Map<string, { roomId: string; stateKey: string; memberships: RtcMembership[] }>();
+    const roomLevel: { roomId: string; change: RoomChange }[] = [];
+    const deleted: string[] = [];
+    for (const c of changes) {
+      if ('delete' in c) {
+        deleted.push(c.roomId);
+        continue;
+      }
+      const { roomId, change } = c;
+      if (change.kind === 'member') {
+        const k = `${roomId}\u0000${change.userId}`;
+        members.delete(k);
+        members.set(k, { r: roomId, u: change.userId, m: change.membership, d: change.displayname ?? null });
+      } else if (change.kind === 'rtc') {
+        const k = `${roomId}\u0000${change.stateKey}`;
+        rtc.delete(k);
+        rtc.set(k, { roomId, stateKey: change.stateKey, memberships: change.memberships });
+      } else roomLevel.push({ roomId, change });
+    }
+    await this.db.transaction(async (tx) => {
+      for (const { roomId, change } of roomLevel) await applyRoomLevel(tx, roomId, change);
+      if (members.size > 0) {
+        await tx.query(
+          `INSERT INTO room_members (room_id, user_id, membership, displayname)
+           SELECT m->>'r', m->>'u', m->>'m', m->>'d' FROM jsonb_array_elements($1::jsonb) AS m
+           WHERE EXISTS (SELECT 1 FROM rooms WHERE room_id = m->>'r')
+           ON CONFLICT (room_id, user_id) DO UPDATE SET membership = EXCLUDED.membership, displayname = EXCLUDED.displayname`,
+          [jsonParam([...members.values()])],
+        );
+      }
+      if (rtc.size > 0) {
+        const keys = [...rtc.values()].map((e) => ({ r: e.roomId, k: e.stateKey }));
+        await tx.query(
+          `DELETE FROM rtc_memberships t USING jsonb_array_elements($1::jsonb) AS k
+           WHERE t.room_id = k->>'r' AND t.state_key = k->>'k'`,
+          [jsonParam(keys)],
+        );
+        await insertRtc(
+          tx,
+          [...rtc.values()].flatMap((e) => e.memberships.map((m) => ({ roomId: e.roomId, m }))),
+        );
+      }
+      if (deleted.length > 0) await tx.query('DELETE FROM rooms WHERE room_id = ANY($1::text[])', [deleted]);
+    });
+  }
 
   async saveSnapshot(s: RoomSnapshot): Promise<void> {
     await this.db.transaction(async (tx) => {
@@ -67,38 +147,16 @@ export class RoomStore {
           [s.roomId, jsonParam(s.members.map(([u, m]) => ({ u, m: m.membership, d: m.displayname ?? null })))],
         );
       }
-      const byKey = new Map<string, RtcMembership[]>();
-      for (const m of s.rtc) byKey.set(m.stateKey, [...(byKey.get(m.stateKey) ?? []), m]);
-      for (const [key, ms] of byKey) await writeRtc(tx, s.roomId, key, ms);
+      await insertRtc(
+        tx,
+        s.rtc.map((m) => ({ roomId: s.roomId, m })),
+      );
     });
   }
 
+  /** Stores one change (outside a transaction's batch, e.g. a membership confirmed on demand). */
   async applyChange(roomId: string, c: RoomChange): Promise<void> {
-    switch (c.kind) {
-      case 'create':
-        await this.db.query(
-          'UPDATE rooms SET room_version = $2, creators = $3::jsonb, create_sender = $4 WHERE room_id = $1',
-          [roomId, c.roomVersion, jsonParam(c.creators), c.createSender],
-        );
-        return;
-      case 'power_levels':
-        await this.db.query('UPDATE rooms SET power_levels = $2::jsonb WHERE room_id = $1', [
-          roomId,
-          jsonParam(c.content),
-        ]);
-        return;
-      case 'member':
-        await this.db.query(
-          `INSERT INTO room_members (room_id, user_id, membership, displayname)
-           SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM rooms WHERE room_id = $1)
-           ON CONFLICT (room_id, user_id) DO UPDATE SET membership = EXCLUDED.membership, displayname = EXCLUDED.displayname`,
-          [roomId, c.userId, c.membership, c.displayname ?? null],
-        );
-        return;
-      case 'rtc':
-        await this.db.transaction((tx) => writeRtc(tx, roomId, c.stateKey, c.memberships));
-        return;
-    }
+    await this.applyChanges([{ roomId, change: c }]);
   }
 
   async deleteRoom(roomId: string): Promise<void> {

@@ -27,6 +27,7 @@ import type { Logger } from '../server/log.ts';
 import type { EventHandler } from './event-handler.ts';
 import { HomeserverError } from './homeserver-client.ts';
 import { decodeEvent } from './matrix-events.ts';
+import type { StoredChange } from './room-store.ts';
 
 /** Synapse sends at most 100 PDUs + 100 EDUs + to-device messages of ≤ 64 KiB each. */
 export const MAX_TRANSACTION_BYTES = 32 * 1024 * 1024;
@@ -41,6 +42,8 @@ export interface TransactionDeps {
   hsToken: string;
   db: Pick<Database, 'query'>;
   events: Pick<EventHandler, 'handle'>;
+  /** Stores the room state changes the transaction's events collected. */
+  store?: (pending: StoredChange[]) => Promise<void>;
   log: Logger;
   /** Told when transactions are held back (why) and when they flow again (undefined). */
   onHeld?: (reason: string | undefined) => void;
@@ -190,7 +193,13 @@ export function transactionRoutes(deps: TransactionDeps): Router {
    * then held, the other events still applied: a ban later in it must not wait for the database).
    * Throws Held when a transient failure must hold the transaction now.
    */
-  async function handleOne(raw: unknown, index: number, txnId: string, arrivedAt: number): Promise<string | null> {
+  async function handleOne(
+    raw: unknown,
+    index: number,
+    txnId: string,
+    arrivedAt: number,
+    pending: StoredChange[],
+  ): Promise<string | null> {
     const decoded = decodeEvent(raw);
     if (!decoded.ok) {
       skip(decoded.reason, { txn_id: txnId });
@@ -199,7 +208,7 @@ export function transactionRoutes(deps: TransactionDeps): Router {
     const ev = decoded.event;
     const key = ev.event_id ?? `${txnId}#${String(index)}`;
     try {
-      await deps.events.handle(ev, arrivedAt);
+      await deps.events.handle(ev, arrivedAt, pending);
       attempts.delete(key);
       return ev.type;
     } catch (err) {
@@ -219,6 +228,30 @@ export function transactionRoutes(deps: TransactionDeps): Router {
         return null;
       }
       skip('effect_failed', { ...fields, error: message });
+      return null;
+    }
+  }
+
+  /**
+   * Stores a transaction's room state changes together; if the database refuses the batch (not
+   * unreachable: refuses), each change is stored on its own and only a refused one is skipped.
+   */
+  async function storeChanges(pending: StoredChange[], txnId: string): Promise<string | null> {
+    if (deps.store === undefined || pending.length === 0) return null;
+    const copy = [...pending];
+    try {
+      await deps.store(pending);
+      return null;
+    } catch (err) {
+      if (isTransientDatabaseError(err)) return DATABASE_UNAVAILABLE;
+      for (const change of copy) {
+        try {
+          await deps.store([change]);
+        } catch (one) {
+          if (isTransientDatabaseError(one)) return DATABASE_UNAVAILABLE;
+          skip('store_failed', { txn_id: txnId, room_id: change.roomId, error: (one as Error).message });
+        }
+      }
       return null;
     }
   }
@@ -262,13 +295,16 @@ export function transactionRoutes(deps: TransactionDeps): Router {
         return;
       }
       const types: string[] = [];
-      // In order: a later event may depend on an earlier one (join, then leave).
+      // In order: a later event may depend on an earlier one (join, then leave). Room state
+      // changes are stored together at the end: one round trip, not one per event.
+      const pending: StoredChange[] = [];
       const events = txn.data.events ?? [];
       for (let i = 0; i < events.length; i++) {
-        const type = await handleOne(events[i], i, txnId, arrivedAt);
+        const type = await handleOne(events[i], i, txnId, arrivedAt, pending);
         if (type === DATABASE_UNAVAILABLE) databaseDown = true;
         else if (type !== null) types.push(type);
       }
+      if (!databaseDown && (await storeChanges(pending, txnId)) === DATABASE_UNAVAILABLE) databaseDown = true;
       if (databaseDown) throw new Held('database_unavailable');
       await deps.db.query('INSERT INTO appservice_transactions (txn_id) VALUES ($1) ON CONFLICT DO NOTHING', [txnId]);
       deps.count?.('processed', types);

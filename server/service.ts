@@ -208,6 +208,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
         hsToken: registration.hs_token,
         db,
         events,
+        store: (pending) => rooms.flush(pending),
         log,
         count: (outcome, types) => {
           metrics.transactions.inc({ outcome });
