@@ -106,7 +106,9 @@ export const configSchema = z.strictObject({
         .number()
         .int()
         .default(50)
-        .describe('Room power level from which a member may end the call for everyone (`!call end`). No participant token carries LiveKit roomAdmin.'),
+        .describe(
+          'Room power level from which a member may end the call for everyone (`!call end`). No participant token carries LiveKit roomAdmin.',
+        ),
       full_access_servers: z
         .array(z.string().min(1))
         .optional()

@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
+
 import { dispose, Room } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import {
@@ -111,5 +114,35 @@ describe('LiveKit webhooks', () => {
     const token = new AccessToken(stackEnv().livekit.api_key, 'another-secret-another-secret-another', { ttl: 60 });
     token.sha256 = 'bm90IHRoZSBib2R5';
     expect((await post(body, await token.toJwt())).status).toBe(401);
+  });
+
+  /** Signs a body as LiveKit does: a JWT with our key whose sha256 claim covers the raw bytes. */
+  const sign = async (raw: string, hashOf = raw): Promise<string> => {
+    const token = new AccessToken(stackEnv().livekit.api_key, stackEnv().livekit.api_secret, { ttl: 60 });
+    token.sha256 = createHash('sha256').update(hashOf).digest('base64');
+    return token.toJwt();
+  };
+
+  it('refuses a correctly signed JWT whose hash does not cover the body it came with (401)', async () => {
+    const other = JSON.stringify({ event: 'room_finished', room: { name: 'y' }, id: 'EV_other', createdAt: '1' });
+    expect((await post(body, await sign(body, other))).status).toBe(401);
+  });
+
+  it('refuses a signed body over 1 MiB (413) and handles a replayed id once', async () => {
+    const huge = JSON.stringify({ event: 'room_started', room: { name: 'z'.repeat(1_100_000) }, id: 'EV_big' });
+    expect((await post(huge, await sign(huge))).status).toBe(413);
+    const id = `EV_replay_${Date.now()}`;
+    const replay = JSON.stringify({ event: 'room_started', room: { name: 'unknown-room' }, id, createdAt: '1' });
+    const jwt = await sign(replay);
+    expect((await post(replay, jwt)).status).toBe(200);
+    expect((await post(replay, jwt)).status).toBe(200);
+    const db = new pg.Client({ connectionString: stackEnv().postgres.url });
+    await db.connect();
+    try {
+      const rows = await db.query('SELECT 1 FROM livekit_webhook_events WHERE event_id = $1', [id]);
+      expect(rows.rows).toHaveLength(1);
+    } finally {
+      await db.end();
+    }
   });
 });
