@@ -164,6 +164,8 @@ export class RoomStates {
    * or undefined when it is current. While set, grants confirm with the homeserver first.
    */
   private staleReason: string | undefined;
+  /** Rooms whose last read from the homeserver failed: their copy may be behind until one succeeds. */
+  private readonly failedReads = new Set<string>();
   private readonly now: () => number;
   private readonly refreshMs: number;
 
@@ -195,9 +197,10 @@ export class RoomStates {
     this.staleReason = reason;
   }
 
-  /** Why the view may be behind the homeserver, if it may be. */
-  stale(): string | undefined {
-    return this.staleReason;
+  /** Why the view (of this room) may be behind the homeserver, if it may be. */
+  stale(roomId?: string): string | undefined {
+    if (this.staleReason !== undefined) return this.staleReason;
+    return roomId !== undefined && this.failedReads.has(roomId) ? 'room_read_failed' : undefined;
   }
 
   /** Every room is re-read on its next use (after the homeserver was unreachable for a while). */
@@ -245,6 +248,7 @@ export class RoomStates {
             if (!dirty()) {
               this.rooms.set(roomId, room);
               this.notVisible.delete(roomId);
+              this.failedReads.delete(roomId);
               await this.opts.store.saveSnapshot(room.snapshot());
             }
             return room;
@@ -252,6 +256,11 @@ export class RoomStates {
         }
       } catch (err) {
         if (err instanceof RoomNotVisibleError) this.rememberNotVisible(roomId);
+        else if (this.rooms.has(roomId)) {
+          this.failedReads.add(roomId);
+          if (this.failedReads.size > NOT_VISIBLE_MAX)
+            this.failedReads.delete(this.failedReads.values().next().value ?? '');
+        }
         throw err;
       } finally {
         this.inflight.delete(roomId);

@@ -24,8 +24,8 @@ export interface TokenServiceDeps {
   rooms: {
     get(roomId: string): Promise<RoomView>;
     confirmMember(roomId: string, userId: string): Promise<RoomView>;
-    /** Why the room view may be behind the homeserver right now, if it may be. */
-    stale(): string | undefined;
+    /** Why the view of this room may be behind the homeserver right now, if it may be. */
+    stale(roomId: string): string | undefined;
   };
   identities: Pick<LivekitIdentities, 'record'>;
   /** Whether the database answers (false: refuse rather than grant what cannot be recorded). */
@@ -140,7 +140,7 @@ export class TokenService {
     let grant = decideGrant(room, userId, server, this.opts.policy);
     // Before refusing on membership, ask the homeserver: the join may not have reached us yet. And
     // never grant on a view known to be behind (a held transaction may hold this user's ban).
-    const stale = this.deps.rooms.stale();
+    const stale = this.deps.rooms.stale(req.roomId);
     if (
       (grant instanceof ApiError && room.members.get(userId)?.membership !== 'join') ||
       (stale !== undefined && !(grant instanceof ApiError))

@@ -49,6 +49,27 @@ describe('the room view', () => {
   });
 });
 
+describe('a room whose read failed', () => {
+  it('is known to be possibly behind until a read succeeds', async () => {
+    let fail = false;
+    const roomState = vi.fn(() =>
+      fail
+        ? Promise.reject(new HomeserverError(502, undefined, 'bad gateway'))
+        : Promise.resolve(stateOf({ [bot]: 'join', '@bob:b.example': 'join' })),
+    );
+    const rooms = new RoomStates({ homeserver: { roomState, memberState: vi.fn() }, store, botUserId: bot });
+    await rooms.get('!r:a.example');
+    expect(rooms.stale('!r:a.example')).toBeUndefined();
+    fail = true;
+    await expect(rooms.refresh('!r:a.example')).rejects.toBeInstanceOf(HomeserverError);
+    expect(rooms.stale('!r:a.example')).toBe('room_read_failed');
+    expect(rooms.stale('!other:a.example')).toBeUndefined();
+    fail = false;
+    await rooms.refresh('!r:a.example');
+    expect(rooms.stale('!r:a.example')).toBeUndefined();
+  });
+});
+
 describe('grants on a view that may be behind', () => {
   const room: RoomView = {
     roomId: '!r:a.example',
