@@ -24,7 +24,7 @@ import { AuditLog } from './audit.ts';
 import { ClientApi } from './client-api.ts';
 import { BoundedDnsResolver } from './dns-resolver.ts';
 import { FederationHttp } from './federation-http.ts';
-import { applyServerTimeouts, createHttpApp } from './http.ts';
+import { createHttpApp, createHttpServer } from './http.ts';
 import { LivekitIdentities } from './livekit-identities.ts';
 import { LivekitRooms } from './livekit-rooms.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -240,8 +240,9 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       }),
     ],
   });
-  const server = app.listen(config.listen.port, config.listen.host);
-  applyServerTimeouts(server);
+  const server = createHttpServer(app);
+  server.maxHeadersCount = 100;
+  server.listen(config.listen.port, config.listen.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

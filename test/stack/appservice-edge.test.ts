@@ -4,6 +4,7 @@
  * users can start a call on our SFU.
  */
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 
@@ -147,6 +148,30 @@ describe('appservice routes: authenticate, then read, within bounds', () => {
       expect(res.status, path).toBe(415);
     }
   });
+});
+
+describe('slow clients', () => {
+  it('a client that never finishes its headers is cut off at the deadline, while others are served', async () => {
+    const url = new URL(stackEnv().service.url);
+    const started = performance.now();
+    const closedAfter = new Promise<number>((resolve) => {
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write(`PUT ${txnPath()} HTTP/1.1\r\nHost: x\r\nX-Slow: `);
+        // One more header byte every second: never the end of the headers.
+        const drip = setInterval(() => socket.write('a'), 1_000);
+        socket.on('close', () => {
+          clearInterval(drip);
+          resolve(performance.now() - started);
+        });
+      });
+      socket.on('error', () => undefined);
+    });
+    expect(await healthzMs()).toBeLessThan(1_000);
+    const ms = await closedAfter;
+    console.log(`slow client cut off after ${Math.round(ms)} ms`);
+    expect(ms).toBeGreaterThan(9_000);
+    expect(ms).toBeLessThan(20_000);
+  }, 30_000);
 });
 
 describe('who the bot serves and who may start a call', () => {
