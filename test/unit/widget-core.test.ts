@@ -4,6 +4,7 @@ import { tokenError } from '../../widget/core/errors.ts';
 import { strings } from '../../widget/core/i18n.ts';
 import { gridColumns, membershipContent, membershipStateKey } from '../../widget/core/membership.ts';
 import { parseParams } from '../../widget/core/url-params.ts';
+import { HAND_TOPIC, parseSignal, REACTION_TOPIC } from '../../widget/core/signals.ts';
 
 describe('widget URL parameters', () => {
   it('reads what a Matrix client fills into the widget URL', () => {
@@ -85,5 +86,44 @@ describe('MatrixRTC membership as Element Call writes it', () => {
 
   it('lays out 1, 2, 4, 9 and 16+ tiles evenly', () => {
     expect([1, 2, 4, 9, 16, 25].map(gridColumns)).toEqual([1, 2, 2, 3, 4, 5]);
+  });
+});
+
+describe('hands and reactions other participants send', () => {
+  const enc = (v: unknown): Uint8Array => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
+  const now = 1_800_000_000_000;
+
+  it.each([
+    ['not JSON', 'raised'],
+    ['null', 'null'],
+    ['an array', '[1,2]'],
+    ['a number', '42'],
+    ['an emoji not in our list', { emoji: '💣' }],
+    ['an emoji of the wrong type', { emoji: ['👍'] }],
+    ['a message over 1 KiB', { emoji: '👍', pad: 'x'.repeat(2_000) }],
+  ])('ignores a reaction that is %s', (_what, body) => {
+    expect(parseSignal(REACTION_TOPIC, enc(body), now)).toBeUndefined();
+  });
+
+  it('reads a reaction from our list', () => {
+    expect(parseSignal(REACTION_TOPIC, enc({ emoji: '🎉' }), now)).toEqual({ kind: 'reaction', emoji: '🎉' });
+  });
+
+  it.each([
+    ['from the distant past', 0, now - 3_600_000],
+    ['from the future', now + 10_000_000, now],
+    ['not a number', 'soon', now],
+    ['a fraction of an hour ago', now - 60_000, now - 60_000],
+  ])('keeps a raised hand’s time within the last hour (%s)', (_what, at, expected) => {
+    expect(parseSignal(HAND_TOPIC, enc({ raised: true, at }), now)).toEqual({
+      kind: 'hand',
+      raised: true,
+      at: expected,
+    });
+  });
+
+  it('reads anything but raised: true as a lowered hand, and ignores unknown topics', () => {
+    expect(parseSignal(HAND_TOPIC, enc({ raised: 'yes' }), now)).toEqual({ kind: 'hand', raised: false });
+    expect(parseSignal('io.causerie.other', enc({ raised: true }), now)).toBeUndefined();
   });
 });

@@ -16,6 +16,7 @@ import {
 
 import { CallError, tokenError } from '../core/errors.ts';
 import { membershipContent, membershipStateKey } from '../core/membership.ts';
+import { HAND_TOPIC, parseSignal, REACTION_TOPIC, REACTIONS } from '../core/signals.ts';
 import type { MatrixLink } from './matrix-link.ts';
 
 export type Phase = 'lobby' | 'joining' | 'in_call' | 'left' | 'error';
@@ -50,9 +51,7 @@ export interface Person {
 }
 
 /** Reactions anyone can send; shown a few seconds on the sender's tile. */
-export const REACTIONS = ['👍', '👏', '❤️', '😂', '🎉'] as const;
-const REACTION_TOPIC = 'io.causerie.reaction';
-const HAND_TOPIC = 'io.causerie.hand';
+export { REACTIONS };
 const REACTION_MS = 4_000;
 
 export interface JoinOptions {
@@ -303,20 +302,12 @@ export class CallSession extends EventTarget {
   }
 
   private received(identity: string, topic: string | undefined, payload: Uint8Array): void {
-    let msg: Record<string, unknown>;
-    try {
-      msg = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    if (
-      topic === REACTION_TOPIC &&
-      typeof msg['emoji'] === 'string' &&
-      (REACTIONS as readonly string[]).includes(msg['emoji'])
-    ) {
-      this.showReaction(identity, msg['emoji']);
-    } else if (topic === HAND_TOPIC) {
-      if (msg['raised'] === true) this.hands.set(identity, typeof msg['at'] === 'number' ? msg['at'] : Date.now());
+    const signal = parseSignal(topic, payload, Date.now());
+    if (signal === undefined) return;
+    if (signal.kind === 'reaction') {
+      this.showReaction(identity, signal.emoji);
+    } else {
+      if (signal.raised) this.hands.set(identity, signal.at);
       else this.hands.delete(identity);
       this.changed();
     }

@@ -1,0 +1,41 @@
+/**
+ * Raised hands and reactions as participants send them to each other (reliable LiveKit data
+ * messages). Any participant can send anything on these topics: a message is read only if it is a
+ * small JSON object of the expected shape, an emoji only from our list, and a hand's time is kept
+ * within the last hour and never in the future (nobody jumps the queue by claiming to have raised
+ * their hand first). Pure: no I/O.
+ */
+export const REACTIONS = ['👍', '👏', '❤️', '😂', '🎉'] as const;
+export const REACTION_TOPIC = 'io.causerie.reaction';
+export const HAND_TOPIC = 'io.causerie.hand';
+
+/** Bigger messages are not ours (ours are a few dozen bytes). */
+const MAX_SIGNAL_BYTES = 1024;
+const HAND_WINDOW_MS = 60 * 60_000;
+
+export type Signal =
+  | { kind: 'reaction'; emoji: (typeof REACTIONS)[number] }
+  | { kind: 'hand'; raised: true; at: number }
+  | { kind: 'hand'; raised: false };
+
+export function parseSignal(topic: string | undefined, payload: Uint8Array, now: number): Signal | undefined {
+  if (payload.length > MAX_SIGNAL_BYTES) return undefined;
+  let msg: unknown;
+  try {
+    msg = JSON.parse(new TextDecoder().decode(payload));
+  } catch {
+    return undefined;
+  }
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return undefined;
+  const m = msg as Record<string, unknown>;
+  if (topic === REACTION_TOPIC) {
+    const emoji = REACTIONS.find((r) => r === m['emoji']);
+    return emoji === undefined ? undefined : { kind: 'reaction', emoji };
+  }
+  if (topic === HAND_TOPIC) {
+    if (m['raised'] !== true) return { kind: 'hand', raised: false };
+    const at = typeof m['at'] === 'number' && Number.isFinite(m['at']) ? m['at'] : now;
+    return { kind: 'hand', raised: true, at: Math.min(now, Math.max(now - HAND_WINDOW_MS, at)) };
+  }
+  return undefined;
+}
