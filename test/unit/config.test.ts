@@ -70,6 +70,14 @@ describe('config', () => {
     expect(message).not.toContain('hunter2');
   });
 
+  it('refuses a short metrics token without echoing it, and a DNS server that is not an address', () => {
+    const short = errorOf(() => parseConfig({ ...valid, metrics: { bearer_token: 'letmein' } }, '/', {}));
+    expect(short).toContain('metrics.bearer_token');
+    expect(short).not.toContain('letmein');
+    const dns = errorOf(() => parseConfig({ ...valid, federation: { dns_servers: ['dns.evil.example'] } }, '/', {}));
+    expect(dns).toContain('federation.dns_servers');
+  });
+
   it('reports a file that is not YAML or not there', () => {
     const dir = scratch;
     writeFileSync(join(dir, 'bad.yaml'), 'homeserver: [unclosed');

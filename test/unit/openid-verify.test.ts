@@ -99,4 +99,20 @@ describe('OpenID verification', () => {
       v.verify({ access_token: 'same', matrix_server_name: 'a.example', expires_in: 3600 }),
     ).rejects.toMatchObject({ errcode: 'M_UNAUTHORIZED' });
   });
+
+  it('trusts a verification 5 minutes at most, whatever expires_in the client claims', async () => {
+    let now = 0;
+    const { v, getJson } = verifier(
+      () => ({ status: 200, body: { sub: '@bob:b.example' } }),
+      () => now,
+    );
+    const token = { access_token: 'long', matrix_server_name: 'b.example', expires_in: 10 * 365 * 86_400 };
+    await v.verify(token);
+    now = 299_000;
+    await v.verify(token);
+    expect(getJson).toHaveBeenCalledTimes(1);
+    now = 301_000;
+    await v.verify(token);
+    expect(getJson).toHaveBeenCalledTimes(2);
+  });
 });

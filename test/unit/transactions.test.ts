@@ -14,6 +14,8 @@ afterEach(() => {
   for (const s of servers.splice(0)) s.close();
 });
 
+let lastPort = 0;
+
 async function serve(deps: Partial<TransactionDeps>): Promise<(id: string, events: unknown[]) => Promise<number>> {
   const seen = new Set<string>();
   const app = express();
@@ -37,6 +39,7 @@ async function serve(deps: Partial<TransactionDeps>): Promise<(id: string, event
   servers.push(server);
   await new Promise((r) => server.once('listening', r));
   const { port } = server.address() as AddressInfo;
+  lastPort = port;
   return async (id, events) => {
     const res = await fetch(`http://127.0.0.1:${port}/_matrix/app/v1/transactions/${id}`, {
       method: 'PUT',
@@ -144,5 +147,20 @@ describe('the transaction queue never wedges', () => {
     expect(await put('5', [ev('$a')])).toBe(200);
     expect(await put('5', [ev('$a')])).toBe(200);
     expect(handle).toHaveBeenCalledTimes(1);
+  });
+
+  it('the user and room query routes and the ping route authenticate first; the ping body is bounded', async () => {
+    await serve({});
+    const base = `http://127.0.0.1:${lastPort}/_matrix/app/v1`;
+    for (const path of ['/users/%40x%3Ay', '/rooms/%23a%3Ay']) {
+      expect((await fetch(`${base}${path}`)).status).toBe(401);
+      expect((await fetch(`${base}${path}`, { headers: { authorization: 'Bearer nope' } })).status).toBe(403);
+      expect((await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
+    }
+    const ping = (body: string, auth = token) =>
+      fetch(`${base}/ping`, { method: 'POST', headers: { authorization: `Bearer ${auth}` }, body });
+    expect((await ping('{}', 'nope')).status).toBe(403);
+    expect((await ping('{}')).status).toBe(200);
+    expect((await ping(`{"pad":"${'x'.repeat(100_000)}"}`)).status).toBe(413);
   });
 });
