@@ -9,7 +9,7 @@ import type { RoomServiceClient, WebhookEvent } from 'livekit-server-sdk';
 
 import type { AuditLog } from '../server/audit.ts';
 import { faultPoint } from '../server/faults.ts';
-import { classifyLivekitError, listParticipantsOrGone } from '../server/livekit-errors.ts';
+import { classifyLivekitError, listParticipantsOrGone, LivekitUnavailableError } from '../server/livekit-errors.ts';
 import type { LivekitIdentities } from '../server/livekit-identities.ts';
 import { livekitRoomAlias } from '../server/livekit-names.ts';
 import type { LivekitRooms } from '../server/livekit-rooms.ts';
@@ -17,6 +17,7 @@ import type { Logger } from '../server/log.ts';
 import { serverOfUserId } from '../server/matrix-ids.ts';
 import type { CallStore } from './call-store.ts';
 import type { DelayedLeaves } from './delayed-leaves.ts';
+import type { Revoker } from './revocation.ts';
 import { HomeserverError, type HomeserverClient } from './homeserver-client.ts';
 import { messageBody, type MatrixEvent } from './matrix-events.ts';
 import { formatDuration, notices, parseCommand, type NamedUser } from './notices.ts';
@@ -34,6 +35,7 @@ export interface CallLifecycleDeps {
   livekitRooms: Pick<LivekitRooms, 'ensure' | 'forget'>;
   livekit: Pick<RoomServiceClient, 'deleteRoom' | 'listParticipants' | 'removeParticipant' | 'listRooms'>;
   identities: Pick<LivekitIdentities, 'usersOf'>;
+  revoker: Pick<Revoker, 'admit'>;
   /** Homeservers whose users may start a call (normalised comparison through `serverListed`). */
   fullAccessServers: readonly string[];
   serverListed: (server: string, list: readonly string[]) => boolean;
@@ -65,6 +67,12 @@ const named = (room: CallRoomView | undefined, userId: string): NamedUser => ({
   userId,
   displayName: room?.members.get(userId)?.displayname,
 });
+
+const trimSlashes = (url: string): string => {
+  let end = url.length;
+  while (end > 0 && url[end - 1] === '/') end--;
+  return url.slice(0, end);
+};
 
 export class CallLifecycle {
   private readonly aliases = new Map<string, string>();
@@ -144,13 +152,35 @@ export class CallLifecycle {
         }
         // Closing the LiveKit room disconnects everyone; its room_finished webhook ends the call.
         await deps.livekit.deleteRoom(running.livekitRoom).catch((err: unknown) => {
-          if (classifyLivekitError(err) !== 'not_found') throw err;
+          const kind = classifyLivekitError(err);
+          // Could not ask: held and retried like any transient failure, not dropped.
+          if (kind !== 'not_found') throw new LivekitUnavailableError(kind, 'deleteRoom', { cause: err });
         });
         await this.finish(roomId, 'ended_by_moderator');
         deps.audit.record({ action: 'call_ended', roomId, userId: ev.sender, detail: { call_id: running.callId } });
         return;
       }
     }
+  }
+
+  /**
+   * The bot was kicked or banned from the room (or left): nobody can be removed from its call any
+   * more, so the call ends — its LiveKit room is closed (everyone disconnected) and it is recorded
+   * as ended. No notice: the bot may no longer post there.
+   */
+  async onBotRemoved(roomId: string): Promise<void> {
+    const { deps } = this;
+    const running = await deps.calls.running(roomId);
+    if (running === undefined) return;
+    await deps.livekit.deleteRoom(running.livekitRoom).catch((err: unknown) => {
+      const kind = classifyLivekitError(err);
+      if (kind !== 'not_found') throw new LivekitUnavailableError(kind, 'deleteRoom', { cause: err });
+    });
+    deps.livekitRooms.forget(running.livekitRoom);
+    await deps.calls.end(roomId, 'bot_removed');
+    await deps.calls.summaryPosted(running.callId);
+    deps.audit.record({ action: 'call_ended', roomId, detail: { call_id: running.callId, reason: 'bot_removed' } });
+    deps.log.info('call_ended', { room_id: roomId, call_id: running.callId, reason: 'bot_removed' });
   }
 
   /** Starts the room's call (idempotent per command event). */
@@ -232,39 +262,25 @@ export class CallLifecycle {
       case 'participant_joined': {
         const p = event.participant;
         if (p === undefined) return;
-        // Who it is comes from our record of the grant, never from its attributes.
-        const recorded = (await deps.identities.usersOf(alias, [p.identity])).get(p.identity);
-        const userId = recorded;
+        // Who it is comes from our record of the grant, never from its attributes. Rights first,
+        // before any bookkeeping: a removed member reconnecting with a token LiveKit still honours
+        // is out again at once, a demoted one loses publishing again.
+        const userId = (await deps.identities.usersOf(alias, [p.identity])).get(p.identity);
+        if ((await deps.revoker.admit(roomId, p, userId)) === 'removed') return;
+        await deps.delayedLeaves.joined(alias, p.identity, p.sid);
         const { call } = await deps.calls.start(roomId, alias, userId, undefined);
         faultPoint('webhook_participant_joined');
         await deps.calls.participantJoined(call.callId, p.identity, userId, p.attributes['matrix_device_id'], at);
-        // A removed member may reconnect with a token LiveKit still honours: out again at once.
-        const membership = userId === undefined ? undefined : deps.rooms.peek(roomId)?.members.get(userId)?.membership;
-        if (userId === undefined || (membership !== undefined && membership !== 'join')) {
-          const reason = userId === undefined ? 'unknown_identity' : `reconnected_after_${membership ?? ''}`;
-          await deps.livekit.removeParticipant(alias, p.identity).catch((err: unknown) => {
-            if (classifyLivekitError(err) !== 'not_found') throw err;
-          });
-          deps.audit.record({
-            action: 'participant_removed',
-            roomId,
-            userId,
-            detail: { identity: p.identity, reason },
-          });
-          deps.log.info('participant_removed', { room_id: roomId, user_id: userId, identity: p.identity, reason });
-          return;
-        }
-        await deps.delayedLeaves.joined(alias, p.identity, p.sid);
         return;
       }
       case 'participant_left':
       case 'participant_connection_aborted': {
         const p = event.participant;
         if (p === undefined) return;
+        // A client that delegated its leave to us relies on it being sent now: before bookkeeping.
+        await deps.delayedLeaves.left(alias, p.identity, p.sid);
         const running = await deps.calls.running(roomId);
         if (running !== undefined) await deps.calls.participantLeft(running.callId, p.identity, event.event, at);
-        // A client that delegated its leave to us relies on it being sent now.
-        await deps.delayedLeaves.left(alias, p.identity, p.sid);
         this.scheduleStaleCheck(roomId, alias, p.identity);
         return;
       }
@@ -297,8 +313,11 @@ export class CallLifecycle {
     const room = deps.rooms.peek(roomId);
     if (room === undefined) return;
     const stale = [...room.rtc.values()].flat().find((m) => m.livekitIdentity === identity);
-    // Only per-device state keys can be cleared by writing `{}`; the participant must still be gone.
+    // Only per-device state keys can be cleared by writing `{}`; the participant must still be gone;
+    // and the membership must name our SFU (one on its own SFU may well still be in the call there).
     if (stale === undefined || stale.stateKey.startsWith('rtc:') || stale.stateKey === stale.userId) return;
+    if (stale.livekitServiceUrl !== undefined && trimSlashes(stale.livekitServiceUrl) !== trimSlashes(deps.publicUrl))
+      return;
     // LiveKit unreachable throws here: a failure to ask never counts as "gone".
     const present = await listParticipantsOrGone(deps.livekit, alias);
     if (present.some((p) => p.identity === identity)) return;

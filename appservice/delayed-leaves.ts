@@ -403,16 +403,30 @@ export class DelayedLeaves {
     if (!alive || this.stopped) return alive ? 'kept' : 'none';
     // Another call may have started a timer for this participant meanwhile: keep only one.
     this.stopTimer(livekitRoom, identity);
+    // Each tick first asks LiveKit whether the participant is still there: a "participant left"
+    // webhook that never reached us (we were down, the database was) must not mean a keep-alive
+    // forever. Ticks never overlap, whatever the client's timeout.
+    let busy = false;
+    const tick = async (): Promise<void> => {
+      const presence = await participantPresent(this.deps.livekit, livekitRoom, identity).catch(() => undefined);
+      if (presence?.present === false) {
+        this.stopTimer(livekitRoom, identity);
+        await this.left(livekitRoom, identity, undefined);
+        return;
+      }
+      const stillAlive = await keepAlive();
+      if (!stillAlive && this.timers.get(keyOf(livekitRoom, identity)) === timer) this.stopTimer(livekitRoom, identity);
+    };
     const timer = setInterval(
       () => {
-        keepAlive()
-          .then((stillAlive) => {
-            if (!stillAlive && this.timers.get(keyOf(livekitRoom, identity)) === timer) {
-              this.stopTimer(livekitRoom, identity);
-            }
-          })
+        if (busy) return;
+        busy = true;
+        tick()
           .catch((err: unknown) => {
             this.warn('delayed_leave_restart_failed', livekitRoom, identity, err);
+          })
+          .finally(() => {
+            busy = false;
           });
       },
       Math.max(1_000, Math.floor(row.delay_timeout_ms / 2)),

@@ -32,7 +32,7 @@ export interface EventHandlerDeps {
   rooms: Pick<RoomStates, 'apply' | 'persist' | 'flush' | 'refresh' | 'peek' | 'roomIds'>;
   homeserver: Pick<HomeserverClient, 'joinRoom' | 'leaveRoom'>;
   revoker: Pick<Revoker, 'removeUser' | 'updatePermissions'>;
-  calls: Pick<CallLifecycle, 'onMessage'>;
+  calls: Pick<CallLifecycle, 'onMessage' | 'onBotRemoved'>;
   invites: InvitePolicy;
   log: Logger;
   /** Whether a server name is in a configured list (normalised comparison). */
@@ -119,6 +119,8 @@ export class EventHandler {
       if (pending !== undefined) await deps.rooms.flush(pending);
       if (membership === 'invite') await this.onInvite(roomId, ev.sender);
       else if (membership === 'join' && deps.rooms.peek(roomId) === undefined) await deps.rooms.refresh(roomId);
+      // Kicked or banned, the bot can no longer see who may be in the call: the call ends.
+      else if (membership === 'leave' || membership === 'ban') await deps.calls.onBotRemoved(roomId);
       return;
     }
     if (change === undefined) return;

@@ -39,9 +39,18 @@ export interface NamedUser {
 
 const MAX_NAME_CHARS = 64;
 
-/** C0, DEL, C1, bidi embeddings/overrides (U+202A–202E) and isolates (U+2066–2069). */
+/**
+ * C0, DEL, C1, zero-width and direction marks (U+200B–200F), the Arabic letter mark (U+061C), bidi
+ * embeddings/overrides (U+202A–202E), isolates (U+2066–2069) and the byte order mark (U+FEFF).
+ */
 const isHidden = (c: number): boolean =>
-  c <= 0x1f || (c >= 0x7f && c <= 0x9f) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+  c <= 0x1f ||
+  (c >= 0x7f && c <= 0x9f) ||
+  c === 0x061c ||
+  (c >= 0x200b && c <= 0x200f) ||
+  (c >= 0x202a && c <= 0x202e) ||
+  (c >= 0x2066 && c <= 0x2069) ||
+  c === 0xfeff;
 
 /**
  * Member-chosen text made safe to quote in a notice: no control, line-separator or bidi-override
@@ -51,7 +60,8 @@ const isHidden = (c: number): boolean =>
  */
 export function safeName(text: string | undefined, fallback = ''): string {
   // NEL (U+0085) breaks lines in some renderers but is not in \s.
-  const cleaned = Array.from((text ?? '').replace(/[\s\u0085]+/g, ' '))
+  // The byte order mark counts as whitespace in JS regexes: dropped first, so it joins nothing apart.
+  const cleaned = Array.from((text ?? '').replaceAll('\ufeff', '').replace(/[\s\u0085]+/g, ' '))
     .filter((ch) => !isHidden(ch.codePointAt(0) ?? 0))
     .join('')
     .replace(/ {2,}/g, ' ')

@@ -105,6 +105,45 @@ export class Revoker {
     return sum(now) + sum(rest);
   }
 
+  /**
+   * A participant just connected: out at once if its identity is not one we granted or its user is
+   * no longer a member (a removed member reconnecting with a token LiveKit still honours); its
+   * publish permission set to what its power allows now (a demoted member reconnecting).
+   */
+  async admit(roomId: string, p: ParticipantInfo, userId: string | undefined): Promise<'removed' | 'admitted'> {
+    const alias = livekitRoomAlias(roomId);
+    const room = this.deps.rooms.peek(roomId);
+    const membership = userId === undefined ? undefined : room?.members.get(userId)?.membership;
+    if (userId === undefined || (membership !== undefined && membership !== 'join')) {
+      await this.deps.livekit.removeParticipant(alias, p.identity).catch((err: unknown) => {
+        if (!notFound(err)) throw err;
+      });
+      this.removed(
+        roomId,
+        userId,
+        p.identity,
+        userId === undefined ? 'unknown_identity' : `reconnected_after_${membership ?? ''}`,
+      );
+      return 'removed';
+    }
+    if (room !== undefined && membership === 'join') {
+      const grant = decideGrant(room, userId, serverOf(userId), this.deps.policy);
+      const current = p.permission?.canPublish ?? true;
+      if (!(grant instanceof ApiError) && current !== grant.canPublish) {
+        await this.deps.livekit.updateParticipant(alias, p.identity, {
+          permission: { canPublish: grant.canPublish, canSubscribe: true, canPublishData: true },
+        });
+        this.deps.log.info('participant_permission', {
+          room_id: roomId,
+          user_id: userId,
+          identity: p.identity,
+          publish: grant.canPublish,
+        });
+      }
+    }
+    return 'admitted';
+  }
+
   /** Recomputes publish permission of everyone in the call after a power level change. */
   async updatePermissions(room: CallRoomView): Promise<void> {
     const alias = livekitRoomAlias(room.roomId);
@@ -112,7 +151,9 @@ export class Revoker {
       if (userId === undefined) continue;
       const grant = decideGrant(room, userId, serverOf(userId), this.deps.policy);
       if (grant instanceof ApiError) {
-        await this.removeUser(room.roomId, userId, grant.reason);
+        // Only a confirmed loss of membership (or a policy refusal) removes anyone; a member we
+        // simply do not know about is left to the sweep.
+        if (room.members.get(userId) !== undefined) await this.removeUser(room.roomId, userId, grant.reason);
         continue;
       }
       const current = p.permission?.canPublish ?? true;

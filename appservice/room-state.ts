@@ -30,6 +30,8 @@ export interface RoomView {
   creators: ReadonlySet<string>;
   members: ReadonlyMap<string, RoomMember>;
   powerLevels: PowerLevels;
+  /** Whether a user of this server is joined or invited (absent in hand-made views: not checked). */
+  hasServer?(server: string): boolean;
 }
 
 export interface CallRoomView extends RoomView {
@@ -61,6 +63,10 @@ class MutableRoom implements CallRoomView {
   /** The room's power levels event as decoded (undefined: the room has none). */
   powerLevelsContent: PowerLevels | undefined;
   createSender: string | undefined;
+  /** Joined or invited members per server: asked on every token request, so kept, not counted. */
+  private readonly servers = new Map<string, number>();
+  /** MatrixRTC state keys per sender. */
+  private readonly rtcPerUser = new Map<string, number>();
 
   constructor(
     readonly roomId: string,
@@ -74,8 +80,11 @@ class MutableRoom implements CallRoomView {
     room.createSender = s.createSender;
     room.powerLevelsContent = s.powerLevels === undefined ? undefined : parsePowerLevels(s.powerLevels);
     room.powerLevels = parsePowerLevels(room.powerLevelsContent, s.createSender);
-    for (const [u, m] of s.members) room.members.set(u, m);
-    for (const m of s.rtc) room.rtc.set(m.stateKey, [...(room.rtc.get(m.stateKey) ?? []), m]);
+    for (const [u, m] of s.members) room.setMember(u, m);
+    for (const m of s.rtc) {
+      if (!room.rtc.has(m.stateKey)) room.countRtc(m.userId, 1);
+      room.rtc.set(m.stateKey, [...(room.rtc.get(m.stateKey) ?? []), m]);
+    }
     return room;
   }
 
@@ -91,13 +100,45 @@ class MutableRoom implements CallRoomView {
     };
   }
 
+  private countRtc(userId: string, delta: number): void {
+    const n = (this.rtcPerUser.get(userId) ?? 0) + delta;
+    if (n > 0) this.rtcPerUser.set(userId, n);
+    else this.rtcPerUser.delete(userId);
+  }
+
+  hasServer(server: string): boolean {
+    return (this.servers.get(server) ?? 0) > 0;
+  }
+
+  private setMember(userId: string, m: RoomMember): void {
+    const present = (x: RoomMember | undefined): boolean => x?.membership === 'join' || x?.membership === 'invite';
+    const before = present(this.members.get(userId));
+    this.members.set(userId, m);
+    const after = present(m);
+    if (before === after) return;
+    const server = userId.slice(userId.indexOf(':') + 1);
+    const n = (this.servers.get(server) ?? 0) + (after ? 1 : -1);
+    if (n > 0) this.servers.set(server, n);
+    else this.servers.delete(server);
+  }
+
   /** Applies a state event; returns what changed, for the store. */
   apply(ev: MatrixEvent): RoomChange | undefined {
     if (ev.type === RTC_MEMBER_EVENT || ev.type === CALL_MEMBER_EVENT) {
       const parsed = parseMembershipEvent(ev);
       if (parsed.stateKey === undefined) return undefined;
-      if (parsed.memberships.length === 0) this.rtc.delete(parsed.stateKey);
-      else this.rtc.set(parsed.stateKey, parsed.memberships);
+      if (parsed.memberships.length === 0) {
+        if (this.rtc.has(parsed.stateKey)) this.countRtc(ev.sender, -1);
+        this.rtc.delete(parsed.stateKey);
+      } else {
+        if (!this.rtc.has(parsed.stateKey)) {
+          // A member makes a membership per device or session, not thousands: each one multiplies
+          // what a ban must remove, so past the cap new ones are not kept.
+          if ((this.rtcPerUser.get(ev.sender) ?? 0) >= MAX_RTC_PER_USER) return undefined;
+          this.countRtc(ev.sender, 1);
+        }
+        this.rtc.set(parsed.stateKey, parsed.memberships);
+      }
       return { kind: 'rtc', stateKey: parsed.stateKey, memberships: parsed.memberships };
     }
     if (ev.state_key === undefined) return undefined;
@@ -125,7 +166,7 @@ class MutableRoom implements CallRoomView {
         const member = memberContent(ev.content);
         if (member === undefined) return undefined;
         const { membership, displayname } = member;
-        this.members.set(ev.state_key, { membership, displayname });
+        this.setMember(ev.state_key, { membership, displayname });
         return { kind: 'member', userId: ev.state_key, membership, displayname };
       }
       default:
@@ -145,8 +186,12 @@ export interface RoomStatesOptions {
 
 interface Inflight {
   promise: Promise<MutableRoom>;
-  flags: { dirty: boolean };
+  /** Events that arrived while the room was being read (bounded: a read takes seconds at most). */
+  flags: { arrived: MatrixEvent[] };
 }
+
+/** MatrixRTC memberships (state keys) kept per member and room; as many as identities per user. */
+const MAX_RTC_PER_USER = 32;
 
 /** How long "the bot is not in this room" is remembered, so unknown room ids cost no homeserver read. */
 const NOT_VISIBLE_MS = 60_000;
@@ -235,25 +280,19 @@ export class RoomStates {
   refresh(roomId: string): Promise<MutableRoom> {
     const running = this.inflight.get(roomId);
     if (running !== undefined) return running.promise;
-    // Reading the state races with events arriving meanwhile: if one does, read again so the
-    // answer cannot be older than an event we already saw.
-    const flags = { dirty: false };
-    const dirty = (): boolean => flags.dirty;
+    // Reading the state races with events arriving meanwhile: those are kept and applied again on
+    // top of the read (applying a state event twice changes nothing), so the answer is never older
+    // than an event we already saw, however busy the room.
+    const flags: Inflight['flags'] = { arrived: [] };
     const promise = (async () => {
       try {
-        for (let attempt = 0; ; attempt++) {
-          flags.dirty = false;
-          const room = await this.load(roomId);
-          if (!dirty() || attempt >= 3) {
-            if (!dirty()) {
-              this.rooms.set(roomId, room);
-              this.notVisible.delete(roomId);
-              this.failedReads.delete(roomId);
-              await this.opts.store.saveSnapshot(room.snapshot());
-            }
-            return room;
-          }
-        }
+        const room = await this.load(roomId);
+        for (const ev of flags.arrived) room.apply(ev);
+        this.rooms.set(roomId, room);
+        this.notVisible.delete(roomId);
+        this.failedReads.delete(roomId);
+        await this.opts.store.saveSnapshot(room.snapshot());
+        return room;
       } catch (err) {
         if (err instanceof RoomNotVisibleError) this.rememberNotVisible(roomId);
         else if (this.rooms.has(roomId)) {
@@ -327,7 +366,7 @@ export class RoomStates {
     if (ev.room_id === undefined || (ev.state_key === undefined && ev.type !== RTC_MEMBER_EVENT)) return undefined;
     this.applied.set(ev.room_id, (this.applied.get(ev.room_id) ?? 0) + 1);
     const flight = this.inflight.get(ev.room_id);
-    if (flight !== undefined) flight.flags.dirty = true;
+    if (flight !== undefined && flight.flags.arrived.length < 10_000) flight.flags.arrived.push(ev);
     const room = this.rooms.get(ev.room_id);
     if (room === undefined) return undefined;
     const change = room.apply(ev);

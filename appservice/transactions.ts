@@ -134,6 +134,17 @@ function transient(err: unknown): boolean {
 
 const DATABASE_UNAVAILABLE = 'database_unavailable';
 
+/** Event types counted by name in metrics; any other (members invent types) counts as `other`. */
+const COUNTED_TYPES = new Set([
+  'm.room.member',
+  'm.room.message',
+  'm.room.power_levels',
+  'm.room.create',
+  'org.matrix.msc3401.call.member',
+  'org.matrix.msc4143.rtc.member',
+  'im.vector.modular.widgets',
+]);
+
 /** Why a failed event held the transaction. */
 class Held extends Error {
   constructor(readonly reason: 'database_unavailable' | 'transient_failure') {
@@ -307,7 +318,10 @@ export function transactionRoutes(deps: TransactionDeps): Router {
       if (!databaseDown && (await storeChanges(pending, txnId)) === DATABASE_UNAVAILABLE) databaseDown = true;
       if (databaseDown) throw new Held('database_unavailable');
       await deps.db.query('INSERT INTO appservice_transactions (txn_id) VALUES ($1) ON CONFLICT DO NOTHING', [txnId]);
-      deps.count?.('processed', types);
+      deps.count?.(
+        'processed',
+        types.map((t) => (COUNTED_TYPES.has(t) ? t : 'other')),
+      );
       deps.onHeld?.(undefined);
       res.json({});
     } catch (err) {

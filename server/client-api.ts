@@ -14,6 +14,13 @@ import type { FederationHttp, JsonResponse } from './federation-http.ts';
 import { serverOfUserId } from './matrix-ids.ts';
 import { parseServerName, type FederationEndpoint, type ServerDiscovery } from './server-discovery.ts';
 
+/** A path without its trailing slashes (a loop: a regex would backtrack on a long run of them). */
+function withoutTrailingSlashes(path: string): string {
+  let end = path.length;
+  while (end > 0 && path[end - 1] === '/') end--;
+  return path.slice(0, end);
+}
+
 export interface ClientApiOptions {
   /** Server names whose client API may be plain http (`federation.private_address_servers`: a local test federation). */
   plainHttpServers?: readonly string[];
@@ -96,7 +103,7 @@ export class ClientApi {
         ? (wk.body as Record<string, unknown>)['m.homeserver']
         : undefined;
     const raw = typeof hs === 'object' && hs !== null ? (hs as Record<string, unknown>)['base_url'] : undefined;
-    if (wk.status !== 200 || typeof raw !== 'string') {
+    if (wk.status !== 200 || typeof raw !== 'string' || raw.length > 2048) {
       throw new ApiError('M_UNKNOWN', `${serverName} publishes no client-server API`, {
         status: 502,
         reason: 'no_client_api',
@@ -131,7 +138,7 @@ export class ClientApi {
       scheme,
       host: url.hostname.replace(/^\[|\]$/g, ''),
       port: url.port === '' ? (scheme === 'https' ? 443 : 80) : Number(url.port),
-      basePath: url.pathname.replace(/\/+$/, ''),
+      basePath: withoutTrailingSlashes(url.pathname),
     };
   }
 }

@@ -52,13 +52,17 @@ export class LivekitIdentities {
       const oldest = this.known.entries().next();
       if (oldest.done !== true) {
         const [oldKey, oldUser] = oldest.value;
-        this.known.delete(oldKey);
         const [oldRoom = '', oldIdentity = ''] = oldKey.split('\u0000');
-        const userKey = key(oldRoom, oldUser);
-        this.byUser.get(userKey)?.delete(oldIdentity);
-        if (this.byUser.get(userKey)?.size === 0) this.byUser.delete(userKey);
+        this.forget(oldRoom, oldIdentity, oldUser);
       }
     }
+  }
+
+  private forget(room: string, identity: string, userId: string): void {
+    this.known.delete(key(room, identity));
+    const u = key(room, userId);
+    this.byUser.get(u)?.delete(identity);
+    if (this.byUser.get(u)?.size === 0) this.byUser.delete(u);
   }
 
   /** The identities of a user in a LiveKit room that this instance knows, without asking anyone. */
@@ -79,12 +83,14 @@ export class LivekitIdentities {
     );
     // Bounded per user: each member id a client invents makes an identity. An identity dropped here
     // that is still connected is unknown to the sweep, which then removes it.
-    await this.db.query(
+    const dropped = await this.db.query<{ identity: string }>(
       `DELETE FROM livekit_identities WHERE livekit_room = $1 AND user_id = $2 AND identity NOT IN (
          SELECT identity FROM livekit_identities WHERE livekit_room = $1 AND user_id = $2
-         ORDER BY granted_at DESC LIMIT $3)`,
+         ORDER BY granted_at DESC LIMIT $3) RETURNING identity`,
       [g.livekitRoom, g.userId, this.maxPerUser],
     );
+    // What the database dropped is forgotten here too: a later grant of it is recorded again.
+    for (const d of dropped) this.forget(g.livekitRoom, d.identity, g.userId);
     this.remember(g.livekitRoom, g.identity, g.userId);
   }
 

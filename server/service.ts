@@ -148,6 +148,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     livekitRooms,
     livekit: roomService,
     identities,
+    revoker,
     fullAccessServers: policy.fullAccessServers,
     serverListed: isServerNameListed,
     audit,

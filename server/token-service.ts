@@ -68,8 +68,9 @@ export class TokenService {
   async issue(req: TokenRequest): Promise<TokenResponse> {
     const server = req.openIdToken.matrix_server_name;
     const base = { endpoint: req.endpoint, server };
+    const verified: { userId?: string } = {};
     try {
-      const result = await this.decide(req);
+      const result = await this.decide(req, verified);
       this.deps.audit.record({
         action: 'token_granted',
         roomId: req.roomId,
@@ -97,12 +98,16 @@ export class TokenService {
       const e = err instanceof ApiError ? err : new ApiError('M_UNKNOWN', 'Internal error', { reason: 'internal' });
       if (!(err instanceof ApiError))
         this.deps.log.error('token_internal_error', { room_id: req.roomId, error: (err as Error).message });
-      this.deps.audit.record({
-        action: 'token_refused',
-        roomId: req.roomId,
-        // Not verified: kept as a detail, never as the row's user.
-        detail: { ...base, claimed_user_id: req.claimedUserId, reason: e.reason, status: e.status },
-      });
+      // Refusals of verified users are audited; those of anyone who could not be verified are only
+      // logged and counted (anyone can send them, and they must not fill the database).
+      if (verified.userId !== undefined) {
+        this.deps.audit.record({
+          action: 'token_refused',
+          roomId: req.roomId,
+          userId: verified.userId,
+          detail: { ...base, reason: e.reason, status: e.status },
+        });
+      }
       this.deps.onDecision?.(req.endpoint, 'refused', e.reason);
       this.deps.log.info('token_refused', {
         room_id: req.roomId,
@@ -115,7 +120,7 @@ export class TokenService {
     }
   }
 
-  private async decide(req: TokenRequest) {
+  private async decide(req: TokenRequest, verified: { userId?: string }) {
     const server = req.openIdToken.matrix_server_name;
     if (
       isServerNameListed(server, this.opts.denyServers) ||
@@ -125,9 +130,6 @@ export class TokenService {
     }
     // Fail closed: a grant we could not record (audit, identity) is not made.
     if (this.deps.databaseAvailable?.() === false) throw unavailable('database_unavailable');
-    const userId = await this.deps.verifier.verify(req.openIdToken);
-    if (req.claimedUserId !== undefined && req.claimedUserId !== userId) throw unauthorized('claimed_user_mismatch');
-
     let room;
     try {
       room = await this.deps.rooms.get(req.roomId);
@@ -137,6 +139,13 @@ export class TokenService {
       if (err instanceof RoomNotVisibleError) throw notMember();
       throw unavailable('local_homeserver_unreachable');
     }
+    // Nobody of that server is in the room: refused before any lookup or request goes to it, so
+    // made-up server names cannot keep our resolver (or anyone else's server) busy.
+    if (room.hasServer?.(server) === false) throw notMember();
+    const userId = await this.deps.verifier.verify(req.openIdToken);
+    if (req.claimedUserId !== undefined && req.claimedUserId !== userId) throw unauthorized('claimed_user_mismatch');
+    verified.userId = userId;
+
     let grant = decideGrant(room, userId, server, this.opts.policy);
     // Before refusing on membership, ask the homeserver: the join may not have reached us yet. And
     // never grant on a view known to be behind (a held transaction may hold this user's ban).
@@ -211,16 +220,21 @@ export class TokenService {
     }
 
     if (req.delayedLeave !== undefined) {
-      await this.deps.delayedLeaves.register({
-        livekitRoom: alias,
-        identity,
-        roomId: req.roomId,
-        userId,
-        deviceId: req.deviceId,
-        delayId: req.delayedLeave.delayId,
-        delayTimeoutMs: req.delayedLeave.timeoutMs,
-        csApiUrl: req.delayedLeave.csApiUrl,
-      });
+      await this.deps.delayedLeaves
+        .register({
+          livekitRoom: alias,
+          identity,
+          roomId: req.roomId,
+          userId,
+          deviceId: req.deviceId,
+          delayId: req.delayedLeave.delayId,
+          delayTimeoutMs: req.delayedLeave.timeoutMs,
+          csApiUrl: req.delayedLeave.csApiUrl,
+        })
+        .catch((err: unknown) => {
+          this.deps.log.error('delayed_leave_register_failed', { room_id: req.roomId, error: (err as Error).message });
+          throw unavailable('database_unavailable');
+        });
     }
     return { userId, identity, alias, jwt, presence, canPublish: grant.canPublish };
   }

@@ -10,3 +10,11 @@ CREATE TABLE livekit_identities (
   PRIMARY KEY (livekit_room, identity)
 );
 CREATE INDEX livekit_identities_user ON livekit_identities (livekit_room, user_id);
+
+-- Participants connected when this table appeared were granted before it: their identities are
+-- recorded from the running calls, so the first reconciliation does not take them for intruders.
+INSERT INTO livekit_identities (livekit_room, identity, room_id, user_id, device_id)
+SELECT c.livekit_room, p.identity, c.room_id, p.user_id, coalesce(p.device_id, '')
+FROM call_participants p JOIN calls c USING (call_id)
+WHERE c.ended_at IS NULL AND p.left_at IS NULL AND p.user_id IS NOT NULL
+ON CONFLICT DO NOTHING;

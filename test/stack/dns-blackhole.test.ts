@@ -11,13 +11,14 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadConfig } from '../../config/load.ts';
+import { readRegistration } from '../../config/registration.ts';
 import type { Config } from '../../config/schema.ts';
 import { stateDir } from '../../scripts/stack/layout.ts';
 import { createLogger } from '../../server/log.ts';
 import { startService, type RunningService } from '../../server/service.ts';
 import { callRoom, openIdToken } from '../harness/calls.ts';
 import { eventually, inviteAndJoin, registerUser, waitForMembership, type TestUser } from '../harness/matrix.ts';
-import { stackFetch } from '../harness/stack.ts';
+import { stackEnv, stackFetch } from '../harness/stack.ts';
 
 const DNS_TIMEOUT_MS = 1_500;
 const BLACKHOLED_IN_FLIGHT = 20;
@@ -89,6 +90,9 @@ const logLines: string[] = [];
 let alice: TestUser;
 let bob: TestUser;
 let roomId: string;
+const run = Date.now().toString(36);
+/** Names of black-holed servers, each with a member in the room (enough for the whole test). */
+const blackholedNames = Array.from({ length: 600 }, (_, i) => `blackhole-${i}-${run}.example`);
 
 async function sfuGetFrom(body: Record<string, unknown>): Promise<Answer> {
   const started = performance.now();
@@ -152,6 +156,25 @@ beforeAll(async () => {
   await eventually('Bob’s token from the second instance', async () =>
     (await tokenFor(bob)).status === 200 ? true : undefined,
   );
+  // A server with nobody in the room is refused before any lookup: the black-holed servers each
+  // have a member here (joined through this instance's own appservice endpoint, as if the
+  // homeserver had told it).
+  const hsToken = readRegistration(stackEnv().appservice.registration).hs_token;
+  const joins = blackholedNames.map((name, i) => ({
+    type: 'm.room.member',
+    state_key: `@m:${name}`,
+    sender: `@m:${name}`,
+    room_id: roomId,
+    event_id: `$bh${run}-${i}`,
+    origin_server_ts: Date.now(),
+    content: { membership: 'join' },
+  }));
+  const res = await fetch(`${service.url}/_matrix/app/v1/transactions/bh-${run}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${hsToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ events: joins }),
+  });
+  expect(res.status).toBe(200);
 });
 
 afterAll(async () => {
@@ -169,7 +192,7 @@ describe('server-name resolution with a DNS server that never answers', () => {
     let launching = true;
     let inFlight = 0;
     const launch = (): void => {
-      const name = `blackhole-${blackholed.length}-${Date.now().toString(36)}.example`;
+      const name = blackholedNames[blackholed.length] ?? `blackhole-overflow-${run}.example`;
       inFlight++;
       const answer = sfuGetFrom({
         room: roomId,
@@ -256,5 +279,16 @@ describe('server-name resolution with a DNS server that never answers', () => {
     // Bob is not slowed down (generous bounds: this is a shared two-core machine).
     expect(median(loaded)).toBeLessThan(3 * median(unloaded) + 200);
     expect(median(loaded)).toBeLessThan(1_500);
+  });
+
+  it('a server with nobody in the room is refused (403, like any non-member) before any lookup', async () => {
+    const name = `nobody-here-${run}.example`;
+    const answer = await sfuGetFrom({
+      room: roomId,
+      openid_token: { access_token: 'x'.repeat(24), token_type: 'Bearer', matrix_server_name: name, expires_in: 3600 },
+      device_id: 'NOBODY',
+    });
+    expect(answer.status).toBe(403);
+    expect(blackHole.namesAsked().has(name)).toBe(false);
   });
 });

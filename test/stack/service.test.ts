@@ -74,16 +74,16 @@ describe('MatrixRTC transport discovery on Synapse A', () => {
 
 describe('metrics', () => {
   it('/metrics counts token decisions and appservice transactions as they happen', async () => {
-    const { callRoom, postToService } = await import('../harness/calls.ts');
-    const alice = await registerUser('a');
-    await callRoom(alice); // the bot is invited and joins: transactions flow
+    const { postToService, roomWithPartner } = await import('../harness/calls.ts');
+    // The bot is invited and joins, Bob (B) joins: transactions flow, and B has a member in the room.
+    const { roomId } = await roomWithPartner();
     const fake = {
       access_token: 'nope',
       token_type: 'Bearer',
       matrix_server_name: homeserver('b').server_name,
       expires_in: 60,
     };
-    const refused = await postToService('/sfu/get', { room: '!x:localhost:8481', openid_token: fake, device_id: 'D' });
+    const refused = await postToService('/sfu/get', { room: roomId, openid_token: fake, device_id: 'D' });
     expect(refused.status).toBe(401);
 
     const res = await stackFetch(`${stackEnv().service.url}/metrics`);

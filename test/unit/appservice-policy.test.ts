@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CallLifecycle } from '../../appservice/call-lifecycle.ts';
 import { CallStore } from '../../appservice/call-store.ts';
 import { EventHandler } from '../../appservice/event-handler.ts';
+import { Revoker } from '../../appservice/revocation.ts';
 import type { MatrixEvent } from '../../appservice/matrix-events.ts';
 import { parseMembershipEvent } from '../../appservice/rtc-membership.ts';
 import { migrate } from '../../schema/migrate.ts';
@@ -37,7 +38,7 @@ describe('whom the bot serves', () => {
       },
       homeserver,
       revoker: { removeUser: vi.fn(), updatePermissions: vi.fn() },
-      calls: { onMessage: vi.fn() },
+      calls: { onMessage: vi.fn(), onBotRemoved: vi.fn() },
       invites: { inviteServers: ['a.example'], maxRooms: 3 },
       log,
       serverListed: isServerNameListed,
@@ -161,6 +162,7 @@ describe('reconciling running calls with LiveKit (real database, fake LiveKit)',
         listParticipants: () => Promise.resolve(present.map((identity) => ({ identity, attributes: {} }) as never)),
       },
       identities: { usersOf: () => Promise.resolve(new Map()) },
+      revoker: { admit: vi.fn(() => Promise.resolve('admitted' as const)) },
       fullAccessServers: ['a.example'],
       serverListed: isServerNameListed,
       audit: { record: vi.fn() },
@@ -205,4 +207,107 @@ describe('reconciling running calls with LiveKit (real database, fake LiveKit)',
     await lc.checkRunningCalls();
     expect(await calls.openParticipants(call.callId)).toEqual(['new-identity']);
   });
+});
+
+describe('a participant connecting', () => {
+  const view = (membership: 'join' | 'ban', power: number) => ({
+    roomId: '!r:a.example',
+    roomVersion: '12',
+    creators: new Set<string>(),
+    members: new Map([['@bob:b.example', { membership, displayname: undefined }]]),
+    rtc: new Map(),
+    powerLevels: {
+      users: { '@bob:b.example': power },
+      users_default: 0,
+      events: { 'org.matrix.msc3401.call.member': 50 },
+      state_default: 50,
+      events_default: 0,
+      kick: 50,
+      ban: 50,
+      invite: 0,
+      redact: 50,
+    },
+  });
+  const revoker = (membership: 'join' | 'ban', power: number) => {
+    const livekit = {
+      removeParticipant: vi.fn(() => Promise.resolve()),
+      updateParticipant: vi.fn(() => Promise.resolve({} as never)),
+      listParticipants: vi.fn(() => Promise.resolve([])),
+      listRooms: vi.fn(() => Promise.resolve([])),
+    };
+    const r = new Revoker({
+      livekit,
+      identities: {
+        identitiesOf: () => Promise.resolve([]),
+        knownIdentitiesOf: () => [],
+        usersOf: () => Promise.resolve(new Map()),
+      },
+      rooms: { peek: () => view(membership, power), roomIds: () => ['!r:a.example'] },
+      audit: { record: vi.fn() },
+      log,
+      policy: { localServer: 'a.example', fullAccessServers: ['a.example'], remoteUsers: 'publish' },
+    });
+    return { r, livekit };
+  };
+  const participant = (canPublish: boolean) => ({ identity: 'bob-id', permission: { canPublish } }) as never;
+
+  it('a demoted member reconnecting with its old token loses publishing again at once', async () => {
+    const { r, livekit } = revoker('join', 0);
+    expect(await r.admit('!r:a.example', participant(true), '@bob:b.example')).toBe('admitted');
+    expect(livekit.updateParticipant).toHaveBeenCalledWith(
+      expect.any(String),
+      'bob-id',
+      expect.objectContaining({ permission: expect.objectContaining({ canPublish: false }) as unknown }),
+    );
+  });
+
+  it('a banned member reconnecting, or an identity we never granted, is removed at once', async () => {
+    const banned = revoker('ban', 50);
+    expect(await banned.r.admit('!r:a.example', participant(true), '@bob:b.example')).toBe('removed');
+    const unknown = revoker('join', 50);
+    expect(await unknown.r.admit('!r:a.example', participant(true), undefined)).toBe('removed');
+    expect(unknown.livekit.removeParticipant).toHaveBeenCalledWith(expect.any(String), 'bob-id');
+  });
+
+  it('a member in good standing is left as it is', async () => {
+    const { r, livekit } = revoker('join', 50);
+    expect(await r.admit('!r:a.example', participant(true), '@bob:b.example')).toBe('admitted');
+    expect(livekit.updateParticipant).not.toHaveBeenCalled();
+    expect(livekit.removeParticipant).not.toHaveBeenCalled();
+  });
+});
+
+describe('the bot removed from a room with a running call', () => {
+  it('closes the call’s LiveKit room and records the call as ended', async () => {
+    const db = await openDatabase({ dataDir: 'memory://' });
+    try {
+      await migrate(db);
+      const calls = new CallStore(db);
+      await calls.start('!kicked:a.example', 'LK-kicked', '@alice:a.example', '$start-kicked');
+      const deleteRoom = vi.fn(() => Promise.resolve());
+      const lc = new CallLifecycle({
+        botUserId: '@causerie:a.example',
+        homeserver: { sendEvent: vi.fn(), sendState: vi.fn() },
+        rooms: { peek: () => undefined, roomIds: () => [] },
+        calls,
+        livekitRooms: { ensure: vi.fn(), forget: vi.fn() },
+        livekit: { deleteRoom, removeParticipant: vi.fn(), listRooms: vi.fn(), listParticipants: vi.fn() },
+        identities: { usersOf: () => Promise.resolve(new Map()) },
+        revoker: { admit: vi.fn() },
+        fullAccessServers: ['a.example'],
+        serverListed: isServerNameListed,
+        audit: { record: vi.fn() },
+        log,
+        delayedLeaves: { joined: vi.fn(), left: vi.fn() },
+        publicUrl: 'http://x',
+        moderatorPowerLevel: 50,
+        staleGraceMs: 1_000,
+      });
+      await lc.onBotRemoved('!kicked:a.example');
+      expect(deleteRoom).toHaveBeenCalledWith('LK-kicked');
+      expect(await calls.running('!kicked:a.example')).toBeUndefined();
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
 });

@@ -52,4 +52,14 @@ describe("a remote user's client-server API (delegated leave)", () => {
     await api.post('@bob:b.example', '/_matrix/x', {});
     expect(requests.at(-1)).toMatchObject({ scheme: 'http', port: 8492 });
   });
+
+  it('a base URL ending in a long run of slashes costs nothing (no backtracking), and an overlong one is refused', async () => {
+    const { api, requests } = clientApi(`https://matrix.b.example/${'/'.repeat(2_000)}`);
+    const started = performance.now();
+    await api.post('@bob:b.example', '/_matrix/x', {});
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(requests.at(-1)?.path).toBe('/_matrix/x');
+    const { api: long } = clientApi(`https://matrix.b.example/${'/'.repeat(64_000)}`);
+    await expect(long.post('@bob:b.example', '/_matrix/x', {})).rejects.toMatchObject({ reason: 'no_client_api' });
+  });
 });

@@ -73,3 +73,15 @@ describe('notices naming members', () => {
     expect(notices.unknown('@room')).not.toMatch(/@room/i);
   });
 });
+
+describe('invisible and direction characters', () => {
+  it.each([
+    ['zero-width space', 'Al\u200bice'],
+    ['left-to-right mark', 'Al\u200eice'],
+    ['right-to-left mark', 'Al\u200fice'],
+    ['Arabic letter mark', 'Al\u061cice'],
+    ['byte order mark', 'Al\ufeffice'],
+  ])('removes the %s from a name', (_what, name) => {
+    expect(safeName(name)).toBe('Alice');
+  });
+});

@@ -49,6 +49,71 @@ describe('the room view', () => {
   });
 });
 
+describe('reading a busy room', () => {
+  it('an event arriving during the read is applied on top of it: the view is never older than an event seen', async () => {
+    let release: (v: unknown) => void = () => undefined;
+    const roomState = vi.fn(
+      () =>
+        new Promise((resolve) => {
+          release = resolve;
+        }),
+    );
+    const rooms = new RoomStates({ homeserver: { roomState, memberState: vi.fn() }, store, botUserId: bot });
+    const reading = rooms.refresh('!busy:a.example');
+    // The ban arrives while the homeserver is still answering with the state from before it.
+    rooms.apply({
+      type: 'm.room.member',
+      state_key: '@bob:b.example',
+      sender: '@alice:a.example',
+      room_id: '!busy:a.example',
+      content: { membership: 'ban' },
+    });
+    release(stateOf({ [bot]: 'join', '@bob:b.example': 'join' }));
+    const room = await reading;
+    expect(room.members.get('@bob:b.example')?.membership).toBe('ban');
+    expect(rooms.peek('!busy:a.example')?.members.get('@bob:b.example')?.membership).toBe('ban');
+    expect(roomState).toHaveBeenCalledTimes(1);
+  });
+
+  it('keeps at most 32 MatrixRTC memberships per member; past that, new ones are not kept', async () => {
+    const rooms = new RoomStates({
+      homeserver: {
+        roomState: () => Promise.resolve(stateOf({ [bot]: 'join', '@m:b.example': 'join' })),
+        memberState: vi.fn(),
+      },
+      store,
+      botUserId: bot,
+    });
+    await rooms.get('!rtc:a.example');
+    for (let i = 0; i < 40; i++) {
+      rooms.apply({
+        type: 'org.matrix.msc3401.call.member',
+        state_key: `_@m:b.example_D${i}_m.call`,
+        sender: '@m:b.example',
+        room_id: '!rtc:a.example',
+        content: { device_id: `D${i}` },
+      });
+    }
+    expect(rooms.peek('!rtc:a.example')?.rtc.size).toBe(32);
+    // Leaving one makes room for another.
+    rooms.apply({
+      type: 'org.matrix.msc3401.call.member',
+      state_key: '_@m:b.example_D0_m.call',
+      sender: '@m:b.example',
+      room_id: '!rtc:a.example',
+      content: {},
+    });
+    rooms.apply({
+      type: 'org.matrix.msc3401.call.member',
+      state_key: '_@m:b.example_D39_m.call',
+      sender: '@m:b.example',
+      room_id: '!rtc:a.example',
+      content: { device_id: 'D39' },
+    });
+    expect(rooms.peek('!rtc:a.example')?.rtc.has('_@m:b.example_D39_m.call')).toBe(true);
+  });
+});
+
 describe('a room whose read failed', () => {
   it('is known to be possibly behind until a read succeeds', async () => {
     let fail = false;
@@ -76,6 +141,7 @@ describe('grants on a view that may be behind', () => {
     roomVersion: '12',
     creators: new Set(['@alice:a.example']),
     members: new Map([['@bob:b.example', { membership: 'join', displayname: undefined }]]),
+    hasServer: (server) => server === 'b.example',
     powerLevels: {
       users: {},
       users_default: 0,
@@ -132,6 +198,17 @@ describe('grants on a view that may be behind', () => {
     claimedUserId: undefined,
     delayedLeave: undefined,
   };
+
+  it('a server with nobody in the room is refused like any non-member, before any verification', async () => {
+    const verify = vi.fn(() => Promise.resolve('@x:nowhere.example'));
+    const { svc } = service({});
+    (svc as unknown as { deps: { verifier: { verify: typeof verify } } }).deps.verifier.verify = verify;
+    const err = await svc
+      .issue({ ...request, openIdToken: { access_token: 't', matrix_server_name: 'nowhere.example' } })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 403, reason: 'not_member' });
+    expect(verify).not.toHaveBeenCalled();
+  });
 
   it('with a current view, grants without asking the homeserver, and records the identity', async () => {
     const { svc, confirmMember, record } = service({});

@@ -57,13 +57,22 @@ describe('server-name list entries', () => {
 });
 
 describe('token requests against server-name lists', () => {
-  // The lists are checked before OpenID verification, so only what runs up to it is provided, and a
-  // verifier that stops there tells "passed the lists" apart from "refused by them".
+  // The lists are checked before the room and OpenID verification, so only what runs up to the
+  // verifier is provided, and a verifier that stops there tells "passed the lists" apart from
+  // "refused by them".
   const issue = (serverName: string, allow: string[], deny: string[]) => {
     const verify = vi.fn(() =>
       Promise.reject(new ApiError('M_UNAUTHORIZED', 'stop', { reason: 'reached_verification' })),
     );
-    const deps = { verifier: { verify }, audit: { record: vi.fn() }, log: createLogger('test', () => undefined) };
+    // The room view (read before verification) has anyone of any server in it.
+    const room = { roomId: '!r:a.example', members: new Map(), hasServer: () => true };
+    const deps = {
+      verifier: { verify },
+      rooms: { get: () => Promise.resolve(room), stale: () => undefined },
+      databaseAvailable: () => true,
+      audit: { record: vi.fn() },
+      log: createLogger('test', () => undefined),
+    };
     const service = new TokenService(deps as unknown as TokenServiceDeps, {
       livekitUrl: 'ws://lk',
       apiKey: 'k',
