@@ -7,22 +7,23 @@
  */
 import type { RoomServiceClient, WebhookEvent } from 'livekit-server-sdk';
 
-import type { AuditLog } from '../server/audit.ts';
-import { faultPoint } from '../server/faults.ts';
-import { classifyLivekitError, listParticipantsOrGone, LivekitUnavailableError } from '../server/livekit-errors.ts';
-import type { LivekitIdentities } from '../server/livekit-identities.ts';
-import { livekitRoomAlias } from '../server/livekit-names.ts';
-import type { LivekitRooms } from '../server/livekit-rooms.ts';
-import type { Logger } from '../server/log.ts';
-import { serverOfUserId } from '../server/matrix-ids.ts';
+import type { AuditSink } from '../core/audit-trail.ts';
+import { faultPoint } from '../core/faults.ts';
+import { classifyLivekitError, listParticipantsOrGone, LivekitUnavailableError } from '../livekit/errors.ts';
+import type { LivekitIdentities } from '../livekit/identities.ts';
+import { livekitRoomAlias } from '../core/livekit-names.ts';
+import type { LivekitRooms } from '../livekit/rooms.ts';
+import type { Logger } from '../core/log.ts';
+import { serverOfUserId } from '../core/matrix-ids.ts';
 import type { CallStore } from './call-store.ts';
 import type { DelayedLeaves } from './delayed-leaves.ts';
 import type { Revoker } from './revocation.ts';
 import { HomeserverError, type HomeserverClient } from './homeserver-client.ts';
-import { messageBody, type MatrixEvent } from './matrix-events.ts';
+import { messageBody, type MatrixEvent } from '../core/matrix-events.ts';
 import { formatDuration, notices, parseCommand, type NamedUser } from './notices.ts';
-import { RoomStates, type CallRoomView } from './room-state.ts';
-import { CALL_MEMBER_EVENT } from './rtc-membership.ts';
+import { powerOf, type CallRoomView } from '../core/room-model.ts';
+import type { RoomStates } from './room-cache.ts';
+import { CALL_MEMBER_EVENT } from '../core/rtc-membership.ts';
 
 export const WIDGET_EVENT = 'im.vector.modular.widgets';
 export const WIDGET_ID = 'causerie_call';
@@ -39,7 +40,7 @@ export interface CallLifecycleDeps {
   /** Homeservers whose users may start a call (normalised comparison through `serverListed`). */
   fullAccessServers: readonly string[];
   serverListed: (server: string, list: readonly string[]) => boolean;
-  audit: Pick<AuditLog, 'record'>;
+  audit: AuditSink;
   log: Logger;
   delayedLeaves: Pick<DelayedLeaves, 'joined' | 'left'>;
   /** Where browsers load the widget from. */
@@ -138,7 +139,7 @@ export class CallLifecycle {
         return;
       case 'end': {
         const room = deps.rooms.peek(roomId);
-        if (room === undefined || RoomStates.powerOf(room, ev.sender) < deps.moderatorPowerLevel) {
+        if (room === undefined || powerOf(room, ev.sender) < deps.moderatorPowerLevel) {
           await this.notice(roomId, reply, notices.notAllowedToEnd(deps.moderatorPowerLevel));
           return;
         }

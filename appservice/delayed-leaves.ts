@@ -15,29 +15,17 @@
 import type { ParticipantInfo, RoomServiceClient } from 'livekit-server-sdk';
 
 import type { Database } from '../schema/database.ts';
-import type { AuditLog } from '../server/audit.ts';
-import type { ClientApi } from '../server/client-api.ts';
+import type { AuditSink } from '../core/audit-trail.ts';
+import type { ClientApi } from '../federation/client-api.ts';
 import {
   isConnected,
   listParticipantsOrGone,
   LivekitUnavailableError,
   participantPresent,
   type ParticipantPresence,
-} from '../server/livekit-errors.ts';
-import type { Logger } from '../server/log.ts';
-
-/** A delay id handed over with a token request. */
-export interface DelegatedLeave {
-  livekitRoom: string;
-  identity: string;
-  roomId: string;
-  userId: string;
-  deviceId: string;
-  delayId: string;
-  delayTimeoutMs: number;
-  /** Stored for the record only: the client's claimed URL is never used. */
-  csApiUrl?: string | undefined;
-}
+} from '../livekit/errors.ts';
+import type { DelegatedLeave, DelegatedLeaveRegistry } from '../core/delegated-leave.ts';
+import type { Logger } from '../core/log.ts';
 
 interface Row {
   livekit_room: string;
@@ -55,7 +43,7 @@ export interface DelayedLeavesDeps {
   db: Pick<Database, 'query'>;
   clientApi: Pick<ClientApi, 'post'>;
   livekit: Pick<RoomServiceClient, 'getParticipant' | 'listParticipants'>;
-  audit: Pick<AuditLog, 'record'>;
+  audit: AuditSink;
   log: Logger;
 }
 
@@ -117,7 +105,7 @@ interface Attempts {
   send: number;
 }
 
-export class DelayedLeaves {
+export class DelayedLeaves implements DelegatedLeaveRegistry {
   /** Keep-alive restarts, per participant. */
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Pending re-checks of a leave we could not decide yet, per participant. */

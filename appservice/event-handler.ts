@@ -6,13 +6,13 @@
  * means a ban takes effect even while the database is unreachable; the transaction is then held and
  * re-sent, and every step is idempotent, so it is simply done again.
  */
-import type { Logger } from '../server/log.ts';
-import { serverOfUserId } from '../server/matrix-ids.ts';
+import type { Logger } from '../core/log.ts';
+import { serverOfUserId } from '../core/matrix-ids.ts';
 import type { CallLifecycle } from './call-lifecycle.ts';
 import { HomeserverError, type HomeserverClient } from './homeserver-client.ts';
-import type { MatrixEvent } from './matrix-events.ts';
+import type { MatrixEvent } from '../core/matrix-events.ts';
 import type { Revoker } from './revocation.ts';
-import type { RoomStates } from './room-state.ts';
+import type { RoomStates } from './room-cache.ts';
 import type { StoredChange } from './room-store.ts';
 
 export interface InvitePolicy {
@@ -21,6 +21,9 @@ export interface InvitePolicy {
   /** Most rooms the bot stays in; invites beyond are declined. */
   maxRooms: number;
 }
+
+/** Background attempts to join a room whose join was refused for now (1 s, 3 s, 9 s, 27 s apart). */
+const JOIN_RETRIES = 4;
 
 /** How long after a remote server's invite the bot declines it (see onInvite). */
 const DECLINE_DELAY_MS = 2_000;
@@ -93,9 +96,41 @@ export class EventHandler {
       }, DECLINE_DELAY_MS).unref();
       return;
     }
-    await deps.homeserver.joinRoom(roomId, [server]);
+    try {
+      await deps.homeserver.joinRoom(roomId, [server]);
+    } catch (err) {
+      // A room our homeserver itself joined a moment ago may still be syncing its state (a remote
+      // room joined with partial state): the join is refused for now. Tried again a few times in
+      // the background rather than holding every later event of the queue.
+      if (!(err instanceof HomeserverError && err.status === 404)) throw err;
+      this.retryJoin(roomId, server, inviter, 1);
+      return;
+    }
     deps.log.info('bot_joined', { room_id: roomId, invited_by: inviter });
     await deps.rooms.refresh(roomId);
+  }
+
+  private retryJoin(roomId: string, via: string, inviter: string, attempt: number): void {
+    const { deps } = this;
+    if (attempt > JOIN_RETRIES) {
+      deps.log.warn('bot_join_gave_up', { room_id: roomId, invited_by: inviter });
+      return;
+    }
+    setTimeout(
+      () => {
+        deps.homeserver
+          .joinRoom(roomId, [via])
+          .then(async () => {
+            deps.log.info('bot_joined', { room_id: roomId, invited_by: inviter, attempt });
+            await deps.rooms.refresh(roomId);
+          })
+          .catch((err: unknown) => {
+            deps.log.warn('bot_join_retry_failed', { room_id: roomId, attempt, error: (err as Error).message });
+            this.retryJoin(roomId, via, inviter, attempt + 1);
+          });
+      },
+      1_000 * 3 ** (attempt - 1),
+    ).unref();
   }
 
   /**

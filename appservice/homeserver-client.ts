@@ -126,4 +126,4 @@ export class HomeserverClient {
 }
 
 /** A room event as the homeserver hands it over (client or appservice API), once decoded. */
-export type { MatrixEvent as MatrixStateEvent } from './matrix-events.ts';
+export type { MatrixEvent as MatrixStateEvent } from '../core/matrix-events.ts';

@@ -9,14 +9,15 @@
  */
 import type { ParticipantInfo, RoomServiceClient } from 'livekit-server-sdk';
 
-import type { AuditLog } from '../server/audit.ts';
-import { ApiError } from '../server/errors.ts';
-import { decideGrant, type GrantPolicy } from '../server/grants.ts';
-import { listParticipantsOrGone, livekitErrorKind } from '../server/livekit-errors.ts';
-import type { LivekitIdentities } from '../server/livekit-identities.ts';
-import { livekitRoomAlias } from '../server/livekit-names.ts';
-import type { Logger } from '../server/log.ts';
-import type { CallRoomView, RoomStates } from './room-state.ts';
+import type { AuditSink } from '../core/audit-trail.ts';
+import { ApiError } from '../core/errors.ts';
+import { decideGrant, type GrantPolicy } from '../core/grants.ts';
+import { listParticipantsOrGone, livekitErrorKind } from '../livekit/errors.ts';
+import type { LivekitIdentities } from '../livekit/identities.ts';
+import { livekitRoomAlias } from '../core/livekit-names.ts';
+import type { Logger } from '../core/log.ts';
+import type { CallRoomView } from '../core/room-model.ts';
+import type { RoomStates } from './room-cache.ts';
 
 export type LivekitRoomApi = Pick<
   RoomServiceClient,
@@ -27,7 +28,7 @@ export interface RevokerDeps {
   livekit: LivekitRoomApi;
   identities: Pick<LivekitIdentities, 'identitiesOf' | 'knownIdentitiesOf' | 'usersOf'>;
   rooms: Pick<RoomStates, 'peek' | 'roomIds'>;
-  audit: Pick<AuditLog, 'record'>;
+  audit: AuditSink;
   log: Logger;
   policy: GrantPolicy;
   /** Called with the time from the Matrix event's arrival to the removal, per identity removed. */

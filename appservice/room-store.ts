@@ -4,27 +4,9 @@
  * applied again safely.
  */
 import { jsonParam, type Database, type Queryable } from '../schema/database.ts';
-import type { Membership, PowerLevels } from './matrix-events.ts';
-import type { RoomMember } from './room-state.ts';
-import type { RtcMembership } from './rtc-membership.ts';
-
-export interface RoomSnapshot {
-  roomId: string;
-  roomVersion: string;
-  creators: string[];
-  createSender: string | undefined;
-  powerLevels: Record<string, unknown> | undefined;
-  members: [string, RoomMember][];
-  rtc: RtcMembership[];
-  /** When the room was last read in full from the homeserver. */
-  syncedAt?: Date | undefined;
-}
-
-export type RoomChange =
-  | { kind: 'create'; roomVersion: string; creators: string[]; createSender: string }
-  | { kind: 'power_levels'; content: PowerLevels }
-  | { kind: 'member'; userId: string; membership: Membership; displayname: string | undefined }
-  | { kind: 'rtc'; stateKey: string; memberships: RtcMembership[] };
+import type { Membership } from '../core/matrix-events.ts';
+import type { RoomChange, RoomSnapshot } from '../core/room-model.ts';
+import type { RtcMembership } from '../core/rtc-membership.ts';
 
 /** Inserts MatrixRTC membership rows in one statement (rows of rooms we do not keep are dropped). */
 async function insertRtc(q: Queryable, rows: readonly { roomId: string; m: RtcMembership }[]): Promise<void> {

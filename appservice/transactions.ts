@@ -22,11 +22,11 @@ import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 
 import { isTransientDatabaseError, type Database } from '../schema/database.ts';
-import { LivekitUnavailableError } from '../server/livekit-errors.ts';
-import type { Logger } from '../server/log.ts';
+import { LivekitUnavailableError } from '../livekit/errors.ts';
+import type { Logger } from '../core/log.ts';
 import type { EventHandler } from './event-handler.ts';
 import { HomeserverError } from './homeserver-client.ts';
-import { decodeEvent } from './matrix-events.ts';
+import { decodeEvent } from '../core/matrix-events.ts';
 import type { StoredChange } from './room-store.ts';
 
 /** Synapse sends at most 100 PDUs + 100 EDUs + to-device messages of ≤ 64 KiB each. */

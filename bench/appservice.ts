@@ -16,11 +16,11 @@ import { RoomServiceClient } from 'livekit-server-sdk';
 import pg from 'pg';
 
 import { readRegistration } from '../config/registration.ts';
-import { livekitRoomAlias } from '../server/livekit-names.ts';
+import { livekitRoomAlias } from '../core/livekit-names.ts';
 import { up } from '../scripts/stack/index.ts';
 import { stateDir } from '../scripts/stack/layout.ts';
-import { callRoom, sfuGet } from '../test/harness/calls.ts';
-import { asUser, eventually, inviteAndJoin, registerUser, waitForMembership } from '../test/harness/matrix.ts';
+import { callRoom, sfuGet } from '../scripts/stack/clients/calls.ts';
+import { asUser, eventually, inviteAndJoin, registerUser, waitForMembership } from '../scripts/stack/clients/matrix.ts';
 import { percentile } from './load.ts';
 import { startBenchService } from './service.ts';
 

@@ -6,9 +6,9 @@
  */
 import type { Frame } from 'playwright-core';
 
-import { hostPageUrl, launchBrowser, mediaProbe, type MediaFacts } from '../test/harness/browser.ts';
-import { roomWithPartner, say, waitForCallWidget } from '../test/harness/calls.ts';
-import { eventually } from '../test/harness/matrix.ts';
+import { hostPageUrl, launchBrowser, mediaProbe, type MediaFacts } from '../scripts/stack/clients/browser.ts';
+import { roomWithPartner, say, waitForCallWidget } from '../scripts/stack/clients/calls.ts';
+import { eventually } from '../scripts/stack/clients/matrix.ts';
 import { up } from '../scripts/stack/index.ts';
 import { percentile } from './load.ts';
 

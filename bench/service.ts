@@ -35,7 +35,7 @@ export async function startBenchService(
       ...(process.env['BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
       '--import',
       'tsx',
-      join(repoRoot, 'server', 'cli.ts'),
+      join(repoRoot, 'service', 'cli.ts'),
       'start',
       '-c',
       file,

@@ -6,8 +6,8 @@
  */
 
 import { up } from '../scripts/stack/index.ts';
-import { callRoom, openIdToken } from '../test/harness/calls.ts';
-import { inviteAndJoin, registerUser, waitForMembership } from '../test/harness/matrix.ts';
+import { callRoom, openIdToken } from '../scripts/stack/clients/calls.ts';
+import { inviteAndJoin, registerUser, waitForMembership } from '../scripts/stack/clients/matrix.ts';
 import { runLoad, summarize } from './load.ts';
 import { startBenchService } from './service.ts';
 

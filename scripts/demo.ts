@@ -7,9 +7,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { roomWithPartner, say, waitForCallWidget } from '../test/harness/calls.ts';
-import { hostPageUrl } from '../test/harness/browser.ts';
-import { asUser } from '../test/harness/matrix.ts';
+import { roomWithPartner, say, waitForCallWidget } from './stack/clients/calls.ts';
+import { hostPageUrl } from './stack/clients/browser.ts';
+import { asUser } from './stack/clients/matrix.ts';
 import { up } from './stack/index.ts';
 import { stateDir } from './stack/layout.ts';
 

@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { launchBrowser, mediaProbe, type MediaFacts } from '../test/harness/browser.ts';
-import { eventually } from '../test/harness/matrix.ts';
+import { launchBrowser, mediaProbe, type MediaFacts } from './stack/clients/browser.ts';
+import { eventually } from './stack/clients/matrix.ts';
 import { repoRoot, stateDir } from './stack/layout.ts';
 
 execFileSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', 'demo.ts')], {

@@ -9,7 +9,7 @@ import express, { type Router } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 import type { Database } from '../schema/database.ts';
-import { ApiError } from './errors.ts';
+import { ApiError } from '../core/errors.ts';
 import { sendError } from './token-api.ts';
 
 export function createMetrics(db: Pick<Database, 'query'>) {

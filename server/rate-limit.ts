@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 
-import { formatIPv6, mappedIPv4, parseIPv6 } from './address-guard.ts';
+import { formatIPv6, mappedIPv4, parseIPv6 } from '../core/ip-addresses.ts';
 
 /**
  * The bucket a client address counts against. An IPv6 client usually holds a whole /64 (SLAAC,

@@ -6,7 +6,7 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 
-import { ApiError } from './errors.ts';
+import { ApiError } from '../core/errors.ts';
 import { rateLimitKey, type RateLimiter } from './rate-limit.ts';
 import { parseTokenRequest } from './token-requests.ts';
 import type { TokenService } from './token-service.ts';

@@ -5,9 +5,9 @@
  */
 import { z } from 'zod';
 
-import { ApiError, badJson, invalidParam } from './errors.ts';
-import { isValidDeviceId, isValidRoomId } from './matrix-ids.ts';
-import { parseServerName } from './server-discovery.ts';
+import { ApiError, badJson, invalidParam } from '../core/errors.ts';
+import { isValidDeviceId, isValidRoomId } from '../core/matrix-ids.ts';
+import { parseServerName } from '../core/matrix-ids.ts';
 
 const boundedString = (max: number) => z.string().min(1).max(max);
 

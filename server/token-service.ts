@@ -6,17 +6,17 @@
  */
 import { AccessToken } from 'livekit-server-sdk';
 
-import type { DelayedLeaves } from '../appservice/delayed-leaves.ts';
-import { RoomNotVisibleError, type RoomView } from '../appservice/room-state.ts';
-import type { AuditLog } from './audit.ts';
-import { ApiError, forbidden } from './errors.ts';
-import { decideGrant, type GrantPolicy } from './grants.ts';
-import type { LivekitIdentities } from './livekit-identities.ts';
-import type { LivekitRooms } from './livekit-rooms.ts';
-import { livekitIdentityForMember, livekitLegacyIdentity, livekitRoomAlias } from './livekit-names.ts';
-import type { Logger } from './log.ts';
-import { isServerNameListed } from './matrix-ids.ts';
-import type { OpenIdVerifier } from './openid-verify.ts';
+import { RoomNotVisibleError, type RoomView } from '../core/room-model.ts';
+import type { AuditSink } from '../core/audit-trail.ts';
+import type { DelegatedLeaveRegistry } from '../core/delegated-leave.ts';
+import { ApiError, forbidden } from '../core/errors.ts';
+import { decideGrant, type GrantPolicy } from '../core/grants.ts';
+import type { LivekitIdentities } from '../livekit/identities.ts';
+import type { LivekitRooms } from '../livekit/rooms.ts';
+import { livekitIdentityForMember, livekitLegacyIdentity, livekitRoomAlias } from '../core/livekit-names.ts';
+import type { Logger } from '../core/log.ts';
+import { isServerNameListed } from '../core/matrix-ids.ts';
+import type { OpenIdVerifier } from '../federation/openid-verify.ts';
 import { unauthorized, type TokenRequest } from './token-requests.ts';
 
 export interface TokenServiceDeps {
@@ -31,8 +31,8 @@ export interface TokenServiceDeps {
   /** Whether the database answers (false: refuse rather than grant what cannot be recorded). */
   databaseAvailable?: () => boolean;
   livekitRooms: Pick<LivekitRooms, 'ensure'>;
-  audit: Pick<AuditLog, 'record'>;
-  delayedLeaves: Pick<DelayedLeaves, 'register'>;
+  audit: AuditSink;
+  delayedLeaves: DelegatedLeaveRegistry;
   log: Logger;
   /** Counts decisions (metrics). */
   onDecision?: (endpoint: string, outcome: 'granted' | 'refused', reason: string) => void;

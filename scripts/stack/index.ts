@@ -183,7 +183,7 @@ export function startServiceProcess(extraEnv: Record<string, string> = {}): numb
   return startDetached({
     part: 'service',
     command: process.execPath,
-    args: ['--import', 'tsx', join(repoRoot, 'server', 'cli.ts'), 'start', '-c', serviceConfigFile],
+    args: ['--import', 'tsx', join(repoRoot, 'service', 'cli.ts'), 'start', '-c', serviceConfigFile],
     cwd: repoRoot,
     env: { ...process.env, NODE_ENV: 'development', ...extraEnv },
   });

@@ -5,10 +5,10 @@
 import type { Browser, Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { hostPageUrl, launchBrowser, mediaProbe, type MediaFacts } from '../harness/browser.ts';
-import { roomWithPartner, say } from '../harness/calls.ts';
-import { asUser, eventually, invite, registerUser } from '../harness/matrix.ts';
-import { homeserver, stackEnv } from '../harness/stack.ts';
+import { hostPageUrl, launchBrowser, mediaProbe, type MediaFacts } from '../../scripts/stack/clients/browser.ts';
+import { roomWithPartner, say } from '../../scripts/stack/clients/calls.ts';
+import { asUser, eventually, invite, registerUser } from '../../scripts/stack/clients/matrix.ts';
+import { homeserver, stackEnv } from '../../scripts/stack/clients/env.ts';
 
 let browser: Browser;
 beforeAll(async () => {

@@ -8,10 +8,10 @@ import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { hostPageUrl, launchBrowser, mediaProbe, type MediaFacts } from '../harness/browser.ts';
-import { roomWithPartner, say, waitForCallWidget } from '../harness/calls.ts';
-import { asUser, eventually, registerUser, type TestUser } from '../harness/matrix.ts';
-import { stackEnv, stackFetch } from '../harness/stack.ts';
+import { hostPageUrl, launchBrowser, mediaProbe, type MediaFacts } from '../../scripts/stack/clients/browser.ts';
+import { roomWithPartner, say, waitForCallWidget } from '../../scripts/stack/clients/calls.ts';
+import { asUser, eventually, registerUser, type TestUser } from '../../scripts/stack/clients/matrix.ts';
+import { stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 
 const enc = encodeURIComponent;
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');

@@ -8,10 +8,10 @@ import { describe, expect, it } from 'vitest';
 
 import { up } from '../../scripts/stack/index.ts';
 import { isAlive } from '../../scripts/stack/processes.ts';
-import { botNotice, roomWithPartner, say } from '../harness/calls.ts';
-import { asUser, eventually } from '../harness/matrix.ts';
+import { botNotice, roomWithPartner, say } from '../../scripts/stack/clients/calls.ts';
+import { asUser, eventually } from '../../scripts/stack/clients/matrix.ts';
 import { restartWithFault, retryHeldTransactions } from '../harness/faults.ts';
-import { stackEnv } from '../harness/stack.ts';
+import { stackEnv } from '../../scripts/stack/clients/env.ts';
 
 const enc = encodeURIComponent;
 

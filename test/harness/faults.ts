@@ -6,7 +6,7 @@
 import { readRegistration } from '../../config/registration.ts';
 import { serviceHealthy, startServiceProcess } from '../../scripts/stack/index.ts';
 import { runningPid, stopGroup, waitHealthy } from '../../scripts/stack/processes.ts';
-import { homeserver, stackEnv, stackFetch } from './stack.ts';
+import { homeserver, stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 
 /** Replaces the stack's service by one that kills itself (SIGKILL) at the given fault point. */
 export async function restartWithFault(point: string): Promise<number> {

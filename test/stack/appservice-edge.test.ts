@@ -11,9 +11,9 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 
 import { readRegistration } from '../../config/registration.ts';
-import { botNotice, say, sfuGet } from '../harness/calls.ts';
-import { asUser, createRoom, eventually, inviteAndJoin, registerUser, waitForMembership } from '../harness/matrix.ts';
-import { stackEnv, stackFetch } from '../harness/stack.ts';
+import { botNotice, say, sfuGet } from '../../scripts/stack/clients/calls.ts';
+import { asUser, createRoom, eventually, inviteAndJoin, registerUser, waitForMembership } from '../../scripts/stack/clients/matrix.ts';
+import { stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 
 const enc = encodeURIComponent;
 const hsToken = (): string => readRegistration(stackEnv().appservice.registration).hs_token;

@@ -4,8 +4,9 @@ import { Room, RoomEvent } from '@livekit/rtc-node';
 import { describe, expect, it } from 'vitest';
 
 import { readRegistration } from '../../config/registration.ts';
-import { livekitRoomAlias } from '../../server/livekit-names.ts';
-import { callRoom, callSuite, connectToCall, livekitApi, sfuGet } from '../harness/calls.ts';
+import { livekitRoomAlias } from '../../core/livekit-names.ts';
+import { callRoom, connectToCall, livekitApi, sfuGet } from '../../scripts/stack/clients/calls.ts';
+import { callSuite } from '../harness/suite.ts';
 import {
   asUser,
   eventually,
@@ -13,8 +14,8 @@ import {
   registerUser,
   waitForMembership,
   type TestUser,
-} from '../harness/matrix.ts';
-import { stackEnv, stackFetch } from '../harness/stack.ts';
+} from '../../scripts/stack/clients/matrix.ts';
+import { stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 
 const enc = encodeURIComponent;
 

@@ -13,9 +13,9 @@ import {
   roomWithPartner,
   say,
   waitForCallWidget,
-} from '../harness/calls.ts';
-import { asUser, eventually, registerUser } from '../harness/matrix.ts';
-import { stackEnv, stackFetch } from '../harness/stack.ts';
+} from '../../scripts/stack/clients/calls.ts';
+import { asUser, eventually, registerUser } from '../../scripts/stack/clients/matrix.ts';
+import { stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 
 const enc = encodeURIComponent;
 const connected: Room[] = [];

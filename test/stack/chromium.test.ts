@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { launchBrowser } from '../harness/browser.ts';
+import { launchBrowser } from '../../scripts/stack/clients/browser.ts';
 
 const page = `<!doctype html><html><body><video autoplay muted playsinline></video><canvas width="64" height="48"></canvas></body></html>`;
 

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { openDatabase, type Database } from '../../schema/database.ts';
 import { listMigrations, migrate } from '../../schema/migrate.ts';
-import { stackEnv } from '../harness/stack.ts';
+import { stackEnv } from '../../scripts/stack/clients/env.ts';
 
 /** A fresh database in the stack's PostgreSQL cluster, dropped after the suite. */
 const created: string[] = [];

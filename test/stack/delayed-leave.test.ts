@@ -2,9 +2,9 @@ import { dispose, Room } from '@livekit/rtc-node';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { callMembership, roomWithPartner, sfuGet } from '../harness/calls.ts';
-import { asUser, eventually } from '../harness/matrix.ts';
-import { stackEnv } from '../harness/stack.ts';
+import { callMembership, roomWithPartner, sfuGet } from '../../scripts/stack/clients/calls.ts';
+import { asUser, eventually } from '../../scripts/stack/clients/matrix.ts';
+import { stackEnv } from '../../scripts/stack/clients/env.ts';
 
 const enc = encodeURIComponent;
 const rooms: Room[] = [];

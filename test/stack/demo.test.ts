@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
 
-import { stackFetch } from '../harness/stack.ts';
+import { stackFetch } from '../../scripts/stack/clients/env.ts';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');

@@ -14,11 +14,11 @@ import { loadConfig } from '../../config/load.ts';
 import { readRegistration } from '../../config/registration.ts';
 import type { Config } from '../../config/schema.ts';
 import { stateDir } from '../../scripts/stack/layout.ts';
-import { createLogger } from '../../server/log.ts';
-import { startService, type RunningService } from '../../server/service.ts';
-import { callRoom, openIdToken } from '../harness/calls.ts';
-import { eventually, inviteAndJoin, registerUser, waitForMembership, type TestUser } from '../harness/matrix.ts';
-import { stackEnv, stackFetch } from '../harness/stack.ts';
+import { createLogger } from '../../core/log.ts';
+import { startService, type RunningService } from '../../service/start.ts';
+import { callRoom, openIdToken } from '../../scripts/stack/clients/calls.ts';
+import { eventually, inviteAndJoin, registerUser, waitForMembership, type TestUser } from '../../scripts/stack/clients/matrix.ts';
+import { stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 
 const DNS_TIMEOUT_MS = 1_500;
 const BLACKHOLED_IN_FLIGHT = 20;

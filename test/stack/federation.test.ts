@@ -8,8 +8,8 @@ import {
   membership,
   registerUser,
   waitForMembership,
-} from '../harness/matrix.ts';
-import { homeserver } from '../harness/stack.ts';
+} from '../../scripts/stack/clients/matrix.ts';
+import { homeserver } from '../../scripts/stack/clients/env.ts';
 
 describe('federation between Synapse A and Synapse B', () => {
   it('a user on B joins a room created on A, and A sees the join arrive over federation', async () => {

@@ -8,8 +8,9 @@ import { performance } from 'node:perf_hooks';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { readRegistration } from '../../config/registration.ts';
-import { livekitRoomAlias } from '../../server/livekit-names.ts';
-import { callSuite, connectToCall, livekitApi, roomWithPartner } from '../harness/calls.ts';
+import { livekitRoomAlias } from '../../core/livekit-names.ts';
+import { connectToCall, livekitApi, roomWithPartner } from '../../scripts/stack/clients/calls.ts';
+import { callSuite } from '../harness/suite.ts';
 import {
   asUser,
   createRoom,
@@ -18,8 +19,8 @@ import {
   registerUser,
   waitForMembership,
   type TestUser,
-} from '../harness/matrix.ts';
-import { stackEnv, stackFetch } from '../harness/stack.ts';
+} from '../../scripts/stack/clients/matrix.ts';
+import { stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 
 const enc = encodeURIComponent;
 const { db, connected } = callSuite();

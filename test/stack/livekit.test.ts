@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { describe, expect, it } from 'vitest';
 
-import { stackEnv } from '../harness/stack.ts';
+import { stackEnv } from '../../scripts/stack/clients/env.ts';
 
 const httpUrl = (): string => stackEnv().livekit.url.replace(/^ws/, 'http');
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { asUser, registerUser } from '../harness/matrix.ts';
-import { homeserver, stackFetch } from '../harness/stack.ts';
+import { asUser, registerUser } from '../../scripts/stack/clients/matrix.ts';
+import { homeserver, stackFetch } from '../../scripts/stack/clients/env.ts';
 
 interface OpenIdToken {
   access_token: string;

@@ -10,8 +10,9 @@ import { AudioSource, LocalAudioTrack, Room, RoomEvent, TrackPublishOptions, Tra
 import { AccessToken, type ParticipantInfo, type VideoGrant } from 'livekit-server-sdk';
 import { describe, expect, it } from 'vitest';
 
-import { livekitIdentityForMember, livekitLegacyIdentity, livekitRoomAlias } from '../../server/livekit-names.ts';
-import { callRoom, callSuite, connectToCall, getToken, jwtClaims, livekitApi, sfuGet } from '../harness/calls.ts';
+import { livekitIdentityForMember, livekitLegacyIdentity, livekitRoomAlias } from '../../core/livekit-names.ts';
+import { callRoom, connectToCall, getToken, jwtClaims, livekitApi, sfuGet } from '../../scripts/stack/clients/calls.ts';
+import { callSuite } from '../harness/suite.ts';
 import {
   asUser,
   eventually,
@@ -19,8 +20,8 @@ import {
   registerUser,
   waitForMembership,
   type TestUser,
-} from '../harness/matrix.ts';
-import { stackEnv, stackFetch } from '../harness/stack.ts';
+} from '../../scripts/stack/clients/matrix.ts';
+import { stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 
 const enc = encodeURIComponent;
 

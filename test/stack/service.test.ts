@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { asUser, registerUser } from '../harness/matrix.ts';
-import { homeserver, stackEnv, stackFetch } from '../harness/stack.ts';
+import { asUser, registerUser } from '../../scripts/stack/clients/matrix.ts';
+import { homeserver, stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 import { readRegistration } from '../../config/registration.ts';
 
 describe('the Causerie service in the stack', () => {
@@ -74,7 +74,7 @@ describe('MatrixRTC transport discovery on Synapse A', () => {
 
 describe('metrics', () => {
   it('/metrics counts token decisions and appservice transactions as they happen', async () => {
-    const { postToService, roomWithPartner } = await import('../harness/calls.ts');
+    const { postToService, roomWithPartner } = await import('../../scripts/stack/clients/calls.ts');
     // The bot is invited and joins, Bob (B) joins: transactions flow, and B has a member in the room.
     const { roomId } = await roomWithPartner();
     const fake = {

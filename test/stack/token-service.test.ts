@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { dispose, Room } from '@livekit/rtc-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { livekitIdentityForMember, livekitRoomAlias } from '../../server/livekit-names.ts';
+import { livekitIdentityForMember, livekitRoomAlias } from '../../core/livekit-names.ts';
 import {
   callRoom,
   livekitApi,
@@ -13,7 +13,7 @@ import {
   postToService,
   sfuGet,
   type ServiceAnswer,
-} from '../harness/calls.ts';
+} from '../../scripts/stack/clients/calls.ts';
 import {
   asUser,
   eventually,
@@ -22,8 +22,8 @@ import {
   registerUser,
   waitForMembership,
   type TestUser,
-} from '../harness/matrix.ts';
-import { homeserver, stackEnv, stackFetch } from '../harness/stack.ts';
+} from '../../scripts/stack/clients/matrix.ts';
+import { homeserver, stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 
 let alice: TestUser;
 let bob: TestUser;

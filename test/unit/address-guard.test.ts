@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { formatIPv6, isForbiddenAddress, parseIPv6 } from '../../server/address-guard.ts';
+import { isForbiddenAddress } from '../../federation/address-guard.ts';
+import { formatIPv6, parseIPv6 } from '../../core/ip-addresses.ts';
 
 describe('SSRF address guard: special-purpose ranges', () => {
   it.each([

@@ -4,14 +4,14 @@ import { CallLifecycle } from '../../appservice/call-lifecycle.ts';
 import { CallStore } from '../../appservice/call-store.ts';
 import { EventHandler } from '../../appservice/event-handler.ts';
 import { Revoker } from '../../appservice/revocation.ts';
-import type { MatrixEvent } from '../../appservice/matrix-events.ts';
-import { parseMembershipEvent } from '../../appservice/rtc-membership.ts';
+import type { MatrixEvent } from '../../core/matrix-events.ts';
+import { parseMembershipEvent } from '../../core/rtc-membership.ts';
 import { migrate } from '../../schema/migrate.ts';
 import { openDatabase, type Database } from '../../schema/database.ts';
-import { AuditLog } from '../../server/audit.ts';
-import { LivekitIdentities } from '../../server/livekit-identities.ts';
-import { createLogger } from '../../server/log.ts';
-import { isServerNameListed } from '../../server/matrix-ids.ts';
+import { AuditLog } from '../../schema/audit-log.ts';
+import { LivekitIdentities } from '../../livekit/identities.ts';
+import { createLogger } from '../../core/log.ts';
+import { isServerNameListed } from '../../core/matrix-ids.ts';
 
 const log = createLogger('test', () => undefined);
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 
-import { ClientApi } from '../../server/client-api.ts';
-import type { FederationEndpoint } from '../../server/server-discovery.ts';
+import { ClientApi } from '../../federation/client-api.ts';
+import type { FederationEndpoint } from '../../federation/server-discovery.ts';
 
 /** A ClientApi whose remote server publishes `baseUrl` in its /.well-known/matrix/client. */
 function clientApi(baseUrl: unknown, plainHttpServers: string[] = []) {

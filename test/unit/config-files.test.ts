@@ -18,7 +18,7 @@ afterAll(() => {
 });
 
 const cli = (...args: string[]) =>
-  run(process.execPath, ['--import', 'tsx', join(root, 'server', 'cli.ts'), ...args], { cwd: root });
+  run(process.execPath, ['--import', 'tsx', join(root, 'service', 'cli.ts'), ...args], { cwd: root });
 
 describe('config files', () => {
   it('config.sample.yaml is what the schema says (run npm run config:sample after changing the schema)', () => {

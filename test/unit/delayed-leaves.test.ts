@@ -1,16 +1,12 @@
 import { ParticipantInfo, ParticipantInfo_State, ServerError } from 'livekit-server-sdk';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type Mock } from 'vitest';
 
-import {
-  decideLeave,
-  DelayedLeaves,
-  type DelayedLeavesOptions,
-  type DelegatedLeave,
-} from '../../appservice/delayed-leaves.ts';
+import { decideLeave, DelayedLeaves, type DelayedLeavesOptions } from '../../appservice/delayed-leaves.ts';
+import { type DelegatedLeave } from '../../core/delegated-leave.ts';
 import { openDatabase, type Database } from '../../schema/database.ts';
 import { migrate } from '../../schema/migrate.ts';
-import type { AuditEntry } from '../../server/audit.ts';
-import { createLogger } from '../../server/log.ts';
+import type { AuditEntry } from '../../core/audit-trail.ts';
+import { createLogger } from '../../core/log.ts';
 
 let db: Database;
 beforeAll(async () => {

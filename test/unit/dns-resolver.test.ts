@@ -5,9 +5,9 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { BoundedDnsResolver, parseHosts } from '../../server/dns-resolver.ts';
-import { ApiError } from '../../server/errors.ts';
-import { DnsFailure, ServerDiscovery } from '../../server/server-discovery.ts';
+import { BoundedDnsResolver, parseHosts } from '../../federation/dns-resolver.ts';
+import { ApiError } from '../../core/errors.ts';
+import { DnsFailure, ServerDiscovery } from '../../federation/server-discovery.ts';
 
 interface Responder {
   /** `127.0.0.1:port`, as the resolver's `servers` option takes it. */

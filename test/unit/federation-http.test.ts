@@ -13,9 +13,9 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ApiError } from '../../server/errors.ts';
-import { FederationHttp } from '../../server/federation-http.ts';
-import type { FederationEndpoint } from '../../server/server-discovery.ts';
+import { ApiError } from '../../core/errors.ts';
+import { FederationHttp } from '../../federation/federation-http.ts';
+import type { FederationEndpoint } from '../../federation/server-discovery.ts';
 
 let dir: string;
 let key: string;

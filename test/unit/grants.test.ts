@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import type { Membership } from '../../appservice/matrix-events.ts';
-import { parsePowerLevels, type RoomView } from '../../appservice/room-state.ts';
-import { ApiError } from '../../server/errors.ts';
-import { decideGrant, type GrantPolicy } from '../../server/grants.ts';
+import type { Membership } from '../../core/matrix-events.ts';
+import { parsePowerLevels, type RoomView } from '../../core/room-model.ts';
+import { ApiError } from '../../core/errors.ts';
+import { decideGrant, type GrantPolicy } from '../../core/grants.ts';
 
 const policy: GrantPolicy = {
   localServer: 'a.example',
@@ -104,7 +104,7 @@ describe('who gets a token, with what rights', () => {
 
 describe('MatrixRTC membership parsing', () => {
   it('counts a device listed twice in the MSC3401 m.calls shape once', async () => {
-    const { parseMembershipEvent } = await import('../../appservice/rtc-membership.ts');
+    const { parseMembershipEvent } = await import('../../core/rtc-membership.ts');
     const parsed = parseMembershipEvent({
       type: 'org.matrix.msc3401.call.member',
       state_key: '@bob:b.example',
@@ -115,7 +115,7 @@ describe('MatrixRTC membership parsing', () => {
   });
 
   it('ignores a per-device membership written by someone else than the user it names', async () => {
-    const { parseMembershipEvent } = await import('../../appservice/rtc-membership.ts');
+    const { parseMembershipEvent } = await import('../../core/rtc-membership.ts');
     const parsed = parseMembershipEvent({
       type: 'org.matrix.msc3401.call.member',
       state_key: '_@alice:a.example_DEV_m.call',

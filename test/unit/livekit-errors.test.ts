@@ -9,7 +9,7 @@ import {
   listParticipantsOrGone,
   LivekitUnavailableError,
   participantPresent,
-} from '../../server/livekit-errors.ts';
+} from '../../livekit/errors.ts';
 
 /** What the SDK throws for a LiveKit HTTP error (`TwirpError` is its deprecated alias). */
 const twirp = (status: number, code: string | undefined, msg = 'x'): Error =>

@@ -5,7 +5,7 @@ import {
   livekitLegacyIdentity,
   livekitRoomAlias,
   ROOM_CALL_SLOT,
-} from '../../server/livekit-names.ts';
+} from '../../core/livekit-names.ts';
 
 /** The same derivation through Web Crypto, written apart from the module under test. */
 async function independent(parts: string[]): Promise<string> {

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 
-import { LivekitRooms } from '../../server/livekit-rooms.ts';
+import { LivekitRooms } from '../../livekit/rooms.ts';
 
 function fakeRoomService(existing: Set<string>) {
   return {

@@ -6,7 +6,7 @@ import {
   memberContent,
   parsePowerLevels,
   powerLevel,
-} from '../../appservice/matrix-events.ts';
+} from '../../core/matrix-events.ts';
 
 const base = {
   type: 'm.room.member',

@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 
-import { ApiError } from '../../server/errors.ts';
-import type { JsonResponse } from '../../server/federation-http.ts';
-import { OpenIdVerifier } from '../../server/openid-verify.ts';
-import type { FederationEndpoint } from '../../server/server-discovery.ts';
+import { ApiError } from '../../core/errors.ts';
+import type { JsonResponse } from '../../federation/federation-http.ts';
+import { OpenIdVerifier } from '../../federation/openid-verify.ts';
+import type { FederationEndpoint } from '../../federation/server-discovery.ts';
 
 const endpoint = (serverName: string): FederationEndpoint => ({
   serverName,

@@ -1,10 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 
 import { HomeserverError } from '../../appservice/homeserver-client.ts';
-import { RoomNotVisibleError, RoomStates, type RoomView } from '../../appservice/room-state.ts';
+import { RoomNotVisibleError, type RoomView } from '../../core/room-model.ts';
+import { RoomStates } from '../../appservice/room-cache.ts';
 import type { RoomStore } from '../../appservice/room-store.ts';
-import { ApiError } from '../../server/errors.ts';
-import { createLogger } from '../../server/log.ts';
+import { ApiError } from '../../core/errors.ts';
+import { createLogger } from '../../core/log.ts';
 import { TokenService } from '../../server/token-service.ts';
 
 const bot = '@causerie:a.example';
@@ -141,7 +142,7 @@ describe('grants on a view that may be behind', () => {
     roomVersion: '12',
     creators: new Set(['@alice:a.example']),
     members: new Map([['@bob:b.example', { membership: 'join', displayname: undefined }]]),
-    hasServer: (server) => server === 'b.example',
+    hasServer: (server: string) => server === 'b.example',
     powerLevels: {
       users: {},
       users_default: 0,

@@ -1,14 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 
-import { isForbiddenAddress } from '../../server/address-guard.ts';
-import { ApiError } from '../../server/errors.ts';
-import {
-  DnsFailure,
-  parseServerName,
-  ServerDiscovery,
-  type DnsResolver,
-  type SrvRecord,
-} from '../../server/server-discovery.ts';
+import { isForbiddenAddress } from '../../federation/address-guard.ts';
+import { ApiError } from '../../core/errors.ts';
+import { DnsFailure, ServerDiscovery, type DnsResolver, type SrvRecord } from '../../federation/server-discovery.ts';
+import { parseServerName } from '../../core/matrix-ids.ts';
 
 /** Injected DNS: answers from tables, records every question, never sends a packet. */
 function fakeDns(a: Record<string, string[]>, srv: Record<string, SrvRecord[]> = {}) {

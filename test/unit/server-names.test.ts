@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 
-import { ApiError } from '../../server/errors.ts';
-import { createLogger } from '../../server/log.ts';
-import { isServerNameListed, serverNameMatches } from '../../server/matrix-ids.ts';
+import { ApiError } from '../../core/errors.ts';
+import { createLogger } from '../../core/log.ts';
+import { isServerNameListed, serverNameMatches } from '../../core/matrix-ids.ts';
 import { TokenService, type TokenServiceDeps } from '../../server/token-service.ts';
 
 describe('server-name list entries', () => {

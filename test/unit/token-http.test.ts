@@ -2,10 +2,10 @@ import type { AddressInfo } from 'node:net';
 
 import { describe, expect, it, vi } from 'vitest';
 
-import { parsePowerLevels, type RoomView } from '../../appservice/room-state.ts';
-import { ApiError } from '../../server/errors.ts';
+import { parsePowerLevels, type RoomView } from '../../core/room-model.ts';
+import { ApiError } from '../../core/errors.ts';
 import { createHttpApp } from '../../server/http.ts';
-import { createLogger } from '../../server/log.ts';
+import { createLogger } from '../../core/log.ts';
 import { RateLimiter } from '../../server/rate-limit.ts';
 import { tokenRoutes } from '../../server/token-api.ts';
 import { TokenService, type TokenServiceOptions } from '../../server/token-service.ts';

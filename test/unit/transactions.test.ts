@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { HomeserverError } from '../../appservice/homeserver-client.ts';
 import { MAX_TRANSIENT_ATTEMPTS, transactionRoutes, type TransactionDeps } from '../../appservice/transactions.ts';
-import { createLogger } from '../../server/log.ts';
+import { createLogger } from '../../core/log.ts';
 
 const token = 'hs-token-for-tests-0123456789';
 const servers: { close(): void }[] = [];

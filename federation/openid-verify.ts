@@ -6,10 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 
-import { ApiError } from './errors.ts';
+import { ApiError } from '../core/errors.ts';
 import type { JsonResponse } from './federation-http.ts';
 import type { FederationEndpoint } from './server-discovery.ts';
-import { serverOfUserId } from './matrix-ids.ts';
+import { serverOfUserId } from '../core/matrix-ids.ts';
 
 export interface OpenIdToken {
   access_token: string;

@@ -7,8 +7,8 @@
 import express, { type Router } from 'express';
 import { TokenVerifier, WebhookReceiver, type WebhookEvent } from 'livekit-server-sdk';
 
-import type { CallStore } from '../appservice/call-store.ts';
-import type { Logger } from './log.ts';
+import type { CallStore } from './call-store.ts';
+import type { Logger } from '../core/log.ts';
 
 export interface WebhookDeps {
   apiKey: string;

@@ -2,8 +2,48 @@
  * Matrix identifier grammar used at the edges: user ids, room ids, device ids, and how configured
  * server-name lists match a server name.
  */
-import { formatIPv6, parseIPv6 } from './address-guard.ts';
-import { parseServerName } from './server-discovery.ts';
+import { isIP } from 'node:net';
+
+import { formatIPv6, parseIPv6 } from './ip-addresses.ts';
+
+export interface ParsedServerName {
+  /** Host without IPv6 brackets. */
+  host: string;
+  port: number | undefined;
+  ip: boolean;
+}
+
+const dnsName =
+  /^(?=.{1,255}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?$/;
+
+/** Parses `host[:port]` per the spec's server name grammar; undefined when invalid. */
+export function parseServerName(name: string): ParsedServerName | undefined {
+  if (name.length === 0 || name.length > 255) return undefined;
+  let host: string;
+  let portText: string | undefined;
+  if (name.startsWith('[')) {
+    const end = name.indexOf(']');
+    if (end < 0) return undefined;
+    host = name.slice(1, end);
+    const rest = name.slice(end + 1);
+    if (rest !== '' && !rest.startsWith(':')) return undefined;
+    portText = rest === '' ? undefined : rest.slice(1);
+    if (isIP(host) !== 6) return undefined;
+  } else {
+    const colon = name.lastIndexOf(':');
+    host = colon < 0 ? name : name.slice(0, colon);
+    portText = colon < 0 ? undefined : name.slice(colon + 1);
+    if (isIP(host) !== 4 && !dnsName.test(host)) return undefined;
+  }
+  let port: number | undefined;
+  if (portText !== undefined) {
+    if (!/^\d{1,5}$/.test(portText)) return undefined;
+    port = Number(portText);
+    if (port < 1 || port > 65535) return undefined;
+  }
+  return { host, port, ip: isIP(host) !== 0 };
+}
+
 
 const localpartRe = /^[!-9;-~]+$/; // printable ASCII except ':' (historical user ids included)
 

@@ -4,8 +4,8 @@
  */
 import { Agent, fetch, type RequestInit, type Response } from 'undici';
 
-import { readStackEnv, type StackEnv } from '../../scripts/stack/index.ts';
-import { trustingAgent } from '../../scripts/stack/http-check.ts';
+import { readStackEnv, type StackEnv } from '../index.ts';
+import { trustingAgent } from '../http-check.ts';
 
 export type { StackEnv };
 

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 
-import { serverOfUserId } from '../server/matrix-ids.ts';
+import { serverOfUserId } from './matrix-ids.ts';
 
 /** A room event as the rest of the appservice sees it. */
 export interface MatrixEvent {

@@ -5,15 +5,10 @@
  * and written when it answers again, bounded; a batch it refuses is written row by row, so one bad
  * row never drops the rows batched with it.
  */
-import { isTransientDatabaseError, jsonParam, type Database } from '../schema/database.ts';
-import type { Logger } from './log.ts';
+import { isTransientDatabaseError, jsonParam, type Database } from './database.ts';
+import type { AuditEntry, AuditSink } from '../core/audit-trail.ts';
+import type { Logger } from '../core/log.ts';
 
-export interface AuditEntry {
-  action: string;
-  roomId?: string | undefined;
-  userId?: string | undefined;
-  detail?: Record<string, string | number | boolean | undefined>;
-}
 
 export interface AuditLogOptions {
   flushIntervalMs?: number;
@@ -22,7 +17,7 @@ export interface AuditLogOptions {
   maxPending?: number;
 }
 
-export class AuditLog {
+export class AuditLog implements AuditSink {
   private queue: AuditEntry[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();

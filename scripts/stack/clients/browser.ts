@@ -4,7 +4,7 @@
  */
 import { chromium, type Browser } from 'playwright-core';
 
-import { chromiumPath } from '../../scripts/stack/install.ts';
+import { chromiumPath } from '../install.ts';
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({

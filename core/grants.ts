@@ -2,7 +2,7 @@
  * The decision "may this user get a LiveKit token for this room's call, and with what rights?",
  * from the room as the appservice sees it. Pure: no I/O.
  */
-import { RoomStates, type RoomView } from '../appservice/room-state.ts';
+import { powerOf, type RoomView } from './room-model.ts';
 import { forbidden, type ApiError } from './errors.ts';
 import { isServerNameListed } from './matrix-ids.ts';
 
@@ -55,7 +55,7 @@ export function decideGrant(room: RoomView, userId: string, userServer: string, 
   if (remote && policy.remoteUsers === 'deny') {
     return forbidden('Members from other homeservers may not join calls here', 'remote_denied');
   }
-  const power = RoomStates.powerOf(room, userId);
+  const power = powerOf(room, userId);
   const canPublish = power >= callPowerLevel(room) && !(remote && policy.remoteUsers === 'subscribe');
   return {
     canPublish,

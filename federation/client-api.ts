@@ -9,10 +9,11 @@
  */
 import { request } from 'undici';
 
-import { ApiError } from './errors.ts';
+import { ApiError } from '../core/errors.ts';
 import type { FederationHttp, JsonResponse } from './federation-http.ts';
-import { serverOfUserId } from './matrix-ids.ts';
-import { parseServerName, type FederationEndpoint, type ServerDiscovery } from './server-discovery.ts';
+import { serverOfUserId } from '../core/matrix-ids.ts';
+import { type FederationEndpoint, type ServerDiscovery } from './server-discovery.ts';
+import { parseServerName } from '../core/matrix-ids.ts';
 
 /** A path without its trailing slashes (a loop: a regex would backtrack on a long run of them). */
 function withoutTrailingSlashes(path: string): string {

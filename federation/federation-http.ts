@@ -10,7 +10,7 @@ import { rootCertificates } from 'node:tls';
 
 import { Agent, request } from 'undici';
 
-import { ApiError } from './errors.ts';
+import { ApiError } from '../core/errors.ts';
 import type { FederationEndpoint } from './server-discovery.ts';
 
 export interface FederationHttpOptions {

@@ -9,8 +9,8 @@
  * another user than its sender is dropped (in room v12 any member may write `_@other_…` keys).
  * Pure: no I/O.
  */
-import { livekitIdentityForMember, livekitLegacyIdentity } from '../server/livekit-names.ts';
-import { isValidDeviceId } from '../server/matrix-ids.ts';
+import { livekitIdentityForMember, livekitLegacyIdentity } from './livekit-names.ts';
+import { isValidDeviceId } from './matrix-ids.ts';
 
 export const CALL_MEMBER_EVENT = 'org.matrix.msc3401.call.member';
 export const RTC_MEMBER_EVENT = 'org.matrix.msc4143.rtc.member';

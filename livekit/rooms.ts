@@ -5,7 +5,7 @@
  */
 import type { RoomServiceClient } from 'livekit-server-sdk';
 
-import { classifyLivekitError, LivekitUnavailableError } from './livekit-errors.ts';
+import { classifyLivekitError, LivekitUnavailableError } from './errors.ts';
 
 export type RoomPresence = 'created' | 'exists' | 'missing';
 

@@ -11,12 +11,10 @@ import {
   waitForMembership,
   type TestUser,
 } from './matrix.ts';
-import { dispose, Room } from '@livekit/rtc-node';
+import { Room } from '@livekit/rtc-node';
 import { RoomServiceClient } from 'livekit-server-sdk';
-import pg from 'pg';
-import { afterAll, beforeAll } from 'vitest';
 
-import { stackEnv, stackFetch } from './stack.ts';
+import { stackEnv, stackFetch } from './env.ts';
 
 export interface OpenIdToken {
   access_token: string;
@@ -225,33 +223,4 @@ export function waitForCallWidget<T = Record<string, unknown>>(
     },
     timeoutMs,
   );
-}
-
-/**
- * What a suite of call tests shares: a client of the stack's database and the LiveKit connections
- * it opened, both closed after the suite (hooks registered here).
- */
-export interface SuiteDatabase {
-  query<R extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
-}
-
-export function callSuite(): { db: SuiteDatabase; connected: Room[] } {
-  let client: pg.Client | undefined;
-  const connected: Room[] = [];
-  beforeAll(async () => {
-    client = new pg.Client({ connectionString: stackEnv().postgres.url });
-    await client.connect();
-  });
-  afterAll(async () => {
-    for (const r of connected) await r.disconnect().catch(() => undefined);
-    await dispose();
-    await client?.end();
-  });
-  const db: SuiteDatabase = {
-    query: (sql, params) => {
-      if (client === undefined) throw new Error('the suite’s database client is used before beforeAll');
-      return client.query(sql, params);
-    },
-  };
-  return { db, connected };
 }

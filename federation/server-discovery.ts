@@ -7,45 +7,8 @@
 import { isIP } from 'node:net';
 
 import { isForbiddenAddress } from './address-guard.ts';
-import { ApiError } from './errors.ts';
-
-export interface ParsedServerName {
-  /** Host without IPv6 brackets. */
-  host: string;
-  port: number | undefined;
-  ip: boolean;
-}
-
-const dnsName =
-  /^(?=.{1,255}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?$/;
-
-/** Parses `host[:port]` per the spec's server name grammar; undefined when invalid. */
-export function parseServerName(name: string): ParsedServerName | undefined {
-  if (name.length === 0 || name.length > 255) return undefined;
-  let host: string;
-  let portText: string | undefined;
-  if (name.startsWith('[')) {
-    const end = name.indexOf(']');
-    if (end < 0) return undefined;
-    host = name.slice(1, end);
-    const rest = name.slice(end + 1);
-    if (rest !== '' && !rest.startsWith(':')) return undefined;
-    portText = rest === '' ? undefined : rest.slice(1);
-    if (isIP(host) !== 6) return undefined;
-  } else {
-    const colon = name.lastIndexOf(':');
-    host = colon < 0 ? name : name.slice(0, colon);
-    portText = colon < 0 ? undefined : name.slice(colon + 1);
-    if (isIP(host) !== 4 && !dnsName.test(host)) return undefined;
-  }
-  let port: number | undefined;
-  if (portText !== undefined) {
-    if (!/^\d{1,5}$/.test(portText)) return undefined;
-    port = Number(portText);
-    if (port < 1 || port > 65535) return undefined;
-  }
-  return { host, port, ip: isIP(host) !== 0 };
-}
+import { parseServerName } from '../core/matrix-ids.ts';
+import { ApiError } from '../core/errors.ts';
 
 export interface SrvRecord {
   name: string;

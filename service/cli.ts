@@ -8,8 +8,8 @@ import { parseArgs } from 'node:util';
 
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { buildRegistration, writeRegistration } from '../config/registration.ts';
-import { createLogger } from './log.ts';
-import { startService } from './service.ts';
+import { createLogger } from '../core/log.ts';
+import { startService } from './start.ts';
 
 const usage = `usage:
   causerie start -c <config.yaml>

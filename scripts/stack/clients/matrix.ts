@@ -7,7 +7,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { homeserver, stackFetch, type HomeserverEnv } from './stack.ts';
+import { homeserver, stackFetch, type HomeserverEnv } from './env.ts';
 
 export class MatrixError extends Error {
   constructor(
