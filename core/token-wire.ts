@@ -1,0 +1,49 @@
+/**
+ * The token service's wire format, as Element Call and lk-jwt-service speak it: request bodies of
+ * POST /sfu/get and /get_token, the answer, and the error body. Types only: the widget imports them
+ * (its bundle takes no server code), the server decodes bodies into them (server/token-requests.ts).
+ */
+
+/** What a Matrix client gets from `POST /_matrix/client/v3/user/{userId}/openid/request_token`. */
+export interface OpenIdTokenWire {
+  access_token: string;
+  token_type?: string;
+  matrix_server_name: string;
+  expires_in?: number;
+}
+
+/** MSC4140 delayed "leave" handed over with a token request (optional on both endpoints). */
+export interface DelayedLeaveWire {
+  delay_id?: string;
+  delay_timeout?: number;
+  delay_cs_api_url?: string;
+}
+
+/** `POST /sfu/get`: a per-device state membership (identity `<user_id>:<device_id>`). */
+export interface SfuGetRequest extends DelayedLeaveWire {
+  room: string;
+  openid_token: OpenIdTokenWire;
+  device_id: string;
+}
+
+/** `POST /get_token`: a MatrixRTC member (hashed identity). */
+export interface GetTokenRequest extends DelayedLeaveWire {
+  room_id: string;
+  slot_id: 'm.call#ROOM';
+  openid_token: OpenIdTokenWire;
+  member: { id: string; claimed_user_id: string; claimed_device_id: string };
+}
+
+/** The answer of both endpoints: where LiveKit is and the JWT for it (its `video.room` names the room). */
+export interface TokenAnswer {
+  url: string;
+  jwt: string;
+}
+
+/** Every error answer: a Matrix errcode, a message, and why (for clients to say the right thing). */
+export interface ErrorBody {
+  errcode: string;
+  error: string;
+  reason?: string;
+  retry_after_ms?: number;
+}
