@@ -155,4 +155,14 @@ export class CallStore {
   async markDelivered(eventId: string): Promise<void> {
     await this.db.query('INSERT INTO livekit_webhook_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING', [eventId]);
   }
+
+  /** Calls running and participants connected to them (for the metrics gauges). */
+  async counts(): Promise<{ calls: number; participants: number }> {
+    const rows = await this.db.query<{ calls: string; participants: string }>(
+      `SELECT (SELECT count(*) FROM calls WHERE ended_at IS NULL) AS calls,
+              (SELECT count(*) FROM call_participants p JOIN calls c USING (call_id)
+               WHERE c.ended_at IS NULL AND p.left_at IS NULL) AS participants`,
+    );
+    return { calls: Number(rows[0]?.calls ?? 0), participants: Number(rows[0]?.participants ?? 0) };
+  }
 }

@@ -26,18 +26,15 @@ import {
 } from '../livekit/errors.ts';
 import type { DelegatedLeave, DelegatedLeaveRegistry } from '../core/delegated-leave.ts';
 import type { Logger } from '../core/log.ts';
-
-interface Row {
-  livekit_room: string;
-  identity: string;
-  room_id: string;
-  user_id: string;
-  delay_id: string;
-  delay_timeout_ms: number;
-  participant_sid: string | null;
-  /** Since registration (database clock). */
-  age_ms: number;
-}
+import {
+  decideLeave,
+  keepAliveIntervalMs,
+  retryDelay,
+  type Attempts,
+  type LeaveOutcome,
+} from './delayed-leave-decisions.ts';
+import { LeaveTimers } from './delayed-leave-timers.ts';
+import { DelegatedLeavesTable, type LeaveRow as Row } from './delegated-leaves-table.ts';
 
 export interface DelayedLeavesDeps {
   db: Pick<Database, 'query'>;
@@ -59,59 +56,12 @@ export interface DelayedLeavesOptions {
   maxSendAttempts?: number;
 }
 
-/** What was done about a leave (for logs and tests). */
-export type LeaveOutcome = 'sent' | 'kept' | 'deferred' | 'none';
-
-export type LeaveDecision =
-  | { do: 'send' }
-  /** A session of this identity is connected: it holds the delay now. */
-  | { do: 'keep'; sid: string }
-  /** Registered moments ago and not seen joining: its session may still be connecting. */
-  | { do: 'wait'; ms: number }
-  /** LiveKit could not tell. `stopKeepAlive` when the session that held the delay is the one that left. */
-  | { do: 'retry'; stopKeepAlive: boolean };
-
-/**
- * The core decision for a delegated leave, given what LiveKit says about its identity now.
- * `leavingSid` is the session LiveKit reported gone (none at start-up).
- */
-export function decideLeave(
-  row: { participantSid: string | null; ageMs: number },
-  leavingSid: string | undefined,
-  presence: ParticipantPresence | 'unknown',
-  connectGraceMs: number,
-): LeaveDecision {
-  if (presence === 'unknown') {
-    return { do: 'retry', stopKeepAlive: leavingSid !== undefined && row.participantSid === leavingSid };
-  }
-  // LiveKit may still list the session whose departure it just reported: that one is gone.
-  if (presence.present && presence.sid !== leavingSid) return { do: 'keep', sid: presence.sid };
-  if (row.participantSid === null && row.ageMs < connectGraceMs) {
-    return { do: 'wait', ms: Math.max(0, connectGraceMs - row.ageMs) };
-  }
-  return { do: 'send' };
-}
-
 const path = (delayId: string): string =>
   `/_matrix/client/unstable/org.matrix.msc4140/delayed_events/${encodeURIComponent(delayId)}`;
-const keyOf = (room: string, identity: string): string => `${room}\u0000${identity}`;
-const COLUMNS = `livekit_room, identity, room_id, user_id, delay_id, delay_timeout_ms, participant_sid,
-  (extract(epoch FROM now() - created_at) * 1000)::float8 AS age_ms`;
-
-interface Attempts {
-  /** Consecutive times we could not decide (LiveKit or database unavailable). */
-  unknown: number;
-  /** Failed sends of this leave. */
-  send: number;
-}
 
 export class DelayedLeaves implements DelegatedLeaveRegistry {
-  /** Keep-alive restarts, per participant. */
-  private readonly timers = new Map<string, NodeJS.Timeout>();
-  /** Pending re-checks of a leave we could not decide yet, per participant. */
-  private readonly checks = new Map<string, NodeJS.Timeout>();
-  /** Work on one participant runs in order, so one leave is never sent twice at once. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly table: DelegatedLeavesTable;
+  private readonly timers = new LeaveTimers();
   private resumeTimer: NodeJS.Timeout | undefined;
   private readonly resumePending = new Set<string>();
   private stopped = false;
@@ -125,6 +75,7 @@ export class DelayedLeaves implements DelegatedLeaveRegistry {
     private readonly deps: DelayedLeavesDeps,
     opts: DelayedLeavesOptions = {},
   ) {
+    this.table = new DelegatedLeavesTable(deps.db);
     this.maxPerUser = opts.maxPerUser ?? 16;
     this.connectGraceMs = opts.connectGraceMs ?? 60_000;
     this.retryBaseMs = opts.retryBaseMs ?? 2_000;
@@ -138,37 +89,10 @@ export class DelayedLeaves implements DelegatedLeaveRegistry {
    * rows the user's oldest are dropped (their delays then fire on their own timeout).
    */
   async register(leave: DelegatedLeave): Promise<void> {
-    await this.deps.db.query(
-      `INSERT INTO delegated_leaves (livekit_room, identity, room_id, user_id, device_id, delay_id, delay_timeout_ms, cs_api_url)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (livekit_room, identity) DO UPDATE SET room_id = EXCLUDED.room_id, user_id = EXCLUDED.user_id,
-         device_id = EXCLUDED.device_id, delay_id = EXCLUDED.delay_id, delay_timeout_ms = EXCLUDED.delay_timeout_ms,
-         cs_api_url = EXCLUDED.cs_api_url, created_at = now(), registration = nextval('delegated_leaves_registration'),
-         participant_sid = CASE WHEN delegated_leaves.delay_id = EXCLUDED.delay_id THEN delegated_leaves.participant_sid END`,
-      [
-        leave.livekitRoom,
-        leave.identity,
-        leave.roomId,
-        leave.userId,
-        leave.deviceId,
-        leave.delayId,
-        leave.delayTimeoutMs,
-        leave.csApiUrl ?? null,
-      ],
-    );
-    const dropped = await this.deps.db.query<{ livekit_room: string; identity: string; room_id: string }>(
-      `DELETE FROM delegated_leaves d USING (
-         SELECT livekit_room, identity FROM delegated_leaves
-         WHERE user_id = $1 AND NOT (livekit_room = $2 AND identity = $3)
-         ORDER BY registration DESC OFFSET $4
-       ) old
-       WHERE d.livekit_room = old.livekit_room AND d.identity = old.identity
-       RETURNING d.livekit_room, d.identity, d.room_id`,
-      [leave.userId, leave.livekitRoom, leave.identity, Math.max(0, this.maxPerUser - 1)],
-    );
+    const dropped = await this.table.register(leave, this.maxPerUser);
     for (const d of dropped) {
-      this.stopTimer(d.livekit_room, d.identity);
-      this.cancelCheck(d.livekit_room, d.identity);
+      this.timers.stopKeepAlive(d.livekit_room, d.identity);
+      this.timers.cancelCheck(d.livekit_room, d.identity);
       this.deps.log.info('delayed_leave_dropped', {
         room_id: d.room_id,
         user_id: leave.userId,
@@ -183,7 +107,7 @@ export class DelayedLeaves implements DelegatedLeaveRegistry {
    * and its delayed leave is kept from firing.
    */
   joined(livekitRoom: string, identity: string, sid?: string): Promise<LeaveOutcome> {
-    return this.serial(livekitRoom, identity, () => this.keep(livekitRoom, identity, sid));
+    return this.timers.serial(livekitRoom, identity, () => this.keep(livekitRoom, identity, sid));
   }
 
   /**
@@ -192,14 +116,14 @@ export class DelayedLeaves implements DelegatedLeaveRegistry {
    * it is asked again later.
    */
   left(livekitRoom: string, identity: string, sid?: string): Promise<LeaveOutcome> {
-    return this.serial(livekitRoom, identity, () =>
-      this.settle(livekitRoom, identity, sid, { unknown: 0, send: 0 }),
-    ).catch((err: unknown) => {
-      // Database or homeserver trouble: try again later rather than give up on the leave.
-      this.warn('delayed_leave_check_failed', livekitRoom, identity, err);
-      this.later(livekitRoom, identity, sid, { unknown: 1, send: 0 });
-      return 'deferred' as const;
-    });
+    return this.timers
+      .serial(livekitRoom, identity, () => this.settle(livekitRoom, identity, sid, { unknown: 0, send: 0 }))
+      .catch((err: unknown) => {
+        // Database or homeserver trouble: try again later rather than give up on the leave.
+        this.warn('delayed_leave_check_failed', livekitRoom, identity, err);
+        this.later(livekitRoom, identity, sid, { unknown: 1, send: 0 });
+        return 'deferred' as const;
+      });
   }
 
   /**
@@ -212,10 +136,7 @@ export class DelayedLeaves implements DelegatedLeaveRegistry {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) clearInterval(t);
     this.timers.clear();
-    for (const t of this.checks.values()) clearTimeout(t);
-    this.checks.clear();
     if (this.resumeTimer !== undefined) clearTimeout(this.resumeTimer);
     this.resumeTimer = undefined;
     this.resumePending.clear();
@@ -223,7 +144,7 @@ export class DelayedLeaves implements DelegatedLeaveRegistry {
 
   private async resumeRooms(only: ReadonlySet<string> | undefined, attempt: number): Promise<void> {
     if (this.stopped) return;
-    const rows = await this.deps.db.query<Row>(`SELECT ${COLUMNS} FROM delegated_leaves`);
+    const rows = await this.table.all();
     const byRoom = new Map<string, string[]>();
     for (const r of rows) {
       if (only !== undefined && !only.has(r.livekit_room)) continue;
@@ -244,8 +165,8 @@ export class DelayedLeaves implements DelegatedLeaveRegistry {
         const p = participants.find((x) => x.identity === identity && isConnected(x));
         const presence: ParticipantPresence = p === undefined ? { present: false } : { present: true, sid: p.sid };
         try {
-          await this.serial(room, identity, async () => {
-            const row = await this.row(room, identity);
+          await this.timers.serial(room, identity, async () => {
+            const row = await this.table.get(room, identity);
             return row === undefined ? 'none' : this.apply(row, undefined, presence, { unknown: 0, send: 0 });
           });
         } catch (err) {
@@ -280,7 +201,7 @@ export class DelayedLeaves implements DelegatedLeaveRegistry {
     leavingSid: string | undefined,
     attempts: Attempts,
   ): Promise<LeaveOutcome> {
-    const row = await this.row(livekitRoom, identity);
+    const row = await this.table.get(livekitRoom, identity);
     if (row === undefined) return 'none';
     let presence: ParticipantPresence | 'unknown';
     try {
@@ -319,7 +240,7 @@ export class DelayedLeaves implements DelegatedLeaveRegistry {
         this.later(room, row.identity, leavingSid, { unknown: 0, send: attempts.send }, decision.ms);
         return 'deferred';
       case 'retry':
-        if (decision.stopKeepAlive) this.stopTimer(room, row.identity);
+        if (decision.stopKeepAlive) this.timers.stopKeepAlive(room, row.identity);
         this.later(room, row.identity, leavingSid, { unknown: attempts.unknown + 1, send: attempts.send });
         return 'deferred';
       case 'send':
@@ -328,7 +249,7 @@ export class DelayedLeaves implements DelegatedLeaveRegistry {
   }
 
   private async send(row: Row, leavingSid: string | undefined, attempts: Attempts): Promise<LeaveOutcome> {
-    this.stopTimer(row.livekit_room, row.identity);
+    this.timers.stopKeepAlive(row.livekit_room, row.identity);
     let answer: 'ok' | 'gone';
     try {
       answer = await this.act(row, 'send');
@@ -364,18 +285,12 @@ export class DelayedLeaves implements DelegatedLeaveRegistry {
   private async keep(livekitRoom: string, identity: string, sid: string | undefined): Promise<LeaveOutcome> {
     const row =
       sid === undefined
-        ? await this.row(livekitRoom, identity)
-        : (
-            await this.deps.db.query<Row>(
-              `UPDATE delegated_leaves SET participant_sid = $3 WHERE livekit_room = $1 AND identity = $2
-               RETURNING ${COLUMNS}`,
-              [livekitRoom, identity, sid],
-            )
-          )[0];
+        ? await this.table.get(livekitRoom, identity)
+        : await this.table.setHolder(livekitRoom, identity, sid);
     if (row === undefined) return 'none';
-    this.stopTimer(livekitRoom, identity);
+    this.timers.stopKeepAlive(livekitRoom, identity);
     const keepAlive = async (): Promise<boolean> => {
-      const current = await this.row(livekitRoom, identity);
+      const current = await this.table.get(livekitRoom, identity);
       if (current?.delay_id !== row.delay_id) return false;
       if ((await this.act(row, 'restart')) === 'ok') return true;
       await this.forget(row);
@@ -389,47 +304,29 @@ export class DelayedLeaves implements DelegatedLeaveRegistry {
       this.warn('delayed_leave_restart_failed', livekitRoom, identity, err);
     }
     if (!alive || this.stopped) return alive ? 'kept' : 'none';
-    // Another call may have started a timer for this participant meanwhile: keep only one.
-    this.stopTimer(livekitRoom, identity);
-    // Each tick first asks LiveKit whether the participant is still there: a "participant left"
+    // Another call may have started a keep-alive for this participant meanwhile: this one replaces
+    // it. Each tick first asks LiveKit whether the participant is still there: a "participant left"
     // webhook that never reached us (we were down, the database was) must not mean a keep-alive
-    // forever. Ticks never overlap, whatever the client's timeout.
-    let busy = false;
-    const tick = async (): Promise<void> => {
-      const presence = await participantPresent(this.deps.livekit, livekitRoom, identity).catch(() => undefined);
-      if (presence?.present === false) {
-        this.stopTimer(livekitRoom, identity);
-        await this.left(livekitRoom, identity, undefined);
-        return;
-      }
-      const stillAlive = await keepAlive();
-      if (!stillAlive && this.timers.get(keyOf(livekitRoom, identity)) === timer) this.stopTimer(livekitRoom, identity);
-    };
-    const timer = setInterval(
-      () => {
-        if (busy) return;
-        busy = true;
-        tick()
-          .catch((err: unknown) => {
-            this.warn('delayed_leave_restart_failed', livekitRoom, identity, err);
-          })
-          .finally(() => {
-            busy = false;
-          });
+    // forever.
+    this.timers.keepAlive(
+      livekitRoom,
+      identity,
+      keepAliveIntervalMs(row.delay_timeout_ms),
+      async (current) => {
+        const presence = await participantPresent(this.deps.livekit, livekitRoom, identity).catch(() => undefined);
+        if (presence?.present === false) {
+          this.timers.stopKeepAlive(livekitRoom, identity);
+          await this.left(livekitRoom, identity, undefined);
+          return;
+        }
+        const stillAlive = await keepAlive();
+        if (!stillAlive && current()) this.timers.stopKeepAlive(livekitRoom, identity);
       },
-      Math.max(1_000, Math.floor(row.delay_timeout_ms / 2)),
+      (err) => {
+        this.warn('delayed_leave_restart_failed', livekitRoom, identity, err);
+      },
     );
-    timer.unref();
-    this.timers.set(keyOf(livekitRoom, identity), timer);
     return 'kept';
-  }
-
-  private async row(livekitRoom: string, identity: string): Promise<Row | undefined> {
-    const rows = await this.deps.db.query<Row>(
-      `SELECT ${COLUMNS} FROM delegated_leaves WHERE livekit_room = $1 AND identity = $2`,
-      [livekitRoom, identity],
-    );
-    return rows[0];
   }
 
   private async act(row: Row, action: 'restart' | 'send'): Promise<'ok' | 'gone'> {
@@ -440,14 +337,10 @@ export class DelayedLeaves implements DelegatedLeaveRegistry {
   }
 
   private async forget(row: Row): Promise<void> {
-    const deleted = await this.deps.db.query(
-      'DELETE FROM delegated_leaves WHERE livekit_room = $1 AND identity = $2 AND delay_id = $3 RETURNING delay_id',
-      [row.livekit_room, row.identity, row.delay_id],
-    );
     // A delay id registered meanwhile for this participant has its own timer and checks.
-    if (deleted.length === 0) return;
-    this.stopTimer(row.livekit_room, row.identity);
-    this.cancelCheck(row.livekit_room, row.identity);
+    if (!(await this.table.delete(row))) return;
+    this.timers.stopKeepAlive(row.livekit_room, row.identity);
+    this.timers.cancelCheck(row.livekit_room, row.identity);
   }
 
   /** Asks again about this participant's leave later (a newer request replaces a pending one). */
@@ -459,54 +352,18 @@ export class DelayedLeaves implements DelegatedLeaveRegistry {
     ms?: number,
   ): void {
     if (this.stopped) return;
-    this.cancelCheck(livekitRoom, identity);
-    const key = keyOf(livekitRoom, identity);
-    const timer = setTimeout(
-      () => {
-        if (this.checks.get(key) === timer) this.checks.delete(key);
-        this.serial(livekitRoom, identity, () => this.settle(livekitRoom, identity, leavingSid, attempts)).catch(
-          (err: unknown) => {
-            this.warn('delayed_leave_check_failed', livekitRoom, identity, err);
-            this.later(livekitRoom, identity, leavingSid, { ...attempts, unknown: attempts.unknown + 1 });
-          },
-        );
-      },
-      ms ?? this.backoff(attempts.unknown + attempts.send - 1),
-    );
-    timer.unref();
-    this.checks.set(key, timer);
+    this.timers.checkLater(livekitRoom, identity, ms ?? this.backoff(attempts.unknown + attempts.send - 1), () => {
+      this.timers
+        .serial(livekitRoom, identity, () => this.settle(livekitRoom, identity, leavingSid, attempts))
+        .catch((err: unknown) => {
+          this.warn('delayed_leave_check_failed', livekitRoom, identity, err);
+          this.later(livekitRoom, identity, leavingSid, { ...attempts, unknown: attempts.unknown + 1 });
+        });
+    });
   }
 
   private backoff(attempt: number): number {
-    return Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.max(0, Math.min(attempt, 20)));
-  }
-
-  private serial<T>(livekitRoom: string, identity: string, fn: () => Promise<T>): Promise<T> {
-    const key = keyOf(livekitRoom, identity);
-    const run = (this.queues.get(key) ?? Promise.resolve()).then(fn);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(key, tail);
-    void tail.then(() => {
-      if (this.queues.get(key) === tail) this.queues.delete(key);
-    });
-    return run;
-  }
-
-  private stopTimer(room: string, identity: string): void {
-    const key = keyOf(room, identity);
-    const t = this.timers.get(key);
-    if (t !== undefined) clearInterval(t);
-    this.timers.delete(key);
-  }
-
-  private cancelCheck(room: string, identity: string): void {
-    const key = keyOf(room, identity);
-    const t = this.checks.get(key);
-    if (t !== undefined) clearTimeout(t);
-    this.checks.delete(key);
+    return retryDelay(attempt, this.retryBaseMs, this.retryMaxMs);
   }
 
   private warn(event: string, livekitRoom: string, identity: string, err: unknown): void {

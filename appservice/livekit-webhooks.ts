@@ -8,6 +8,7 @@ import express, { type Router } from 'express';
 import { TokenVerifier, WebhookReceiver, type WebhookEvent } from 'livekit-server-sdk';
 
 import type { CallStore } from './call-store.ts';
+import { ApiError, unauthorized } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 
 export interface WebhookDeps {
@@ -22,47 +23,35 @@ export function webhookRoutes(deps: WebhookDeps): Router {
   const router = express.Router();
   const receiver = new WebhookReceiver(deps.apiKey, deps.apiSecret);
   const verifier = new TokenVerifier(deps.apiKey, deps.apiSecret);
-  const refuse = (res: express.Response): void => {
-    res.status(401).json({ errcode: 'M_UNAUTHORIZED', error: 'Webhook signature missing or invalid' });
-  };
+  const refused = (): ApiError => unauthorized('Webhook signature missing or invalid', 'bad_signature');
   // The signature's JWT is checked before the body is read; its hash of the body after.
-  const signed: express.RequestHandler = (req, res, next) => {
+  const signed: express.RequestHandler = async (req, _res, next) => {
     const auth = req.get('authorization');
-    if (auth === undefined || auth === '') {
-      refuse(res);
-      return;
-    }
-    verifier.verify(auth).then(
-      () => {
-        next();
-      },
-      () => {
-        refuse(res);
-      },
-    );
+    if (auth === undefined || auth === '') throw refused();
+    await verifier.verify(auth).catch(() => {
+      throw refused();
+    });
+    next();
   };
   const body = express.raw({ type: () => true, limit: '1mb', inflate: false });
   router.post('/livekit/webhook', signed, body, async (req, res) => {
     const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-    let event: WebhookEvent;
-    try {
-      event = await receiver.receive(raw, req.get('authorization'));
-    } catch {
-      refuse(res);
+    const event = await receiver.receive(raw, req.get('authorization')).catch(() => {
+      throw refused();
+    });
+    if (event.id !== '' && (await deps.calls.delivered(event.id))) {
+      res.json({});
       return;
     }
     try {
-      if (event.id !== '' && (await deps.calls.delivered(event.id))) {
-        res.json({});
-        return;
-      }
       await deps.handle(event);
-      if (event.id !== '') await deps.calls.markDelivered(event.id);
-      res.json({});
     } catch (err) {
+      // Not recorded as delivered: LiveKit's retry is handled again.
       deps.log.error('webhook_failed', { event: event.event, error: (err as Error).message });
-      res.status(500).json({ errcode: 'M_UNKNOWN', error: 'Webhook handling failed' });
+      throw new ApiError('internal', 'Webhook handling failed', { reason: 'webhook_failed' });
     }
+    if (event.id !== '') await deps.calls.markDelivered(event.id);
+    res.json({});
   });
   return router;
 }

@@ -18,10 +18,20 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
 
 import { isTransientDatabaseError, type Database } from '../schema/database.ts';
+import {
+  ApiError,
+  badJson,
+  forbidden,
+  invalidParam,
+  notJson,
+  tooLarge,
+  unauthorized,
+  unavailable,
+} from '../core/errors.ts';
 import { LivekitUnavailableError } from '../livekit/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { EventHandler } from './event-handler.ts';
@@ -79,16 +89,6 @@ function presentedToken(req: Request): Presented {
   return { ok: true, token };
 }
 
-class BodyError extends Error {
-  constructor(
-    readonly status: number,
-    readonly errcode: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * Reads a request body as JSON, refusing compressed bodies and stopping at `limit` bytes (at once
  * when Content-Length says more). Called only after authentication.
@@ -96,16 +96,16 @@ class BodyError extends Error {
 async function readJson(req: Request, limit: number): Promise<unknown> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding !== 'identity' && encoding !== '')
-    throw new BodyError(415, 'M_UNKNOWN', 'Compressed request bodies are not accepted');
+    throw new ApiError('unsupported_encoding', 'Compressed request bodies are not accepted');
   const declared = Number(req.headers['content-length'] ?? '0');
-  if (declared > limit) throw new BodyError(413, 'M_TOO_LARGE', `The request body is larger than ${limit} bytes`);
+  if (declared > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
     if (size > limit) {
       req.destroy();
-      throw new BodyError(413, 'M_TOO_LARGE', `The request body is larger than ${limit} bytes`);
+      throw tooLarge(limit);
     }
     chunks.push(chunk as Buffer);
   }
@@ -113,7 +113,7 @@ async function readJson(req: Request, limit: number): Promise<unknown> {
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
   } catch {
-    throw new BodyError(400, 'M_NOT_JSON', 'The request body is not JSON');
+    throw notJson();
   }
 }
 
@@ -158,22 +158,19 @@ export function transactionRoutes(deps: TransactionDeps): Router {
   const attempts = new Map<string, number>();
   let recovering = false;
 
-  const authorised = (req: Request, res: Response): boolean => {
+  /** Throws unless the request carries our hs_token (before anything of it is read). */
+  const authorise = (req: Request): void => {
     const presented = presentedToken(req);
     if (!presented.ok) {
       deps.count?.('refused', []);
-      res.status(presented.status).json({
-        errcode: presented.status === 401 ? 'M_UNAUTHORIZED' : 'M_FORBIDDEN',
-        error: presented.error,
-      });
-      return false;
+      throw presented.status === 401
+        ? unauthorized(presented.error, 'missing_token')
+        : forbidden(presented.error, 'bad_token');
     }
     if (!sameSecret(presented.token, deps.hsToken)) {
       deps.count?.('refused', []);
-      res.status(403).json({ errcode: 'M_FORBIDDEN', error: 'Bad hs_token' });
-      return false;
+      throw forbidden('Bad hs_token', 'bad_token');
     }
-    return true;
   };
 
   const skip = (reason: string, fields: Record<string, string | undefined>): void => {
@@ -268,27 +265,13 @@ export function transactionRoutes(deps: TransactionDeps): Router {
   }
 
   router.put('/_matrix/app/v1/transactions/:txnId', async (req, res) => {
-    if (!authorised(req, res)) return;
+    authorise(req);
     const id = txnIdSchema.safeParse(req.params.txnId);
-    if (!id.success) {
-      res.status(400).json({ errcode: 'M_INVALID_PARAM', error: 'Bad transaction id' });
-      return;
-    }
+    if (!id.success) throw invalidParam('Bad transaction id');
     const txnId = id.data;
     const arrivedAt = Date.now();
-    let body: unknown;
-    try {
-      body = await readJson(req, MAX_TRANSACTION_BYTES);
-    } catch (err) {
-      const e = err instanceof BodyError ? err : new BodyError(400, 'M_NOT_JSON', 'The request body could not be read');
-      res.status(e.status).json({ errcode: e.errcode, error: e.message });
-      return;
-    }
-    const txn = transactionSchema.safeParse(body);
-    if (!txn.success) {
-      res.status(400).json({ errcode: 'M_BAD_JSON', error: 'A transaction is an object with an events array' });
-      return;
-    }
+    const txn = transactionSchema.safeParse(await readJson(req, MAX_TRANSACTION_BYTES));
+    if (!txn.success) throw badJson('A transaction is an object with an events array');
     try {
       // Without the database, "already processed?" cannot be answered: process it anyway (every
       // step is idempotent), so bans take effect now; the transaction is held all the same.
@@ -332,26 +315,20 @@ export function transactionRoutes(deps: TransactionDeps): Router {
       deps.log.error('transaction_held', { txn_id: txnId, reason, error: (err as Error).message });
       recover();
       // Not acknowledged: the homeserver re-sends the same transaction.
-      res.status(503).json({ errcode: 'M_UNKNOWN', error: 'Temporarily unavailable; re-send later' });
+      throw unavailable(reason, 'Temporarily unavailable; re-send later');
     }
   });
 
   router.post('/_matrix/app/v1/ping', async (req, res) => {
-    if (!authorised(req, res)) return;
-    try {
-      await readJson(req, MAX_SMALL_BODY_BYTES);
-    } catch (err) {
-      const e = err instanceof BodyError ? err : new BodyError(400, 'M_NOT_JSON', 'The request body could not be read');
-      res.status(e.status).json({ errcode: e.errcode, error: e.message });
-      return;
-    }
+    authorise(req);
+    await readJson(req, MAX_SMALL_BODY_BYTES);
     res.json({});
   });
 
   // No users or rooms are provisioned in our namespace on demand.
-  router.get(['/_matrix/app/v1/users/:userId', '/_matrix/app/v1/rooms/:alias'], (req, res) => {
-    if (!authorised(req, res)) return;
-    res.status(404).json({ errcode: 'M_NOT_FOUND', error: 'Not provisioned' });
+  router.get(['/_matrix/app/v1/users/:userId', '/_matrix/app/v1/rooms/:alias'], (req) => {
+    authorise(req);
+    throw new ApiError('not_found', 'Not provisioned', { reason: 'not_provisioned' });
   });
   return router;
 }

@@ -46,4 +46,3 @@ export function mappedIPv4(words: readonly number[]): string | undefined {
   const [a, b, c, d, e, f, g = 0, h = 0] = words;
   return a === 0 && b === 0 && c === 0 && d === 0 && e === 0 && f === 0xffff ? dotted(g, h) : undefined;
 }
-

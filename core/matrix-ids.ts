@@ -44,7 +44,6 @@ export function parseServerName(name: string): ParsedServerName | undefined {
   return { host, port, ip: isIP(host) !== 0 };
 }
 
-
 const localpartRe = /^[!-9;-~]+$/; // printable ASCII except ':' (historical user ids included)
 
 /** The server name of a valid user id (`@localpart:server`), or undefined. */

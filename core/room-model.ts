@@ -43,7 +43,6 @@ export interface CallRoomView extends RoomView {
   rtc: ReadonlyMap<string, readonly RtcMembership[]>;
 }
 
-
 export interface RoomSnapshot {
   roomId: string;
   roomVersion: string;

@@ -9,7 +9,7 @@
  */
 import { request } from 'undici';
 
-import { ApiError } from '../core/errors.ts';
+import { invalidParam, upstreamFailed } from '../core/errors.ts';
 import type { FederationHttp, JsonResponse } from './federation-http.ts';
 import { serverOfUserId } from '../core/matrix-ids.ts';
 import { type FederationEndpoint, type ServerDiscovery } from './server-discovery.ts';
@@ -53,7 +53,7 @@ export class ClientApi {
   /** POSTs JSON to `path` on the client-server API of `userId`'s homeserver. */
   async post(userId: string, path: string, body: unknown): Promise<JsonResponse> {
     const server = serverOfUserId(userId);
-    if (server === undefined) throw new ApiError('M_INVALID_PARAM', 'Not a user id');
+    if (server === undefined) throw invalidParam('Not a user id');
     if (server === this.opts.localServer) {
       const res = await request(`${this.opts.localUrl.replace(/\/+$/, '')}${path}`, {
         method: 'POST',
@@ -94,7 +94,7 @@ export class ClientApi {
 
   private async discover(serverName: string): Promise<RemoteBase> {
     const parsed = parseServerName(serverName);
-    if (parsed === undefined) throw new ApiError('M_INVALID_PARAM', 'Not a server name');
+    if (parsed === undefined) throw invalidParam('Not a server name');
     const wk = await this.opts.http.requestJson(
       await this.opts.discovery.vetted(serverName, parsed.host, parsed.port ?? 443),
       '/.well-known/matrix/client',
@@ -105,33 +105,21 @@ export class ClientApi {
         : undefined;
     const raw = typeof hs === 'object' && hs !== null ? (hs as Record<string, unknown>)['base_url'] : undefined;
     if (wk.status !== 200 || typeof raw !== 'string' || raw.length > 2048) {
-      throw new ApiError('M_UNKNOWN', `${serverName} publishes no client-server API`, {
-        status: 502,
-        reason: 'no_client_api',
-      });
+      throw upstreamFailed(`${serverName} publishes no client-server API`, 'no_client_api');
     }
     let url: URL;
     try {
       url = new URL(raw);
     } catch {
-      throw new ApiError('M_UNKNOWN', `${serverName} publishes an invalid client-server URL`, {
-        status: 502,
-        reason: 'no_client_api',
-      });
+      throw upstreamFailed(`${serverName} publishes an invalid client-server URL`, 'no_client_api');
     }
     // A local test federation (servers allowed private addresses) may publish plain http.
     const testServer = this.opts.plainHttpServers?.includes(serverName) === true;
     if (url.protocol === 'http:' && !testServer) {
-      throw new ApiError('M_UNKNOWN', `${serverName} publishes a client-server URL without https`, {
-        status: 502,
-        reason: 'insecure_client_api',
-      });
+      throw upstreamFailed(`${serverName} publishes a client-server URL without https`, 'insecure_client_api');
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw new ApiError('M_UNKNOWN', `${serverName} publishes an invalid client-server URL`, {
-        status: 502,
-        reason: 'no_client_api',
-      });
+      throw upstreamFailed(`${serverName} publishes an invalid client-server URL`, 'no_client_api');
     }
     const scheme = url.protocol === 'http:' ? 'http' : 'https';
     return {

@@ -10,7 +10,7 @@ import { rootCertificates } from 'node:tls';
 
 import { Agent, request } from 'undici';
 
-import { ApiError } from '../core/errors.ts';
+import { ApiError, upstreamFailed, upstreamTimeout } from '../core/errors.ts';
 import type { FederationEndpoint } from './server-discovery.ts';
 
 export interface FederationHttpOptions {
@@ -27,14 +27,9 @@ export interface JsonResponse {
 /** A request that failed in transit or stalled: 504 when it timed out, 502 otherwise. */
 function transportFailure(serverName: string, err: unknown): ApiError {
   const timedOut = err instanceof Error && /timeout|aborted/i.test(`${err.name} ${err.message}`);
-  return new ApiError(
-    'M_UNKNOWN',
-    `The homeserver ${serverName} ${timedOut ? 'did not answer in time' : 'could not be reached'}`,
-    {
-      status: timedOut ? 504 : 502,
-      reason: timedOut ? 'homeserver_timeout' : 'homeserver_unreachable',
-    },
-  );
+  return timedOut
+    ? upstreamTimeout(`The homeserver ${serverName} did not answer in time`, 'homeserver_timeout')
+    : upstreamFailed(`The homeserver ${serverName} could not be reached`, 'homeserver_unreachable');
 }
 
 export class FederationHttp {
@@ -131,10 +126,10 @@ export class FederationHttp {
         size += (chunk as Buffer).length;
         if (size > this.maxBytes) {
           res.body.destroy();
-          throw new ApiError('M_UNKNOWN', `The homeserver ${endpoint.serverName} sent an oversized answer`, {
-            status: 502,
-            reason: 'homeserver_bad_response',
-          });
+          throw upstreamFailed(
+            `The homeserver ${endpoint.serverName} sent an oversized answer`,
+            'homeserver_bad_response',
+          );
         }
         chunks.push(chunk as Buffer);
       }

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 
-import { ApiError } from '../core/errors.ts';
+import { ApiError, unauthorized, upstreamFailed } from '../core/errors.ts';
 import type { JsonResponse } from './federation-http.ts';
 import type { FederationEndpoint } from './server-discovery.ts';
 import { serverOfUserId } from '../core/matrix-ids.ts';
@@ -102,23 +102,22 @@ export class OpenIdVerifier {
       `/_matrix/federation/v1/openid/userinfo?access_token=${encodeURIComponent(token.access_token)}`,
     );
     if (res.status === 401 || res.status === 403) {
-      throw new ApiError('M_UNAUTHORIZED', 'The OpenID token was not accepted by its homeserver', {
-        reason: 'openid_rejected',
-      });
+      throw unauthorized('The OpenID token was not accepted by its homeserver', 'openid_rejected');
     }
     if (res.status !== 200) {
-      throw new ApiError('M_UNKNOWN', `The homeserver ${token.matrix_server_name} failed to verify the OpenID token`, {
-        status: 502,
-        reason: 'homeserver_error',
-      });
+      throw upstreamFailed(
+        `The homeserver ${token.matrix_server_name} failed to verify the OpenID token`,
+        'homeserver_error',
+      );
     }
     const sub =
       typeof res.body === 'object' && res.body !== null ? (res.body as Record<string, unknown>)['sub'] : undefined;
     if (typeof sub !== 'string' || serverOfUserId(sub) !== token.matrix_server_name) {
       // A server vouching for a user of another server is not to be believed.
-      throw new ApiError('M_UNAUTHORIZED', 'The OpenID token does not belong to a user of the server that was asked', {
-        reason: 'openid_wrong_server',
-      });
+      throw unauthorized(
+        'The OpenID token does not belong to a user of the server that was asked',
+        'openid_wrong_server',
+      );
     }
     return sub;
   }

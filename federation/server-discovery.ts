@@ -72,14 +72,12 @@ const FAILURE_CACHE_MS = 5_000;
  */
 function noAnswer(serverName: string, err: unknown): [] {
   if (err instanceof DnsFailure && err.kind === 'timed_out') {
-    throw new ApiError('M_UNKNOWN', `Resolving the homeserver ${serverName} took too long`, {
-      status: 504,
+    throw new ApiError('upstream_timeout', `Resolving the homeserver ${serverName} took too long`, {
       reason: 'server_resolution_timeout',
     });
   }
   if (err instanceof DnsFailure && err.kind === 'busy') {
-    throw new ApiError('M_UNKNOWN', `Too many homeserver names are being resolved; try again shortly`, {
-      status: 503,
+    throw new ApiError('unavailable', `Too many homeserver names are being resolved; try again shortly`, {
       reason: 'server_resolution_busy',
     });
   }
@@ -123,15 +121,14 @@ export class ServerDiscovery {
     const addresses =
       isIP(host) !== 0 ? [host] : await this.opts.dns.lookup(host).catch((err: unknown) => noAnswer(serverName, err));
     if (addresses.length === 0) {
-      throw new ApiError('M_UNKNOWN', `Could not resolve the homeserver ${serverName}`, {
-        status: 502,
+      throw new ApiError('upstream_failed', `Could not resolve the homeserver ${serverName}`, {
         reason: 'server_unresolvable',
       });
     }
     if (!this.opts.privateAddressServers.includes(serverName)) {
       const bad = addresses.filter(isForbiddenAddress);
       if (bad.length > 0) {
-        throw new ApiError('M_FORBIDDEN', `The homeserver ${serverName} resolves to an address that is not allowed`, {
+        throw new ApiError('forbidden', `The homeserver ${serverName} resolves to an address that is not allowed`, {
           reason: 'server_address_forbidden',
         });
       }
@@ -174,7 +171,7 @@ export class ServerDiscovery {
   private async discover(serverName: string): Promise<FederationEndpoint> {
     const parsed = parseServerName(serverName);
     if (parsed === undefined) {
-      throw new ApiError('M_INVALID_PARAM', 'matrix_server_name is not a valid server name', {
+      throw new ApiError('invalid_param', 'matrix_server_name is not a valid server name', {
         reason: 'bad_server_name',
       });
     }
@@ -186,7 +183,7 @@ export class ServerDiscovery {
       .fetchWellKnown(await this.endpoint(serverName, parsed.host, 443))
       .catch((err: unknown) => {
         // A guard refusal stands; any other failure just means "no delegation".
-        if (err instanceof ApiError && err.errcode === 'M_FORBIDDEN') throw err;
+        if (err instanceof ApiError && err.kind === 'forbidden') throw err;
         return undefined;
       });
     const delegated =

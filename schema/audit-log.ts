@@ -9,7 +9,6 @@ import { isTransientDatabaseError, jsonParam, type Database } from './database.t
 import type { AuditEntry, AuditSink } from '../core/audit-trail.ts';
 import type { Logger } from '../core/log.ts';
 
-
 export interface AuditLogOptions {
   flushIntervalMs?: number;
   maxBatch?: number;

@@ -4,13 +4,22 @@
  */
 import { createServer, type Server } from 'node:http';
 
-import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
+import express, {
+  type ErrorRequestHandler,
+  type Express,
+  type NextFunction,
+  type Request,
+  type Response,
+  type Router,
+} from 'express';
 
 import type { Database } from '../schema/database.ts';
-import { bodyErrors } from './token-api.ts';
+import { ApiError, internal, notJson, tooLarge, unavailable, unrecognized } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
 
 export interface HttpDeps {
   db: Pick<Database, 'query'>;
+  log?: Logger;
   routers: Router[];
   /** Express "trust proxy": whose X-Forwarded-For gives the client address. */
   trustProxy?: boolean | number | string;
@@ -40,13 +49,11 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.set('trust proxy', deps.trustProxy ?? false);
 
   // No route takes a compressed body: a few kilobytes of gzip can inflate to gigabytes.
-  app.use((req, res, next) => {
+  app.use((req, _res, next) => {
     const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-    if (encoding === 'identity' || encoding === '') {
-      next();
-      return;
-    }
-    res.status(415).json({ errcode: 'M_UNKNOWN', error: 'Compressed request bodies are not accepted' });
+    if (encoding !== 'identity' && encoding !== '')
+      throw new ApiError('unsupported_encoding', 'Compressed request bodies are not accepted');
+    next();
   });
 
   // One database probe a second at most, whoever asks and however often: health checks cannot
@@ -66,19 +73,44 @@ export function createHttpApp(deps: HttpDeps): Express {
     return probe.ok;
   };
   app.get('/healthz', async (_req, res) => {
-    if (await healthy()) res.json({ status: 'ok' });
-    else res.status(503).json({ status: 'unavailable', errcode: 'M_UNKNOWN', error: 'database unavailable' });
+    if (!(await healthy())) throw unavailable('database_unavailable', 'database unavailable');
+    res.json({ status: 'ok' });
   });
 
   for (const router of deps.routers) app.use(router);
 
-  app.use((_req, res) => {
-    res.status(404).json({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+  app.use(() => {
+    throw unrecognized();
   });
-  app.use(bodyErrors);
-  // Last resort: never a stack trace to the client.
-  app.use((_err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    res.status(500).json({ errcode: 'M_UNKNOWN', error: 'Internal error' });
-  });
+  app.use(errorResponses(deps.log));
   return app;
+}
+
+/**
+ * The one place an error becomes an answer: an ApiError with its errcode and status (from the one
+ * map in core/errors.ts), a body-parser failure as the ApiError it means, anything else as a bland
+ * 500 (logged, never a stack trace to the client).
+ */
+export function errorResponses(log?: Logger): ErrorRequestHandler {
+  return (err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const e = toApiError(err);
+    if (e.kind === 'internal') log?.error('request_failed', { path: req.path, error: (err as Error).message });
+    if (e.retryAfterMs !== undefined) res.setHeader('retry-after', String(Math.ceil(e.retryAfterMs / 1000)));
+    res.status(e.status).json(e.body());
+  };
+}
+
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as { type?: string; status?: number; limit?: number } | undefined;
+  if (e?.type === 'entity.too.large') return tooLarge(e.limit ?? 0);
+  if (e?.type === 'encoding.unsupported')
+    return new ApiError('unsupported_encoding', 'Compressed request bodies are not accepted');
+  if (e?.status !== undefined && e.status >= 400 && e.status < 500)
+    return notJson('The request body could not be read');
+  return internal();
 }

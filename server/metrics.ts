@@ -8,11 +8,14 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Router } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-import type { Database } from '../schema/database.ts';
-import { ApiError } from '../core/errors.ts';
-import { sendError } from './token-api.ts';
+import { unauthorized } from '../core/errors.ts';
 
-export function createMetrics(db: Pick<Database, 'query'>) {
+/** What the call gauges read at scrape time (the call store answers it: it owns those tables). */
+export interface CallCounts {
+  counts(): Promise<{ calls: number; participants: number }>;
+}
+
+export function createMetrics(calls: CallCounts) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'causerie_' });
 
@@ -72,8 +75,7 @@ export function createMetrics(db: Pick<Database, 'query'>) {
     help: 'Calls currently running.',
     registers: [registry],
     async collect() {
-      const rows = await db.query<{ n: string }>('SELECT count(*) AS n FROM calls WHERE ended_at IS NULL');
-      this.set(Number(rows[0]?.n ?? 0));
+      this.set((await calls.counts()).calls);
     },
   });
   new Gauge({
@@ -81,10 +83,7 @@ export function createMetrics(db: Pick<Database, 'query'>) {
     help: 'Participants currently connected to running calls.',
     registers: [registry],
     async collect() {
-      const rows = await db.query<{ n: string }>(
-        'SELECT count(*) AS n FROM call_participants p JOIN calls c USING (call_id) WHERE c.ended_at IS NULL AND p.left_at IS NULL',
-      );
-      this.set(Number(rows[0]?.n ?? 0));
+      this.set((await calls.counts()).participants);
     },
   });
   return metrics;
@@ -111,11 +110,7 @@ export function metricsRoutes(metrics: Metrics, access: MetricsAccess): Router {
       const presented = /^Bearer +(\S+) *$/i.exec(req.get('authorization') ?? '')?.[1];
       if (presented === undefined || !timingSafeEqual(sha256(presented), expected)) {
         res.setHeader('www-authenticate', 'Bearer');
-        sendError(
-          res,
-          new ApiError('M_UNAUTHORIZED', 'A valid bearer token is required', { reason: 'metrics_unauthorized' }),
-        );
-        return;
+        throw unauthorized('A valid bearer token is required', 'metrics_unauthorized');
       }
     }
     res.setHeader('content-type', metrics.registry.contentType);

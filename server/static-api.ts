@@ -8,14 +8,16 @@ import { fileURLToPath } from 'node:url';
 
 import express, { type Router } from 'express';
 
+import { unavailable } from '../core/errors.ts';
+
 export const distDir = fileURLToPath(new URL('../dist/', import.meta.url));
 
 export function staticRoutes(opts: { devHost: boolean }): Router {
   const router = express.Router();
   const serve = (prefix: string, dir: string): void => {
     if (!existsSync(join(dir, 'index.html'))) {
-      router.use(prefix, (_req, res) => {
-        res.status(503).json({ errcode: 'M_UNKNOWN', error: 'The widget is not built: run npm run build' });
+      router.use(prefix, () => {
+        throw unavailable('widget_not_built', 'The widget is not built: run npm run build');
       });
       return;
     }

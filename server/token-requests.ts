@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-import { ApiError, badJson, invalidParam } from '../core/errors.ts';
+import { badJson, invalidParam, unauthorized, type ApiError } from '../core/errors.ts';
 import { isValidDeviceId, isValidRoomId } from '../core/matrix-ids.ts';
 import { parseServerName } from '../core/matrix-ids.ts';
 
@@ -122,5 +122,5 @@ export function parseTokenRequest(endpoint: 'sfu_get' | 'get_token', body: unkno
   };
 }
 
-export const unauthorized = (reason: string): ApiError =>
-  new ApiError('M_UNAUTHORIZED', 'The request could not be authorised', { reason });
+export const unauthorizedRequest = (reason: string): ApiError =>
+  unauthorized('The request could not be authorised', reason);

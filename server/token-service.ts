@@ -9,7 +9,7 @@ import { AccessToken } from 'livekit-server-sdk';
 import { RoomNotVisibleError, type RoomView } from '../core/room-model.ts';
 import type { AuditSink } from '../core/audit-trail.ts';
 import type { DelegatedLeaveRegistry } from '../core/delegated-leave.ts';
-import { ApiError, forbidden } from '../core/errors.ts';
+import { ApiError, forbidden, internal, unavailable } from '../core/errors.ts';
 import { decideGrant, type GrantPolicy } from '../core/grants.ts';
 import type { LivekitIdentities } from '../livekit/identities.ts';
 import type { LivekitRooms } from '../livekit/rooms.ts';
@@ -17,7 +17,7 @@ import { livekitIdentityForMember, livekitLegacyIdentity, livekitRoomAlias } fro
 import type { Logger } from '../core/log.ts';
 import { isServerNameListed } from '../core/matrix-ids.ts';
 import type { OpenIdVerifier } from '../federation/openid-verify.ts';
-import { unauthorized, type TokenRequest } from './token-requests.ts';
+import { unauthorizedRequest, type TokenRequest } from './token-requests.ts';
 
 export interface TokenServiceDeps {
   verifier: Pick<OpenIdVerifier, 'verify'>;
@@ -52,10 +52,6 @@ export interface TokenResponse {
   url: string;
   jwt: string;
 }
-
-/** One of our own dependencies failed: try again shortly. */
-const unavailable = (reason: string): ApiError =>
-  new ApiError('M_UNKNOWN', 'The call service is temporarily unavailable; try again shortly', { status: 503, reason });
 
 const notMember = (): ApiError => forbidden('You are not a member of this room', 'not_member');
 
@@ -95,7 +91,7 @@ export class TokenService {
       });
       return { url: this.opts.livekitUrl, jwt: result.jwt };
     } catch (err) {
-      const e = err instanceof ApiError ? err : new ApiError('M_UNKNOWN', 'Internal error', { reason: 'internal' });
+      const e = err instanceof ApiError ? err : internal();
       if (!(err instanceof ApiError))
         this.deps.log.error('token_internal_error', { room_id: req.roomId, error: (err as Error).message });
       // Refusals of verified users are audited; those of anyone who could not be verified are only
@@ -143,7 +139,8 @@ export class TokenService {
     // made-up server names cannot keep our resolver (or anyone else's server) busy.
     if (room.hasServer?.(server) === false) throw notMember();
     const userId = await this.deps.verifier.verify(req.openIdToken);
-    if (req.claimedUserId !== undefined && req.claimedUserId !== userId) throw unauthorized('claimed_user_mismatch');
+    if (req.claimedUserId !== undefined && req.claimedUserId !== userId)
+      throw unauthorizedRequest('claimed_user_mismatch');
     verified.userId = userId;
 
     let grant = decideGrant(room, userId, server, this.opts.policy);

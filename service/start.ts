@@ -106,7 +106,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   );
   const livekitRooms = new LivekitRooms(roomService);
   const audit = new AuditLog(db, log);
-  const metrics = createMetrics(db);
+  const metrics = createMetrics(new CallStore(db));
   const policy = {
     localServer: config.homeserver.domain,
     fullAccessServers: config.token.full_access_servers ?? [config.homeserver.domain],
@@ -200,6 +200,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
 
   const app = createHttpApp({
     db,
+    log,
     trustProxy: config.listen.trust_proxy,
     routers: [
       staticRoutes({ devHost: config.widget.dev_host }),

@@ -5,7 +5,7 @@
 import { CallSession } from './call/call-session.ts';
 import { WidgetLink } from './call/matrix-link.ts';
 import { StandaloneLink } from './call/standalone-link.ts';
-import { CallError } from './core/errors.ts';
+import { CallError, errorDetail } from './core/errors.ts';
 import { membershipStateKey } from './core/membership.ts';
 import { parseParams } from './core/url-params.ts';
 import type { CauserieApp } from './ui/app.ts';
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     // While the user looks at the lobby, get the token ready so Join only has to connect.
     session.prepare();
   } catch (err) {
-    app.startError = err instanceof CallError ? err : new CallError('widget_api', (err as Error).message);
+    app.startError = err instanceof CallError ? err : new CallError('widget_api', errorDetail(err));
   }
 }
 

@@ -12,7 +12,14 @@ import { describe, expect, it } from 'vitest';
 
 import { readRegistration } from '../../config/registration.ts';
 import { botNotice, say, sfuGet } from '../../scripts/stack/clients/calls.ts';
-import { asUser, createRoom, eventually, inviteAndJoin, registerUser, waitForMembership } from '../../scripts/stack/clients/matrix.ts';
+import {
+  asUser,
+  createRoom,
+  eventually,
+  inviteAndJoin,
+  registerUser,
+  waitForMembership,
+} from '../../scripts/stack/clients/matrix.ts';
 import { stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 
 const enc = encodeURIComponent;

@@ -17,7 +17,13 @@ import { stateDir } from '../../scripts/stack/layout.ts';
 import { createLogger } from '../../core/log.ts';
 import { startService, type RunningService } from '../../service/start.ts';
 import { callRoom, openIdToken } from '../../scripts/stack/clients/calls.ts';
-import { eventually, inviteAndJoin, registerUser, waitForMembership, type TestUser } from '../../scripts/stack/clients/matrix.ts';
+import {
+  eventually,
+  inviteAndJoin,
+  registerUser,
+  waitForMembership,
+  type TestUser,
+} from '../../scripts/stack/clients/matrix.ts';
 import { stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 
 const DNS_TIMEOUT_MS = 1_500;

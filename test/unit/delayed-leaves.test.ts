@@ -1,7 +1,8 @@
 import { ParticipantInfo, ParticipantInfo_State, ServerError } from 'livekit-server-sdk';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type Mock } from 'vitest';
 
-import { decideLeave, DelayedLeaves, type DelayedLeavesOptions } from '../../appservice/delayed-leaves.ts';
+import { decideLeave, keepAliveIntervalMs, retryDelay } from '../../appservice/delayed-leave-decisions.ts';
+import { DelayedLeaves, type DelayedLeavesOptions } from '../../appservice/delayed-leaves.ts';
 import { type DelegatedLeave } from '../../core/delegated-leave.ts';
 import { openDatabase, type Database } from '../../schema/database.ts';
 import { migrate } from '../../schema/migrate.ts';
@@ -146,6 +147,21 @@ describe('deciding a delegated leave', () => {
     expect(decideLeave({ participantSid: null, ageMs: 61_000 }, 'OLD', { present: false }, grace)).toEqual({
       do: 'send',
     });
+  });
+});
+
+describe('timing a delegated leave', () => {
+  it('asks again after the base wait, doubling per attempt up to the cap', () => {
+    expect([0, 1, 2, 3, 10, 100].map((n) => retryDelay(n, 2_000, 60_000))).toEqual([
+      2_000, 4_000, 8_000, 16_000, 60_000, 60_000,
+    ]);
+    expect(retryDelay(-1, 2_000, 60_000)).toBe(2_000);
+  });
+
+  it('restarts a kept delay at half its timeout, at most once a second', () => {
+    expect(keepAliveIntervalMs(60_000)).toBe(30_000);
+    expect(keepAliveIntervalMs(1_001)).toBe(1_000);
+    expect(keepAliveIntervalMs(10)).toBe(1_000);
   });
 });
 

@@ -28,12 +28,15 @@ async function violations(files: Record<string, string>): Promise<string[]> {
   const cwd = process.cwd();
   process.chdir(root);
   try {
-    const result = await cruise(Object.keys(files).map((f) => f.split('/')[0] ?? f), {
-      validate: true,
-      ruleSet: { forbidden: rules.forbidden ?? [] },
-      tsPreCompilationDeps: true,
-      enhancedResolveOptions: { extensions: ['.ts'] },
-    });
+    const result = await cruise(
+      Object.keys(files).map((f) => f.split('/')[0] ?? f),
+      {
+        validate: true,
+        ruleSet: { forbidden: rules.forbidden ?? [] },
+        tsPreCompilationDeps: true,
+        enhancedResolveOptions: { extensions: ['.ts'] },
+      },
+    );
     const output = result.output as ICruiseResult;
     return output.summary.violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`);
   } finally {

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import {
-  createContent,
-  decodeEvent,
-  memberContent,
-  parsePowerLevels,
-  powerLevel,
-} from '../../core/matrix-events.ts';
+import { createContent, decodeEvent, memberContent, parsePowerLevels, powerLevel } from '../../core/matrix-events.ts';
 
 const base = {
   type: 'm.room.member',

@@ -9,7 +9,10 @@ const TOKEN = 'scrape-token-0123456789';
 
 async function scrape(access: MetricsAccess, authorization?: string) {
   const db = { query: <T>() => Promise.resolve([{ n: '0' }] as T[]) };
-  const app = createHttpApp({ db, routers: [metricsRoutes(createMetrics(db), access)] });
+  const app = createHttpApp({
+    db,
+    routers: [metricsRoutes(createMetrics({ counts: () => Promise.resolve({ calls: 0, participants: 0 }) }), access)],
+  });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   try {
@@ -58,7 +61,11 @@ describe('GET /metrics access', () => {
     for (const access of [{ enabled: false }, { enabled: false, bearerToken: TOKEN }]) {
       const res = await scrape(access, `Bearer ${TOKEN}`);
       expect(res.status).toBe(404);
-      expect(JSON.parse(res.text)).toEqual({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+      expect(JSON.parse(res.text)).toEqual({
+        errcode: 'M_UNRECOGNIZED',
+        error: 'Unrecognized request',
+        reason: 'unrecognized',
+      });
     }
   });
 });

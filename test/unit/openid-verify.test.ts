@@ -82,7 +82,7 @@ describe('OpenID verification', () => {
   it('does not keep a network failure: the next request asks again', async () => {
     let fail = true;
     const getJson = vi.fn(() => {
-      if (fail) return Promise.reject(new ApiError('M_UNKNOWN', 'unreachable', { status: 502 }));
+      if (fail) return Promise.reject(new ApiError('upstream_failed', 'unreachable'));
       return Promise.resolve({ status: 200, body: { sub: '@bob:b.example' } });
     });
     const v = new OpenIdVerifier({ resolve: (n) => Promise.resolve(endpoint(n)), getJson });

@@ -62,7 +62,7 @@ describe('token requests against server-name lists', () => {
   // "refused by them".
   const issue = (serverName: string, allow: string[], deny: string[]) => {
     const verify = vi.fn(() =>
-      Promise.reject(new ApiError('M_UNAUTHORIZED', 'stop', { reason: 'reached_verification' })),
+      Promise.reject(new ApiError('unauthorized', 'stop', { reason: 'reached_verification' })),
     );
     // The room view (read before verification) has anyone of any server in it.
     const room = { roomId: '!r:a.example', members: new Map(), hasServer: () => true };

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HomeserverError } from '../../appservice/homeserver-client.ts';
 import { MAX_TRANSIENT_ATTEMPTS, transactionRoutes, type TransactionDeps } from '../../appservice/transactions.ts';
 import { createLogger } from '../../core/log.ts';
+import { errorResponses } from '../../server/http.ts';
 
 const token = 'hs-token-for-tests-0123456789';
 const servers: { close(): void }[] = [];
@@ -35,6 +36,8 @@ async function serve(deps: Partial<TransactionDeps>): Promise<(id: string, event
       ...deps,
     }),
   );
+  // The one error path of the service: what the routes throw becomes the answer.
+  app.use(errorResponses());
   const server = app.listen(0, '127.0.0.1');
   servers.push(server);
   await new Promise((r) => server.once('listening', r));

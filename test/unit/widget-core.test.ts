@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import { tokenError } from '../../widget/core/errors.ts';
+import { CallError, toCallError } from '../../widget/core/errors.ts';
 import { strings } from '../../widget/core/i18n.ts';
-import { gridColumns, membershipContent, membershipStateKey } from '../../widget/core/membership.ts';
+import { membershipContent, membershipStateKey } from '../../widget/core/membership.ts';
+import { gridColumns } from '../../widget/core/projection.ts';
 import { parseParams } from '../../widget/core/url-params.ts';
-import { HAND_TOPIC, parseSignal, REACTION_TOPIC } from '../../widget/core/signals.ts';
+import { encodeSignal, HAND_TOPIC, parseSignal, REACTION_TOPIC } from '../../widget/core/signals.ts';
 
 describe('widget URL parameters', () => {
   it('reads what a Matrix client fills into the widget URL', () => {
@@ -44,22 +45,24 @@ describe('widget URL parameters', () => {
 });
 
 describe('widget errors', () => {
-  it.each([
-    [403, { errcode: 'M_FORBIDDEN', reason: 'call_not_started' }, 'call_not_started'],
-    [403, { errcode: 'M_FORBIDDEN', reason: 'banned' }, 'not_member'],
-    [404, { errcode: 'M_NOT_FOUND', reason: 'room_unknown' }, 'not_member'],
-    [401, { errcode: 'M_UNAUTHORIZED' }, 'unauthorized'],
-    [502, { errcode: 'M_UNKNOWN' }, 'token_service_unreachable'],
-    [429, { errcode: 'M_LIMIT_EXCEEDED' }, 'token_service_unreachable'],
-  ])('maps a %i %j answer to the %s message', (status, body, code) => {
-    expect(tokenError(status, body).code).toBe(code);
-  });
-
-  it('has a message for every error code in both languages', () => {
+  it('has a message for every error kind in both languages', () => {
     for (const lang of ['fr', 'en'] as const) {
       for (const message of Object.values(strings(lang).errors)) expect(message.length).toBeGreaterThan(10);
     }
     expect(Object.keys(strings('fr').errors)).toEqual(Object.keys(strings('en').errors));
+  });
+
+  it('offers a retry where trying again may help, a rejoin to someone removed, nothing otherwise', () => {
+    expect(new CallError('livekit_unreachable').recovery).toBe('retry');
+    expect(new CallError('removed').recovery).toBe('rejoin');
+    expect(new CallError('not_member').recovery).toBe('none');
+  });
+
+  it('turns any other failure into an unknown error, keeping its message only as detail', () => {
+    const e = toCallError(new TypeError('Failed to fetch'));
+    expect([e.kind, e.detail, e.recovery]).toEqual(['unknown', 'Failed to fetch', 'retry']);
+    const ours = new CallError('removed');
+    expect(toCallError(ours)).toBe(ours);
   });
 });
 
@@ -120,6 +123,17 @@ describe('hands and reactions other participants send', () => {
       raised: true,
       at: expected,
     });
+  });
+
+  it('reads back the hands and reactions we send', () => {
+    for (const signal of [
+      { kind: 'reaction', emoji: '👏' },
+      { kind: 'hand', raised: true, at: now - 5_000 },
+      { kind: 'hand', raised: false },
+    ] as const) {
+      const { topic, payload } = encodeSignal(signal);
+      expect(parseSignal(topic, payload, now)).toEqual(signal);
+    }
   });
 
   it('reads anything but raised: true as a lowered hand, and ignores unknown topics', () => {

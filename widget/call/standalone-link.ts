@@ -3,26 +3,16 @@
  * their user id through /.well-known/matrix/client), and the widget talks to the client-server API
  * itself — the way a partner without a Causerie-enabled client joins a call from a shared link.
  */
-import { CallError } from '../core/errors.ts';
+import { CallError, errorDetail } from '../core/errors.ts';
 import { CALL_MEMBER_EVENT } from '../core/membership.ts';
 import { membersFrom, type MatrixLink, type MemberInfo, type OpenIdToken } from './matrix-link.ts';
 
 const enc = encodeURIComponent;
 
-export class SignInError extends Error {
-  constructor(
-    readonly kind: 'bad_user_id' | 'server_unreachable' | 'wrong_password' | 'other',
-    detail = '',
-  ) {
-    super(`${kind}${detail === '' ? '' : `: ${detail}`}`);
-    this.name = 'SignInError';
-  }
-}
-
 /** The client-server base URL of a user's homeserver (spec client discovery). */
 export async function discoverHomeserver(userId: string): Promise<string> {
   const m = /^@[^:]+:(.+)$/.exec(userId.trim());
-  if (m?.[1] === undefined) throw new SignInError('bad_user_id');
+  if (m?.[1] === undefined) throw new CallError('bad_user_id');
   const server = m[1];
   let base = `https://${server}`;
   try {
@@ -39,7 +29,7 @@ export async function discoverHomeserver(userId: string): Promise<string> {
     const res = await fetch(`${base}/_matrix/client/versions`, { signal: AbortSignal.timeout(10_000) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
   } catch (err) {
-    throw new SignInError('server_unreachable', (err as Error).message);
+    throw new CallError('homeserver_unreachable', errorDetail(err));
   }
   return base;
 }
@@ -61,25 +51,30 @@ export class StandaloneLink implements MatrixLink {
     via: string[];
   }): Promise<StandaloneLink> {
     const baseUrl = await discoverHomeserver(opts.userId);
-    const res = await fetch(`${baseUrl}/_matrix/client/v3/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        type: 'm.login.password',
-        identifier: { type: 'm.id.user', user: opts.userId.trim() },
-        password: opts.password,
-        initial_device_display_name: 'Causerie (browser)',
-      }),
-    });
+    let res: Response;
+    try {
+      res = await fetch(`${baseUrl}/_matrix/client/v3/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          type: 'm.login.password',
+          identifier: { type: 'm.id.user', user: opts.userId.trim() },
+          password: opts.password,
+          initial_device_display_name: 'Causerie (browser)',
+        }),
+      });
+    } catch (err) {
+      throw new CallError('sign_in_failed', errorDetail(err));
+    }
     const body = (await res.json().catch(() => ({}))) as {
       access_token?: string;
       user_id?: string;
       device_id?: string;
       errcode?: string;
     };
-    if (res.status === 403 || res.status === 401) throw new SignInError('wrong_password');
+    if (res.status === 403 || res.status === 401) throw new CallError('wrong_password');
     if (!res.ok || body.access_token === undefined || body.user_id === undefined || body.device_id === undefined) {
-      throw new SignInError('other', `HTTP ${res.status} ${body.errcode ?? ''}`);
+      throw new CallError('sign_in_failed', `HTTP ${res.status} ${body.errcode ?? ''}`);
     }
     const link = new StandaloneLink(baseUrl, body.access_token, body.user_id, body.device_id, opts.roomId);
     await link.ensureJoined(opts.via);
@@ -99,14 +94,10 @@ export class StandaloneLink implements MatrixLink {
         signal: AbortSignal.timeout(15_000),
       });
     } catch (err) {
-      throw new CallError('token_service_unreachable', `homeserver: ${(err as Error).message}`);
+      throw new CallError('token_service_unreachable', `homeserver: ${errorDetail(err)}`);
     }
     const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-    if (!res.ok)
-      throw Object.assign(new Error(`${method} ${path.split('?')[0] ?? ''} → ${res.status}`), {
-        status: res.status,
-        body: json,
-      });
+    if (!res.ok) throw new CallError('unknown', `${method} ${path.split('?')[0] ?? ''} → ${res.status}`);
     return json;
   }
 

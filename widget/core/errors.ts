@@ -1,29 +1,74 @@
 /**
- * Failures the widget can meet, each with a code the UI turns into a clear message (never a blank
- * screen) and whether retrying may help.
+ * The widget's one error type. Every failure a person can meet is a CallError of a known kind; the
+ * UI shows that kind's message (core/i18n.ts, French and English: a `Record` over the kinds, so a
+ * new kind without its messages does not compile) and offers what may help. Never a blank screen,
+ * never the technical detail (kept for the console).
  */
-import type { ErrorCode } from './i18n.ts';
+
+export type CallErrorKind =
+  // Joining the call (token service, LiveKit, the host client).
+  | 'not_member'
+  | 'call_not_started'
+  | 'unauthorized'
+  | 'token_service_unreachable'
+  | 'livekit_unreachable'
+  | 'no_media_permission'
+  | 'removed'
+  | 'bad_params'
+  | 'widget_api'
+  // Signing in (standalone mode), shown in the sign-in form.
+  | 'bad_user_id'
+  | 'homeserver_unreachable'
+  | 'wrong_password'
+  | 'sign_in_failed'
+  | 'unknown';
+
+/** What the person can do about a failure from its screen: try again, join again, or nothing. */
+export type Recovery = 'retry' | 'rejoin' | 'none';
+
+const RECOVERY: Record<CallErrorKind, Recovery> = {
+  not_member: 'none',
+  call_not_started: 'none',
+  unauthorized: 'none',
+  token_service_unreachable: 'retry',
+  livekit_unreachable: 'retry',
+  no_media_permission: 'none',
+  removed: 'rejoin',
+  bad_params: 'none',
+  widget_api: 'none',
+  bad_user_id: 'none',
+  homeserver_unreachable: 'none',
+  wrong_password: 'none',
+  sign_in_failed: 'none',
+  unknown: 'retry',
+};
 
 export class CallError extends Error {
   constructor(
-    readonly code: ErrorCode,
+    readonly kind: CallErrorKind,
     readonly detail = '',
   ) {
-    super(`${code}${detail === '' ? '' : `: ${detail}`}`);
+    super(`${kind}${detail === '' ? '' : `: ${detail}`}`);
     this.name = 'CallError';
   }
 
-  get retryable(): boolean {
-    return this.code === 'token_service_unreachable' || this.code === 'livekit_unreachable' || this.code === 'unknown';
+  get recovery(): Recovery {
+    return RECOVERY[this.kind];
   }
 }
 
-/** Maps a token service answer (Matrix-style error) to what the user should be told. */
-export function tokenError(status: number, body: { errcode?: unknown; reason?: unknown }): CallError {
-  const reason = typeof body.reason === 'string' ? body.reason : '';
-  if (status === 401) return new CallError('unauthorized', reason);
-  if (status === 403 && reason === 'call_not_started') return new CallError('call_not_started');
-  if (status === 403 || status === 404) return new CallError('not_member', reason);
-  if (status >= 500 || status === 429) return new CallError('token_service_unreachable', `HTTP ${status}`);
-  return new CallError('unknown', `HTTP ${status} ${String(body.errcode)}`);
+/** Any failure as a CallError: ours as they are, anything else as `unknown` (its message as detail). */
+export function toCallError(err: unknown): CallError {
+  return err instanceof CallError ? err : new CallError('unknown', errorDetail(err));
+}
+
+/** What a caught failure says, for a CallError's detail. */
+export function errorDetail(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The name of a DOMException-like failure (`NotAllowedError`: a browser refusing media or a picker). */
+export function errorName(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('name' in err)) return undefined;
+  return typeof err.name === 'string' ? err.name : undefined;
 }

@@ -1,7 +1,45 @@
 /**
- * Every string the widget shows, in French and English (it follows the host client's language).
+ * Every string the widget shows, in French and English (it follows the host client's language),
+ * with one message per error kind in each (typed as a `Record` over the kinds: exhaustive).
  */
+import type { CallErrorKind } from './errors.ts';
 import type { Lang } from './url-params.ts';
+
+const frErrors: Record<CallErrorKind, string> = {
+  not_member: 'Vous n’êtes pas membre de ce salon : demandez une invitation pour rejoindre l’appel.',
+  call_not_started:
+    'L’appel n’a pas encore commencé : il doit être lancé par un membre de l’organisation qui l’accueille.',
+  unauthorized: 'Votre serveur Matrix n’a pas confirmé votre identité. Reconnectez-vous puis réessayez.',
+  token_service_unreachable: 'Le service d’appel est injoignable. Vérifiez votre connexion puis réessayez.',
+  livekit_unreachable: 'Le serveur média est injoignable. Vérifiez votre connexion puis réessayez.',
+  no_media_permission:
+    'L’accès à la caméra ou au micro a été refusé. Autorisez-le dans votre navigateur, ou rejoignez sans.',
+  removed: 'Vous avez été retiré de l’appel.',
+  bad_params: 'Ce lien d’appel est incomplet (salon ou utilisateur manquant).',
+  widget_api: 'Votre client Matrix n’a pas autorisé le widget d’appel.',
+  bad_user_id: 'Un identifiant Matrix ressemble à @prenom.nom:exemple.fr.',
+  homeserver_unreachable: 'Votre serveur Matrix est injoignable.',
+  wrong_password: 'Identifiant ou mot de passe incorrect.',
+  sign_in_failed: 'La connexion a échoué.',
+  unknown: 'Une erreur inattendue s’est produite.',
+};
+
+const enErrors: Record<CallErrorKind, string> = {
+  not_member: 'You are not a member of this room: ask for an invitation to join the call.',
+  call_not_started: 'The call has not started yet: a member of the hosting organisation has to start it.',
+  unauthorized: 'Your Matrix server did not confirm who you are. Sign in again and retry.',
+  token_service_unreachable: 'The call service cannot be reached. Check your connection and try again.',
+  livekit_unreachable: 'The media server cannot be reached. Check your connection and try again.',
+  no_media_permission: 'Access to the camera or microphone was denied. Allow it in your browser, or join without.',
+  removed: 'You were removed from the call.',
+  bad_params: 'This call link is incomplete (room or user missing).',
+  widget_api: 'Your Matrix client did not allow the call widget.',
+  bad_user_id: 'A Matrix ID looks like @first.last:example.org.',
+  homeserver_unreachable: 'Your Matrix server cannot be reached.',
+  wrong_password: 'Wrong Matrix ID or password.',
+  sign_in_failed: 'Signing in failed.',
+  unknown: 'Something unexpected went wrong.',
+};
 
 const fr = {
   appTitle: 'Causerie',
@@ -28,12 +66,6 @@ const fr = {
   userIdLabel: 'Identifiant Matrix',
   passwordLabel: 'Mot de passe',
   signIn: 'Se connecter',
-  signInErrors: {
-    bad_user_id: 'Un identifiant Matrix ressemble à @prenom.nom:exemple.fr.',
-    server_unreachable: 'Votre serveur Matrix est injoignable.',
-    wrong_password: 'Identifiant ou mot de passe incorrect.',
-    other: 'La connexion a échoué.',
-  },
   shareScreen: 'Partager l’écran',
   stopShare: 'Arrêter le partage',
   raiseHand: 'Lever la main',
@@ -48,6 +80,7 @@ const fr = {
   camState: (on: boolean): string => (on ? 'caméra active' : 'caméra coupée'),
   pin: (name: string) => `Épingler ${name}`,
   unpin: (name: string) => `Désépingler ${name}`,
+  dismiss: 'Fermer',
   quality: (q: string) =>
     ({
       excellent: 'connexion excellente',
@@ -55,23 +88,10 @@ const fr = {
       poor: 'connexion faible',
       lost: 'connexion perdue',
     })[q] ?? '',
-  errors: {
-    not_member: 'Vous n’êtes pas membre de ce salon : demandez une invitation pour rejoindre l’appel.',
-    call_not_started:
-      'L’appel n’a pas encore commencé : il doit être lancé par un membre de l’organisation qui l’accueille.',
-    unauthorized: 'Votre serveur Matrix n’a pas confirmé votre identité. Reconnectez-vous puis réessayez.',
-    token_service_unreachable: 'Le service d’appel est injoignable. Vérifiez votre connexion puis réessayez.',
-    livekit_unreachable: 'Le serveur média est injoignable. Vérifiez votre connexion puis réessayez.',
-    no_media_permission:
-      'L’accès à la caméra ou au micro a été refusé. Autorisez-le dans votre navigateur, ou rejoignez sans.',
-    removed: 'Vous avez été retiré de l’appel.',
-    bad_params: 'Ce lien d’appel est incomplet (salon ou utilisateur manquant).',
-    widget_api: 'Votre client Matrix n’a pas autorisé le widget d’appel.',
-    unknown: 'Une erreur inattendue s’est produite.',
-  },
+  errors: frErrors,
 };
 
-type Strings = typeof fr;
+export type Strings = typeof fr;
 
 const en: Strings = {
   appTitle: 'Causerie',
@@ -98,12 +118,6 @@ const en: Strings = {
   userIdLabel: 'Matrix ID',
   passwordLabel: 'Password',
   signIn: 'Sign in',
-  signInErrors: {
-    bad_user_id: 'A Matrix ID looks like @first.last:example.org.',
-    server_unreachable: 'Your Matrix server cannot be reached.',
-    wrong_password: 'Wrong Matrix ID or password.',
-    other: 'Signing in failed.',
-  },
   shareScreen: 'Share screen',
   stopShare: 'Stop sharing',
   raiseHand: 'Raise hand',
@@ -118,24 +132,12 @@ const en: Strings = {
   camState: (on: boolean) => (on ? 'camera on' : 'camera off'),
   pin: (name: string) => `Pin ${name}`,
   unpin: (name: string) => `Unpin ${name}`,
+  dismiss: 'Dismiss',
   quality: (q: string) =>
     ({ excellent: 'excellent connection', good: 'good connection', poor: 'poor connection', lost: 'connection lost' })[
       q
     ] ?? '',
-  errors: {
-    not_member: 'You are not a member of this room: ask for an invitation to join the call.',
-    call_not_started: 'The call has not started yet: a member of the hosting organisation has to start it.',
-    unauthorized: 'Your Matrix server did not confirm who you are. Sign in again and retry.',
-    token_service_unreachable: 'The call service cannot be reached. Check your connection and try again.',
-    livekit_unreachable: 'The media server cannot be reached. Check your connection and try again.',
-    no_media_permission: 'Access to the camera or microphone was denied. Allow it in your browser, or join without.',
-    removed: 'You were removed from the call.',
-    bad_params: 'This call link is incomplete (room or user missing).',
-    widget_api: 'Your Matrix client did not allow the call widget.',
-    unknown: 'Something unexpected went wrong.',
-  },
+  errors: enErrors,
 };
-
-export type ErrorCode = keyof Strings['errors'];
 
 export const strings = (lang: Lang): Strings => (lang === 'fr' ? fr : en);

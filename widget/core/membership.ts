@@ -30,12 +30,3 @@ export function membershipContent(opts: {
     foci_preferred: [{ type: 'livekit', livekit_service_url: opts.serviceUrl, livekit_alias: opts.roomId }],
   };
 }
-
-/** Columns of the video grid for n tiles: 1, 2, 4, 9, 16+ participants fill a screen evenly. */
-export function gridColumns(n: number): number {
-  if (n <= 1) return 1;
-  if (n <= 4) return 2;
-  if (n <= 9) return 3;
-  if (n <= 16) return 4;
-  return 5;
-}

@@ -3,9 +3,11 @@
  * messages). Any participant can send anything on these topics: a message is read only if it is a
  * small JSON object of the expected shape, an emoji only from our list, and a hand's time is kept
  * within the last hour and never in the future (nobody jumps the queue by claiming to have raised
- * their hand first). Pure: no I/O.
+ * their hand first). Ours are written by encodeSignal. Pure: no I/O.
  */
+/** Reactions anyone can send; shown a few seconds on the sender's tile. */
 export const REACTIONS = ['👍', '👏', '❤️', '😂', '🎉'] as const;
+export type Reaction = (typeof REACTIONS)[number];
 export const REACTION_TOPIC = 'io.causerie.reaction';
 export const HAND_TOPIC = 'io.causerie.hand';
 
@@ -14,9 +16,7 @@ const MAX_SIGNAL_BYTES = 1024;
 const HAND_WINDOW_MS = 60 * 60_000;
 
 export type Signal =
-  | { kind: 'reaction'; emoji: (typeof REACTIONS)[number] }
-  | { kind: 'hand'; raised: true; at: number }
-  | { kind: 'hand'; raised: false };
+  { kind: 'reaction'; emoji: Reaction } | { kind: 'hand'; raised: true; at: number } | { kind: 'hand'; raised: false };
 
 export function parseSignal(topic: string | undefined, payload: Uint8Array, now: number): Signal | undefined {
   if (payload.length > MAX_SIGNAL_BYTES) return undefined;
@@ -38,4 +38,19 @@ export function parseSignal(topic: string | undefined, payload: Uint8Array, now:
     return { kind: 'hand', raised: true, at: Math.min(now, Math.max(now - HAND_WINDOW_MS, at)) };
   }
   return undefined;
+}
+
+/** A signal as we send it: the topic and the JSON payload parseSignal reads. */
+export function encodeSignal(signal: Signal): { topic: string; payload: Uint8Array<ArrayBuffer> } {
+  // A lowered hand needs no time: readers take anything but `raised: true` as lowered.
+  const msg =
+    signal.kind === 'reaction'
+      ? { emoji: signal.emoji }
+      : signal.raised
+        ? { raised: true, at: signal.at }
+        : { raised: false };
+  return {
+    topic: signal.kind === 'reaction' ? REACTION_TOPIC : HAND_TOPIC,
+    payload: new TextEncoder().encode(JSON.stringify(msg)),
+  };
 }

@@ -5,9 +5,10 @@
  */
 import { css, html, LitElement, type ReactiveController, type ReactiveControllerHost } from 'lit';
 
-import type { CallSession, JoinOptions, REACTIONS } from '../call/call-session.ts';
-import type { CallError } from '../core/errors.ts';
-import { strings } from '../core/i18n.ts';
+import type { CallSession, JoinOptions } from '../call/call-session.ts';
+import { toCallError, type CallError } from '../core/errors.ts';
+import { strings, type Strings } from '../core/i18n.ts';
+import type { Reaction } from '../core/signals.ts';
 import type { Lang } from '../core/url-params.ts';
 import { base } from './styles.ts';
 import './call-view.ts';
@@ -15,7 +16,7 @@ import './lobby.ts';
 import './sign-in.ts';
 import type { SignInDetail } from './sign-in.ts';
 
-/** Signs in (standalone mode) and returns the session, or throws with a message key. */
+/** Signs in (standalone mode) and returns the session, or throws a CallError. */
 export type SignInHandler = (detail: SignInDetail) => Promise<CallSession>;
 
 /** Re-renders its host whenever the session changes. */
@@ -79,11 +80,10 @@ export class CauserieApp extends LitElement {
       this.attach(session);
       session.prepare();
     } catch (err) {
-      const kind = (err as { kind?: unknown }).kind;
-      const known = this.t.signInErrors as Record<string, string>;
-      if (typeof kind === 'string' && kind in known) this.signInError = known[kind] ?? '';
-      else if ((err as { code?: unknown }).code === 'not_member') this.startError = err as CallError;
-      else this.signInError = this.t.signInErrors.other;
+      const error = toCallError(err);
+      // Not a member of the room: nothing to fix in the form, so the whole page says it.
+      if (error.kind === 'not_member') this.startError = error;
+      else this.signInError = this.t.errors[error.kind === 'unknown' ? 'sign_in_failed' : error.kind];
     } finally {
       this.signingIn = false;
     }
@@ -126,19 +126,19 @@ export class CauserieApp extends LitElement {
     });
   }
 
-  private get t(): ReturnType<typeof strings> {
+  private get t(): Strings {
     return strings(this.lang);
   }
 
   private errorView(error: CallError): unknown {
-    return html`<div class="message" role="alert" data-error=${error.code}>
-      <h1>${this.t.errors[error.code]}</h1>
+    return html`<div class="message" role="alert" data-error=${error.kind}>
+      <h1>${this.t.errors[error.kind]}</h1>
       ${
-        error.retryable || error.code === 'removed'
-          ? html`<button class="primary" @click=${() => void this.session?.join(this.lastJoin)}>
-              ${error.code === 'removed' ? this.t.rejoin : this.t.retry}
+        error.recovery === 'none'
+          ? null
+          : html`<button class="primary" @click=${() => void this.session?.join(this.lastJoin)}>
+              ${error.recovery === 'rejoin' ? this.t.rejoin : this.t.retry}
             </button>`
-          : null
       }
     </div>`;
   }
@@ -148,7 +148,7 @@ export class CauserieApp extends LitElement {
     this.dataset['phase'] =
       this.startError !== undefined ? 'error' : this.signIn !== undefined ? 'sign_in' : (s?.phase ?? 'starting');
     if (s?.firstRemoteFrameMs !== undefined) this.dataset['firstFrameMs'] = String(Math.round(s.firstRemoteFrameMs));
-    if (s?.error !== undefined) this.dataset['error'] = s.error.code;
+    if (s?.error !== undefined) this.dataset['error'] = s.error.kind;
     else delete this.dataset['error'];
   }
 
@@ -183,14 +183,18 @@ export class CauserieApp extends LitElement {
             .people=${s.people(t.you)}
             .t=${t}
             .controls=${{ micEnabled: s.micEnabled, camEnabled: s.camEnabled, screenSharing: s.screenSharing, handRaised: s.handRaised }}
+            .notice=${s.error}
             @toggle-mic=${() => void s.toggleMic()}
             @toggle-cam=${() => void s.toggleCam()}
             @toggle-screen=${() => void s.toggleScreenShare()}
             @toggle-hand=${() => void s.toggleHand()}
-            @react=${(e: CustomEvent<(typeof REACTIONS)[number]>) => void s.react(e.detail)}
+            @react=${(e: CustomEvent<Reaction>) => void s.react(e.detail)}
             @leave=${() => void s.leave()}
             @remote-frame=${() => {
               s.remoteFrameShown();
+            }}
+            @dismiss-notice=${() => {
+              s.dismissNotice();
             }}
           ></causerie-call>`;
       case 'left':

@@ -5,10 +5,8 @@ import { createLocalVideoTrack, Room, type LocalVideoTrack } from 'livekit-clien
 import { css, html, LitElement } from 'lit';
 
 import type { JoinOptions } from '../call/call-session.ts';
-import type { strings } from '../core/i18n.ts';
+import type { Strings } from '../core/i18n.ts';
 import { base } from './styles.ts';
-
-type Strings = ReturnType<typeof strings>;
 
 export class CauserieLobby extends LitElement {
   static override properties = {

@@ -3,10 +3,8 @@
  */
 import { css, html, LitElement } from 'lit';
 
-import type { strings } from '../core/i18n.ts';
+import type { Strings } from '../core/i18n.ts';
 import { base } from './styles.ts';
-
-type Strings = ReturnType<typeof strings>;
 
 export interface SignInDetail {
   userId: string;
