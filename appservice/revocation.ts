@@ -85,8 +85,13 @@ export class Revoker {
     // database's record (grants made by other instances) is read meanwhile and goes out after.
     const first = new Set(this.deps.identities.knownIdentitiesOf(alias, userId));
     const room = this.deps.rooms.peek(roomId);
-    for (const ms of room?.rtc.values() ?? [])
-      for (const m of ms) if (m.userId === userId) first.add(m.livekitIdentity);
+    const named =
+      room?.rtcIdentitiesOf?.(userId) ??
+      [...(room?.rtc.values() ?? [])]
+        .flat()
+        .filter((m) => m.userId === userId)
+        .map((m) => m.livekitIdentity);
+    for (const identity of named) first.add(identity);
     const recorded = this.deps.identities.identitiesOf(alias, userId);
     const remove = async (identity: string): Promise<number> => {
       try {

@@ -41,6 +41,8 @@ export interface RoomView {
 export interface CallRoomView extends RoomView {
   /** MatrixRTC memberships by the state key that set them. */
   rtc: ReadonlyMap<string, readonly RtcMembership[]>;
+  /** The LiveKit identities a user's MatrixRTC memberships name (absent in hand-made views). */
+  rtcIdentitiesOf?(userId: string): string[];
 }
 
 export interface RoomSnapshot {
@@ -86,7 +88,8 @@ export class RoomModel implements CallRoomView {
   /** Joined or invited members per server: asked on every token request, so kept, not counted. */
   private readonly servers = new Map<string, number>();
   /** MatrixRTC state keys per sender. */
-  private readonly rtcPerUser = new Map<string, number>();
+  /** MatrixRTC state keys per sender (to cap them, and to find a user's identities without a scan). */
+  private readonly rtcKeys = new Map<string, Set<string>>();
 
   constructor(
     readonly roomId: string,
@@ -102,7 +105,7 @@ export class RoomModel implements CallRoomView {
     room.powerLevels = parsePowerLevels(room.powerLevelsContent, s.createSender);
     for (const [u, m] of s.members) room.setMember(u, m);
     for (const m of s.rtc) {
-      if (!room.rtc.has(m.stateKey)) room.countRtc(m.userId, 1);
+      room.trackRtc(m.userId, m.stateKey, true);
       room.rtc.set(m.stateKey, [...(room.rtc.get(m.stateKey) ?? []), m]);
     }
     return room;
@@ -120,10 +123,20 @@ export class RoomModel implements CallRoomView {
     };
   }
 
-  private countRtc(userId: string, delta: number): void {
-    const n = (this.rtcPerUser.get(userId) ?? 0) + delta;
-    if (n > 0) this.rtcPerUser.set(userId, n);
-    else this.rtcPerUser.delete(userId);
+  private trackRtc(userId: string, stateKey: string, present: boolean): void {
+    const keys = this.rtcKeys.get(userId) ?? new Set<string>();
+    if (present) keys.add(stateKey);
+    else keys.delete(stateKey);
+    if (keys.size > 0) this.rtcKeys.set(userId, keys);
+    else this.rtcKeys.delete(userId);
+  }
+
+  /** The LiveKit identities a user's MatrixRTC memberships name. */
+  rtcIdentitiesOf(userId: string): string[] {
+    const out: string[] = [];
+    for (const key of this.rtcKeys.get(userId) ?? [])
+      for (const m of this.rtc.get(key) ?? []) if (m.userId === userId) out.push(m.livekitIdentity);
+    return out;
   }
 
   hasServer(server: string): boolean {
@@ -148,14 +161,14 @@ export class RoomModel implements CallRoomView {
       const parsed = parseMembershipEvent(ev);
       if (parsed.stateKey === undefined) return undefined;
       if (parsed.memberships.length === 0) {
-        if (this.rtc.has(parsed.stateKey)) this.countRtc(ev.sender, -1);
+        this.trackRtc(ev.sender, parsed.stateKey, false);
         this.rtc.delete(parsed.stateKey);
       } else {
         if (!this.rtc.has(parsed.stateKey)) {
           // A member makes a membership per device or session, not thousands: each one multiplies
           // what a ban must remove, so past the cap new ones are not kept.
-          if ((this.rtcPerUser.get(ev.sender) ?? 0) >= MAX_RTC_PER_USER) return undefined;
-          this.countRtc(ev.sender, 1);
+          if ((this.rtcKeys.get(ev.sender)?.size ?? 0) >= MAX_RTC_PER_USER) return undefined;
+          this.trackRtc(ev.sender, parsed.stateKey, true);
         }
         this.rtc.set(parsed.stateKey, parsed.memberships);
       }

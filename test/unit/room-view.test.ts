@@ -112,6 +112,11 @@ describe('reading a busy room', () => {
       content: { device_id: 'D39' },
     });
     expect(rooms.peek('!rtc:a.example')?.rtc.has('_@m:b.example_D39_m.call')).toBe(true);
+    // A member's identities are found without scanning everyone's memberships.
+    const identities = rooms.peek('!rtc:a.example')?.rtcIdentitiesOf?.('@m:b.example') ?? [];
+    expect(identities).toHaveLength(32);
+    expect(identities).toContain('@m:b.example:D39');
+    expect(identities).not.toContain('@m:b.example:D0');
   });
 });
 
