@@ -8,8 +8,9 @@ import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { livekitRoomAlias } from '../../core/livekit-names.ts';
 import { hostPageUrl, launchBrowser, mediaProbe, type MediaFacts } from '../../scripts/stack/clients/browser.ts';
-import { roomWithPartner, say, waitForCallWidget } from '../../scripts/stack/clients/calls.ts';
+import { livekitApi, roomWithPartner, say, waitForCallWidget } from '../../scripts/stack/clients/calls.ts';
 import { asUser, eventually, registerUser, type TestUser } from '../../scripts/stack/clients/matrix.ts';
 import { stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 
@@ -151,6 +152,12 @@ describe('a call across two homeservers in the browser', () => {
       device_id: alice.deviceId,
       focus_active: { type: 'livekit' },
     });
+    // Each publishes under the identity Element Call pairs with that per-device membership,
+    // `@user:DEVICE` (a hashed /get_token identity would leave an Element Call user "waiting for media").
+    const identities = (await livekitApi().listParticipants(livekitRoomAlias(roomId))).map((p) => p.identity);
+    expect(identities.sort()).toEqual([`${alice.userId}:${alice.deviceId}`, `${bob.userId}:${bob.deviceId}`].sort());
+    const seenByBob = (await facts(b.frame)).videos.find((v) => v.remote && v.user === alice.userId);
+    expect(seenByBob?.identity).toBe(`${alice.userId}:${alice.deviceId}`);
     const joinToFrame = [(await facts(a.frame)).firstFrameMs, (await facts(b.frame)).firstFrameMs];
     console.log(
       `join → first remote video frame: Alice (joined first) ${joinToFrame[0] ?? '?'} ms, Bob ${joinToFrame[1] ?? '?'} ms`,

@@ -72,15 +72,23 @@ describe('MatrixRTC membership as Element Call writes it', () => {
     expect(membershipStateKey('@a:s', 'DEV', 'org.matrix.msc3757.11')).toBe('@a:s_DEV_m.call');
   });
 
-  it('has the content fields Element Call reads', () => {
+  it('has the content fields Element Call reads, naming the identity it publishes under', () => {
     expect(
-      membershipContent({ deviceId: 'DEV', roomId: '!r', serviceUrl: 'https://causerie.example', createdTs: 5 }),
+      membershipContent({
+        userId: '@a:s',
+        deviceId: 'DEV',
+        roomId: '!r',
+        serviceUrl: 'https://causerie.example',
+        createdTs: 5,
+      }),
     ).toEqual({
       application: 'm.call',
       call_id: '',
       scope: 'm.room',
       device_id: 'DEV',
+      membershipID: '@a:s:DEV',
       expires: 14_400_000,
+      'm.call.intent': 'video',
       created_ts: 5,
       focus_active: { type: 'livekit', focus_selection: 'multi_sfu' },
       foci_preferred: [{ type: 'livekit', livekit_service_url: 'https://causerie.example', livekit_alias: '!r' }],

@@ -40,7 +40,10 @@ function service(...answers: ([number, unknown] | Error)[]): { fetch: Fetch; cal
   return { fetch, calls };
 }
 
+/** A client of a sticky MatrixRTC member (/get_token); `asState` one of a per-device state membership. */
 const client = (fetch: Fetch): TokenClient =>
+  new TokenClient({ serviceUrl: 'https://causerie.example', link, memberId: 'member-1', fetch, membership: 'sticky' });
+const asState = (fetch: Fetch): TokenClient =>
   new TokenClient({ serviceUrl: 'https://causerie.example', link, memberId: 'member-1', fetch });
 
 async function kindOf(p: Promise<unknown>): Promise<string> {
@@ -55,6 +58,23 @@ async function kindOf(p: Promise<unknown>): Promise<string> {
 const answer = { url: 'wss://livekit.example', jwt: 'eyJ.jwt' };
 
 describe('the widget’s token client', () => {
+  it('with a per-device state membership (what the widget writes), asks /sfu/get: its identity is @user:DEVICE, as Element Call expects', async () => {
+    const s = service([200, answer]);
+    expect(await asState(s.fetch).token({ id: 'delay-1', timeoutMs: 10_000 })).toEqual(answer);
+    expect(s.calls).toEqual([
+      {
+        url: 'https://causerie.example/sfu/get',
+        body: {
+          room: '!room:a.example',
+          openid_token: openid,
+          device_id: 'DEV',
+          delay_id: 'delay-1',
+          delay_timeout: 10_000,
+        },
+      },
+    ]);
+  });
+
   it('asks /get_token as a MatrixRTC member, handing over the delayed leave', async () => {
     const s = service([200, answer]);
     expect(await client(s.fetch).token({ id: 'delay-1', timeoutMs: 10_000 })).toEqual(answer);

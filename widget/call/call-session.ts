@@ -68,7 +68,14 @@ export class CallSession extends EventTarget {
       this.changed();
     };
     this.leaveKeeper = new LeaveKeeper(link, this.stateKey);
-    this.tokens = new TokenClient({ serviceUrl, link, memberId: crypto.randomUUID(), fetch: deps.fetch });
+    // The widget writes a per-device state membership: its LiveKit identity must be `@user:DEVICE`.
+    this.tokens = new TokenClient({
+      serviceUrl,
+      link,
+      memberId: crypto.randomUUID(),
+      membership: 'state',
+      fetch: deps.fetch,
+    });
     this.signals = new SignalsChannel((topic, payload, to) => this.publishData(topic, payload, to), changed, this.now);
     this.avatars = new Avatars(link, changed);
     this.extras = {
@@ -157,6 +164,7 @@ export class CallSession extends EventTarget {
         this.link.sendMembership(
           this.stateKey,
           membershipContent({
+            userId: this.link.userId,
             deviceId: this.link.deviceId,
             roomId: this.link.roomId,
             serviceUrl: this.serviceUrl,

@@ -1,7 +1,10 @@
 /**
- * Gets the LiveKit URL and JWT from the Causerie service that served the page: `POST /get_token`
- * (a MatrixRTC member), or `POST /sfu/get` on an older service without it. The answer is decoded
- * here, and every failure becomes a CallError of the kind the person should be told.
+ * Gets the LiveKit URL and JWT from the Causerie service that served the page. The request follows
+ * the membership the widget writes, because Element Call matches a LiveKit identity to a membership:
+ * a per-device state membership (`_@user_DEVICE_m.call`) goes with `POST /sfu/get` (identity
+ * `@user:DEVICE`); a sticky MatrixRTC member with `POST /get_token` (the hashed identity), falling back
+ * to `/sfu/get` on an older service. The answer is decoded here, and every failure becomes a
+ * CallError of the kind the person should be told.
  */
 import type {
   DelayedLeaveWire,
@@ -27,6 +30,11 @@ export interface TokenClientOptions {
   link: Pick<MatrixLink, 'roomId' | 'userId' | 'deviceId' | 'openIdToken'>;
   /** Our MatrixRTC member id (one per session). */
   memberId: string;
+  /**
+   * The membership the widget writes: `state` (per-device state event, as Element Call writes it)
+   * or `sticky` (`org.matrix.msc4143.rtc.member`). Decides the endpoint, hence the identity.
+   */
+  membership?: 'state' | 'sticky';
   fetch?: Fetch | undefined;
   timeoutMs?: number | undefined;
 }
@@ -71,6 +79,8 @@ export class TokenClient {
     const { link, memberId } = this.opts;
     const openid = await link.openIdToken();
     const delay: DelayedLeaveWire = leave === undefined ? {} : { delay_id: leave.id, delay_timeout: leave.timeoutMs };
+    const sfuGet: SfuGetRequest = { room: link.roomId, openid_token: openid, device_id: link.deviceId, ...delay };
+    if ((this.opts.membership ?? 'state') === 'state') return this.answer(await this.post('/sfu/get', sfuGet));
     const getToken: GetTokenRequest = {
       room_id: link.roomId,
       slot_id: 'm.call#ROOM',
@@ -83,9 +93,12 @@ export class TokenClient {
       const body = errorBody(await res.json().catch(() => ({})));
       // An older service without /get_token: fall back to /sfu/get (whose 404 is "unknown room").
       if (body.errcode !== 'M_UNRECOGNIZED') throw tokenError(404, body);
-      const sfuGet: SfuGetRequest = { room: link.roomId, openid_token: openid, device_id: link.deviceId, ...delay };
       res = await this.post('/sfu/get', sfuGet);
     }
+    return this.answer(res);
+  }
+
+  private async answer(res: Response): Promise<TokenAnswer> {
     const json: unknown = await res.json().catch(() => ({}));
     if (!res.ok) throw tokenError(res.status, errorBody(json));
     const answer = tokenAnswer(json);

@@ -14,6 +14,8 @@ export function membershipStateKey(userId: string, deviceId: string, roomVersion
 }
 
 export function membershipContent(opts: {
+  /** Our user: with it the content names our LiveKit identity (`membershipID`), as Element Call's does. */
+  userId?: string;
   deviceId: string;
   roomId: string;
   serviceUrl: string;
@@ -24,7 +26,9 @@ export function membershipContent(opts: {
     call_id: '',
     scope: 'm.room',
     device_id: opts.deviceId,
+    ...(opts.userId === undefined ? {} : { membershipID: `${opts.userId}:${opts.deviceId}` }),
     expires: MEMBERSHIP_EXPIRES_MS,
+    'm.call.intent': 'video',
     ...(opts.createdTs === undefined ? {} : { created_ts: opts.createdTs }),
     focus_active: { type: 'livekit', focus_selection: 'multi_sfu' },
     foci_preferred: [{ type: 'livekit', livekit_service_url: opts.serviceUrl, livekit_alias: opts.roomId }],
