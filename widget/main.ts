@@ -12,7 +12,8 @@ import type { CauserieApp } from './ui/app.ts';
 import './ui/app.ts';
 
 async function main(): Promise<void> {
-  const params = parseParams(location.search, navigator.language);
+  // Element Web puts most parameters in the fragment (`#?roomId=…`): read both.
+  const params = parseParams(location.search, navigator.language, location.hash);
   const app =
     document.querySelector<CauserieApp>('causerie-app') ??
     document.body.appendChild(document.createElement('causerie-app'));

@@ -24,6 +24,63 @@ describe('widget URL parameters', () => {
       via: [],
       lang: 'fr',
       theme: 'dark',
+      highContrast: false,
+      intent: undefined,
+      confineToRoom: false,
+      skipLobby: false,
+      returnToLobby: false,
+      preload: false,
+      header: 'standard',
+      fontScale: 1,
+      audioOnly: false,
+      sendNotificationType: undefined,
+      perParticipantE2EE: false,
+    });
+  });
+
+  it('reads Element Web’s call-app form: widget id and parent in the query, the rest in the fragment', () => {
+    const p = parseParams(
+      '?widgetId=w1&parentUrl=https%3A%2F%2Fapp.example%2F',
+      'en',
+      '#?confineToRoom=true&skipLobby=false&returnToLobby=true&intent=join_existing&perParticipantE2EE=false&header=none&userId=%40bob%3Ab.example&deviceId=BOBDEV&roomId=!r%3Aa.example&baseUrl=https%3A%2F%2Fb.example&lang=fr&fontScale=1.25&theme=dark-high-contrast&sendNotificationType=notification&preload=false',
+    );
+    expect(p).toMatchObject({
+      mode: 'widget',
+      widgetId: 'w1',
+      parentUrl: 'https://app.example/',
+      roomId: '!r:a.example',
+      userId: '@bob:b.example',
+      deviceId: 'BOBDEV',
+      lang: 'fr',
+      theme: 'dark',
+      highContrast: true,
+      intent: 'join_existing',
+      confineToRoom: true,
+      skipLobby: false,
+      returnToLobby: true,
+      header: 'none',
+      fontScale: 1.25,
+      sendNotificationType: 'notification',
+    });
+  });
+
+  it.each([
+    ['start_call_dm', { skipLobby: true, sendNotificationType: 'ring', audioOnly: false }],
+    ['join_existing_voice', { skipLobby: false, audioOnly: true }],
+    ['start_call_dm_voice', { skipLobby: true, audioOnly: true, sendNotificationType: 'ring' }],
+  ])('the %s intent sets its defaults', (intent, expected) => {
+    expect(parseParams('?widgetId=w', 'en', `#?intent=${intent}`)).toMatchObject({ intent, ...expected });
+  });
+
+  it('explicit parameters override an intent’s defaults; unknown values fall back safely', () => {
+    expect(parseParams('?widgetId=w', 'en', '#?intent=start_call_dm&skipLobby=false')).toMatchObject({
+      skipLobby: false,
+    });
+    expect(parseParams('?widgetId=w&roomId=!old', 'en', '#roomId=!new')).toMatchObject({ roomId: '!new' });
+    expect(parseParams('?widgetId=w', 'en', '#?intent=hack&fontScale=1e9&header=<b>')).toMatchObject({
+      intent: undefined,
+      fontScale: 3,
+      header: 'standard',
     });
   });
 
