@@ -6,7 +6,14 @@
  * its capabilities and serves OpenID tokens, state events and delayed events through the client.
  *
  * URL: /dev/host/#hs=<client API URL>&token=<access token>&user=<user id>&device=<device id>
- *      &room=<room id>&lang=<fr|en>
+ *      &room=<room id>&lang=<fr|en>[&callapp=1]
+ *
+ * With `callapp=1` it loads Causerie the way Element Web loads its call app: a virtual `m.call`
+ * widget (no room state), the widget id and parent in the query and the rest in the fragment
+ * (`#?roomId=…&intent=…`), and it answers the call app's actions (`io.element.join`,
+ * `io.element.device_mute`, `set_always_on_screen`, `im.vector.hangup`, `io.element.close`),
+ * recording them in `window.causerieHost.actions`; `window.causerieHost.hangup()` sends Element
+ * Web's hang-up to the widget.
  */
 import { createClient, type MatrixClient } from 'matrix-js-sdk';
 import {
@@ -16,6 +23,7 @@ import {
   WidgetDriver,
   type Capability,
   type IOpenIDUpdate,
+  type IWidgetApiRequest,
   type IRoomEvent,
   type ISendDelayedEventDetails,
   type ISendEventDetails,
@@ -163,6 +171,10 @@ async function main(): Promise<void> {
     name?: string;
     data?: Record<string, unknown>;
   };
+  if (fragment.get('callapp') === '1') {
+    loadAsCallApp(client, { baseUrl, userId, deviceId, roomId, lang });
+    return;
+  }
   const widget = new Widget({
     id: widgetEvent?.state_key ?? 'causerie_call',
     creatorUserId: widgetEvent?.sender ?? userId,
@@ -196,6 +208,64 @@ async function main(): Promise<void> {
   api.on('ready', () => {
     status(`${userId} in ${roomId}`);
   });
+}
+
+/** Element Web's way of loading its call app (see the header). */
+function loadAsCallApp(
+  client: MatrixClient,
+  o: { baseUrl: string; userId: string; deviceId: string; roomId: string; lang: string },
+): void {
+  const id = `causerie-call-app-${Math.random().toString(36).slice(2)}`;
+  const url = new URL(`${location.origin}/widget/index.html`);
+  url.searchParams.set('widgetId', id);
+  url.searchParams.set('parentUrl', location.href.split('#')[0] ?? location.href);
+  const params = new URLSearchParams({
+    confineToRoom: 'true',
+    intent: 'join_existing',
+    skipLobby: 'false',
+    returnToLobby: 'true',
+    header: 'none',
+    perParticipantE2EE: 'false',
+    userId: o.userId,
+    deviceId: o.deviceId,
+    roomId: o.roomId,
+    baseUrl: o.baseUrl,
+    lang: o.lang,
+    fontScale: '1',
+    theme: 'light',
+    sendNotificationType: 'notification',
+    preload: 'false',
+  });
+  const src = `${url.href}#?${params.toString()}`;
+  const widget = new Widget({ id, creatorUserId: o.userId, type: 'm.call', url: src, name: 'Call', data: {} });
+  const iframe = document.createElement('iframe');
+  iframe.title = 'Call';
+  iframe.allow = 'camera; microphone; display-capture; autoplay; clipboard-write; fullscreen; screen-wake-lock';
+  // As Element Web does: the frame is in the page and the API exists before the frame has its source.
+  document.getElementById('widget')?.appendChild(iframe);
+  const api = new ClientWidgetApi(widget, iframe, new HostDriver(client, o.roomId));
+  const actions: string[] = [];
+  for (const action of [
+    'io.element.join',
+    'io.element.device_mute',
+    'set_always_on_screen',
+    'im.vector.hangup',
+    'io.element.close',
+  ]) {
+    api.on(`action:${action}`, (ev: CustomEvent<IWidgetApiRequest>) => {
+      ev.preventDefault();
+      actions.push(action);
+      api.transport.reply(ev.detail, {});
+    });
+  }
+  (window as unknown as { causerieHost: unknown }).causerieHost = {
+    actions,
+    hangup: () => api.transport.send('im.vector.hangup', {}),
+  };
+  api.on('ready', () => {
+    status(`${o.userId} in ${o.roomId} (call app)`);
+  });
+  iframe.src = src;
 }
 
 main().catch((err: unknown) => {

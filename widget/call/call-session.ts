@@ -63,6 +63,10 @@ export class CallSession extends EventTarget {
   ) {
     super();
     this.now = deps.now ?? (() => Date.now());
+    // The host's hang-up button ends our call as our own Leave does.
+    link.host?.onHangup(() => {
+      void this.leave();
+    });
     this.stateKey = membershipStateKey(link.userId, link.deviceId);
     const changed = (): void => {
       this.changed();
@@ -157,6 +161,7 @@ export class CallSession extends EventTarget {
       this.room = room;
       this.phase = 'in_call';
       this.changed();
+      this.link.host?.joined();
       this.leaveKeeper.keepAlive();
       this.avatars.load();
       // Announcing ourselves in Matrix and publishing media do not depend on each other.
@@ -291,6 +296,7 @@ export class CallSession extends EventTarget {
   toggleMic(): Promise<void> {
     return this.act(async ({ localParticipant: lp }) => {
       await lp.setMicrophoneEnabled(!lp.isMicrophoneEnabled);
+      this.link.host?.deviceMute(lp.isMicrophoneEnabled, lp.isCameraEnabled);
       this.changed();
     });
   }
@@ -298,6 +304,7 @@ export class CallSession extends EventTarget {
   toggleCam(): Promise<void> {
     return this.act(async ({ localParticipant: lp }) => {
       await lp.setCameraEnabled(!lp.isCameraEnabled);
+      this.link.host?.deviceMute(lp.isMicrophoneEnabled, lp.isCameraEnabled);
       this.changed();
     });
   }
@@ -330,6 +337,7 @@ export class CallSession extends EventTarget {
     if (this.phase !== 'in_call') return;
     this.phase = 'left';
     await this.cleanup(false);
+    this.link.host?.left();
     this.changed();
   }
 

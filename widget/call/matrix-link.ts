@@ -3,7 +3,7 @@
  * our homeserver, and writing our MatrixRTC membership (with a delayed leave where supported).
  * WidgetLink speaks matrix-widget-api to the host client (Element, Tchap, the test host page).
  */
-import { MatrixCapabilities, WidgetApi } from 'matrix-widget-api';
+import { MatrixCapabilities, WidgetApi, type IWidgetApiRequest } from 'matrix-widget-api';
 
 import { CallError } from '../core/errors.ts';
 import { CALL_MEMBER_EVENT } from '../core/membership.ts';
@@ -50,10 +50,50 @@ export interface MatrixLink {
   scheduleLeave(stateKey: string, delayMs: number): Promise<string | undefined>;
   restartLeave(delayId: string): Promise<void>;
   cancelLeave(delayId: string): Promise<void>;
+  /** The client hosting the call (Element Web's call-app actions); absent when standalone. */
+  readonly host?: CallHost;
+}
+
+/**
+ * What a host client is told and asks, as Element Web does with its call app: joined (and keep the
+ * call on screen), microphone/camera state, left; and "hang up" from the host. Each is best effort:
+ * a host that does not know an action refuses it, and the call goes on.
+ */
+export interface CallHost {
+  joined(): void;
+  deviceMute(audio: boolean, video: boolean): void;
+  left(): void;
+  onHangup(handler: () => void): void;
 }
 
 export class WidgetLink implements MatrixLink {
   private delayedEvents = false;
+  private hangup: (() => void) | undefined;
+
+  readonly host: CallHost = {
+    joined: () => {
+      this.tell('io.element.join', {});
+      if (this.api.hasCapability(MatrixCapabilities.AlwaysOnScreen))
+        this.api.setAlwaysOnScreen(true).catch(() => undefined);
+    },
+    deviceMute: (audio, video) => {
+      this.tell('io.element.device_mute', { audio_enabled: audio, video_enabled: video });
+    },
+    left: () => {
+      if (this.api.hasCapability(MatrixCapabilities.AlwaysOnScreen))
+        this.api.setAlwaysOnScreen(false).catch(() => undefined);
+      this.tell('im.vector.hangup', {});
+      this.tell('io.element.close', {});
+    },
+    onHangup: (handler) => {
+      this.hangup = handler;
+    },
+  };
+
+  /** Sends an action the host may not know: its refusal changes nothing. */
+  private tell(action: string, data: Record<string, unknown>): void {
+    this.api.transport.send(action, data).catch(() => undefined);
+  }
 
   private constructor(
     private readonly api: WidgetApi,
@@ -81,6 +121,8 @@ export class WidgetLink implements MatrixLink {
     api.requestCapability(MatrixCapabilities.MSC4157UpdateDelayedEvent);
     // Avatars: media needs authentication, which only the host client has.
     api.requestCapability(MatrixCapabilities.MSC4039DownloadFile);
+    // Element Web keeps a call on screen (picture in picture) when the user changes room.
+    api.requestCapability(MatrixCapabilities.AlwaysOnScreen);
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new CallError('widget_api', 'no answer from the host client'));
@@ -93,6 +135,12 @@ export class WidgetLink implements MatrixLink {
     api.start();
     await ready;
     const link = new WidgetLink(api, opts.userId, opts.deviceId, opts.roomId);
+    // The host asking the call to end (Element Web's hang-up button).
+    api.on('action:im.vector.hangup', (ev: CustomEvent<IWidgetApiRequest>) => {
+      ev.preventDefault();
+      api.transport.reply(ev.detail, {});
+      link.hangup?.();
+    });
     link.delayedEvents =
       api.hasCapability(MatrixCapabilities.MSC4157SendDelayedEvent) &&
       api.hasCapability(MatrixCapabilities.MSC4157UpdateDelayedEvent);
