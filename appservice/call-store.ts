@@ -10,6 +10,8 @@ export interface CallRow {
   livekitRoom: string;
   startedAt: Date;
   startedBy: string | undefined;
+  /** The `!call` that started it; undefined for a call started by a client joining LiveKit directly. */
+  startEventId: string | undefined;
 }
 
 interface Row {
@@ -18,6 +20,7 @@ interface Row {
   livekit_room: string;
   started_at: Date;
   started_by: string | null;
+  start_event_id: string | null;
 }
 
 const toCall = (r: Row): CallRow => ({
@@ -26,6 +29,7 @@ const toCall = (r: Row): CallRow => ({
   livekitRoom: r.livekit_room,
   startedAt: r.started_at,
   startedBy: r.started_by ?? undefined,
+  startEventId: r.start_event_id ?? undefined,
 });
 
 export class CallStore {
@@ -33,7 +37,7 @@ export class CallStore {
 
   async running(roomId: string): Promise<CallRow | undefined> {
     const rows = await this.db.query<Row>(
-      'SELECT call_id, room_id, livekit_room, started_at, started_by FROM calls WHERE room_id = $1 AND ended_at IS NULL',
+      'SELECT call_id, room_id, livekit_room, started_at, started_by, start_event_id FROM calls WHERE room_id = $1 AND ended_at IS NULL',
       [roomId],
     );
     return rows[0] === undefined ? undefined : toCall(rows[0]);
@@ -42,7 +46,7 @@ export class CallStore {
   /** Every running call (to check them against LiveKit). */
   async runningCalls(): Promise<CallRow[]> {
     const rows = await this.db.query<Row>(
-      'SELECT call_id, room_id, livekit_room, started_at, started_by FROM calls WHERE ended_at IS NULL',
+      'SELECT call_id, room_id, livekit_room, started_at, started_by, start_event_id FROM calls WHERE ended_at IS NULL',
     );
     return rows.map(toCall);
   }
@@ -59,14 +63,14 @@ export class CallStore {
   ): Promise<{ call: CallRow; created: boolean; resumed: boolean }> {
     const inserted = await this.db.query<Row>(
       `INSERT INTO calls (room_id, livekit_room, started_by, start_event_id) VALUES ($1, $2, $3, $4)
-       ON CONFLICT DO NOTHING RETURNING call_id, room_id, livekit_room, started_at, started_by`,
+       ON CONFLICT DO NOTHING RETURNING call_id, room_id, livekit_room, started_at, started_by, start_event_id`,
       [roomId, livekitRoom, startedBy ?? null, startEventId ?? null],
     );
     if (inserted[0] !== undefined) return { call: toCall(inserted[0]), created: true, resumed: false };
     const running = await this.running(roomId);
     if (startEventId !== undefined) {
       const same = await this.db.query<Row & { ended_at: Date | null }>(
-        'SELECT call_id, room_id, livekit_room, started_at, started_by, ended_at FROM calls WHERE start_event_id = $1',
+        'SELECT call_id, room_id, livekit_room, started_at, started_by, start_event_id, ended_at FROM calls WHERE start_event_id = $1',
         [startEventId],
       );
       if (same[0] !== undefined) return { call: toCall(same[0]), created: false, resumed: same[0].ended_at === null };
@@ -79,7 +83,7 @@ export class CallStore {
   async end(roomId: string, reason: string): Promise<(CallRow & { endedAt: Date }) | undefined> {
     const rows = await this.db.query<Row & { ended_at: Date }>(
       `UPDATE calls SET ended_at = now(), end_reason = $2 WHERE room_id = $1 AND ended_at IS NULL
-       RETURNING call_id, room_id, livekit_room, started_at, started_by, ended_at`,
+       RETURNING call_id, room_id, livekit_room, started_at, started_by, start_event_id, ended_at`,
       [roomId, reason],
     );
     return rows[0] === undefined ? undefined : { ...toCall(rows[0]), endedAt: rows[0].ended_at };
@@ -88,7 +92,7 @@ export class CallStore {
   /** The most recent ended call of a room whose summary was not posted (a crash came between). */
   async endedWithoutSummary(roomId: string): Promise<(CallRow & { endedAt: Date }) | undefined> {
     const rows = await this.db.query<Row & { ended_at: Date }>(
-      `SELECT call_id, room_id, livekit_room, started_at, started_by, ended_at FROM calls
+      `SELECT call_id, room_id, livekit_room, started_at, started_by, start_event_id, ended_at FROM calls
        WHERE room_id = $1 AND ended_at IS NOT NULL AND NOT summary_posted ORDER BY ended_at DESC LIMIT 1`,
       [roomId],
     );

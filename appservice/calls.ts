@@ -13,7 +13,7 @@ import type { Logger } from '../core/log.ts';
 import type { CallRoomView } from '../core/room-model.ts';
 import { classifyLivekitError, LivekitUnavailableError } from '../livekit/errors.ts';
 import type { LivekitRooms } from '../livekit/rooms.ts';
-import type { CallStore } from './call-store.ts';
+import type { CallRow, CallStore } from './call-store.ts';
 import { HomeserverError, type HomeserverClient } from './homeserver-client.ts';
 import { formatDuration, notices, type NamedUser } from './notices.ts';
 import type { RoomStates } from './room-cache.ts';
@@ -55,6 +55,9 @@ const named = (room: CallRoomView | undefined, userId: string): NamedUser => ({
 });
 
 export class Calls {
+  /** Calls started elsewhere already announced by this instance (the homeserver dedupes the rest). */
+  private readonly announced = new Set<number>();
+
   constructor(private readonly deps: CallsDeps) {}
 
   notice(roomId: string, txnId: string, body: string): Promise<string> {
@@ -64,6 +67,26 @@ export class Calls {
       body,
       'm.mentions': {},
     });
+  }
+
+  /**
+   * Announces a call that a client started by joining LiveKit directly (Element Call, Element X: no
+   * `!call`), naming the first participant we know — once: the notice's transaction id is the
+   * call's, so the homeserver keeps a repeat (another participant, a re-sent webhook) to one event.
+   */
+  async announceStartedElsewhere(call: CallRow, by: string): Promise<void> {
+    if (call.startEventId !== undefined || this.announced.has(call.callId)) return;
+    const room = this.deps.rooms.peek(call.roomId);
+    await this.notice(call.roomId, `causerie-started-call-${String(call.callId)}`, notices.started(named(room, by)));
+    this.announced.add(call.callId);
+    if (this.announced.size > 10_000) this.announced.delete(this.announced.values().next().value ?? 0);
+    this.deps.audit.record({
+      action: 'call_started',
+      roomId: call.roomId,
+      userId: by,
+      detail: { call_id: call.callId, livekit_room: call.livekitRoom, by: 'livekit' },
+    });
+    this.deps.log.info('call_started', { room_id: call.roomId, call_id: call.callId, user_id: by, by: 'livekit' });
   }
 
   /** Starts the room's call (idempotent per command event). */

@@ -20,7 +20,7 @@ import type { StaleMemberships } from './stale-memberships.ts';
 export interface LivekitEventsDeps {
   rooms: Pick<RoomStates, 'roomIds'>;
   store: Pick<CallStore, 'start' | 'running' | 'participantJoined' | 'participantLeft'>;
-  calls: Pick<Calls, 'finish'>;
+  calls: Pick<Calls, 'finish' | 'announceStartedElsewhere'>;
   identities: Pick<LivekitIdentities, 'usersOf'>;
   revoker: Pick<Revoker, 'admit'>;
   delayedLeaves: Pick<DelayedLeaves, 'joined' | 'left'>;
@@ -65,6 +65,8 @@ export class LivekitEvents {
         const { call } = await deps.store.start(roomId, alias, userId, undefined);
         faultPoint('webhook_participant_joined');
         await deps.store.participantJoined(call.callId, p.identity, userId, p.attributes['matrix_device_id'], at);
+        // A call started from Element Call or Element X gets the same start notice as `!call`.
+        if (userId !== undefined) await deps.calls.announceStartedElsewhere(call, userId);
         return;
       }
       case 'participant_left':

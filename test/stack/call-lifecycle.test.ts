@@ -10,10 +10,12 @@ import {
   callMembership,
   callRoom,
   connectToCall,
+  livekitApi,
   roomWithPartner,
   say,
   waitForCallWidget,
 } from '../../scripts/stack/clients/calls.ts';
+import { livekitRoomAlias } from '../../core/livekit-names.ts';
 import { asUser, eventually, registerUser } from '../../scripts/stack/clients/matrix.ts';
 import { stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 
@@ -60,6 +62,25 @@ describe('call lifecycle', () => {
       () => Promise.resolve(connected.slice(-2).every((r) => !r.isConnected) ? true : undefined),
       5_000,
     );
+  });
+
+  it('a call started by joining LiveKit directly (as Element Call does, no !call) gets its start and end notices, once each', async () => {
+    const { alice, bob, roomId } = await roomWithPartner();
+    // Alice (full access) gets a token: the LiveKit room is created; she and then Bob connect.
+    await connectToCall(alice, roomId, connected);
+    await connectToCall(bob, roomId, connected);
+    expect(await botNotice(bob, roomId, /Call started by Alice Martin/)).toMatch(/^📞 Appel démarré par Alice Martin/);
+    // The call ends in LiveKit (closed there, as when everyone has left).
+    await livekitApi().deleteRoom(livekitRoomAlias(roomId));
+    await botNotice(alice, roomId, /Call ended/);
+    const { chunk } = await asUser<{ chunk: { sender: string; content: { body?: string } }[] }>(
+      alice,
+      'GET',
+      `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=100`,
+    );
+    const fromBot = chunk.filter((e) => e.sender === stackEnv().appservice.sender).map((e) => e.content.body ?? '');
+    expect(fromBot.filter((b) => b.includes('Call started by'))).toHaveLength(1);
+    expect(fromBot.filter((b) => b.includes('Call ended'))).toHaveLength(1);
   });
 
   it('!call help answers in French and English', async () => {

@@ -25,7 +25,14 @@ const events = (admitted: 'admitted' | 'removed') => {
       order.push(name);
       return Promise.resolve(value as T);
     };
-  const call = { callId: 7, roomId: ROOM, livekitRoom: ALIAS, startedAt: new Date(), startedBy: undefined };
+  const call = {
+    callId: 7,
+    roomId: ROOM,
+    livekitRoom: ALIAS,
+    startedAt: new Date(),
+    startedBy: undefined,
+    startEventId: undefined,
+  };
   const deps = {
     rooms: { roomIds: () => [ROOM] },
     store: {
@@ -34,7 +41,7 @@ const events = (admitted: 'admitted' | 'removed') => {
       participantJoined: vi.fn(step('store.participantJoined')),
       participantLeft: vi.fn(step('store.participantLeft')),
     },
-    calls: { finish: vi.fn(step('calls.finish')) },
+    calls: { finish: vi.fn(step('calls.finish')), announceStartedElsewhere: vi.fn(step('calls.announce')) },
     identities: { usersOf: () => Promise.resolve(new Map([['bob-id', '@bob:b.example']])) },
     revoker: { admit: vi.fn(step('revoker.admit', admitted)) },
     delayedLeaves: {
@@ -54,7 +61,13 @@ describe('LiveKit webhooks', () => {
   it('a joining participant’s rights come first; then its delayed leave is kept and it is counted in', async () => {
     const { e, deps, order } = events('admitted');
     await e.onWebhook(webhook('participant_joined'));
-    expect(order).toEqual(['revoker.admit', 'delayedLeaves.joined', 'store.start', 'store.participantJoined']);
+    expect(order).toEqual([
+      'revoker.admit',
+      'delayedLeaves.joined',
+      'store.start',
+      'store.participantJoined',
+      'calls.announce',
+    ]);
     expect(deps.store.participantJoined).toHaveBeenCalledWith(7, 'bob-id', '@bob:b.example', 'DEV', expect.any(Date));
   });
 

@@ -30,7 +30,14 @@ describe('checking running calls on a timer (fake clock)', () => {
     const store = {
       runningCalls: vi.fn(() =>
         Promise.resolve([
-          { callId: 1, roomId: '!r:a.example', livekitRoom: 'LK', startedAt: new Date(), startedBy: undefined },
+          {
+            callId: 1,
+            roomId: '!r:a.example',
+            livekitRoom: 'LK',
+            startedAt: new Date(),
+            startedBy: undefined,
+            startEventId: undefined,
+          },
         ]),
       ),
       openParticipants: vi.fn(() => Promise.resolve([])),
