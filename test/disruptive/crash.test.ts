@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 import { up } from '../../scripts/stack/index.ts';
 import { isAlive } from '../../scripts/stack/processes.ts';
-import { botNotice, roomWithPartner, say } from '../../scripts/stack/clients/calls.ts';
+import { botMessages, botNotice, roomWithPartner, say } from '../../scripts/stack/clients/calls.ts';
 import { asUser, eventually } from '../../scripts/stack/clients/matrix.ts';
 import { restartWithFault, retryHeldTransactions } from '../harness/faults.ts';
 import { stackEnv } from '../../scripts/stack/clients/env.ts';
@@ -50,12 +50,7 @@ describe('crash in the middle of a transaction', () => {
       expect(calls.rows).toEqual([{ ended_at: null }]);
 
       // Exactly one announcement, and no "already running" reply to the re-sent command.
-      const { chunk } = await asUser<{ chunk: { sender: string; content: { body?: string } }[] }>(
-        alice,
-        'GET',
-        `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=100`,
-      );
-      const fromBot = chunk.filter((e) => e.sender === stackEnv().appservice.sender).map((e) => e.content.body ?? '');
+      const fromBot = await botMessages(alice, roomId);
       expect(fromBot.filter((b) => b.includes('Call started by'))).toHaveLength(1);
       expect(fromBot.filter((b) => b.includes('has been running since'))).toHaveLength(0);
     } finally {
@@ -79,12 +74,7 @@ describe('crash in the middle of a transaction', () => {
     await up();
     await retryHeldTransactions();
     await botNotice(bob, roomId, /Call ended/);
-    const { chunk } = await asUser<{ chunk: { sender: string; content: { body?: string } }[] }>(
-      alice,
-      'GET',
-      `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=100`,
-    );
-    const fromBot = chunk.filter((e) => e.sender === stackEnv().appservice.sender).map((e) => e.content.body ?? '');
+    const fromBot = await botMessages(alice, roomId);
     expect(fromBot.filter((b) => b.includes('Call ended'))).toHaveLength(1);
     expect(fromBot.filter((b) => b.includes('No call is running'))).toHaveLength(0);
   });

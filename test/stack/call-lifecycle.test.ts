@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import {
+  botMessages,
   botNotice,
   callMembership,
   callRoom,
@@ -73,12 +74,7 @@ describe('call lifecycle', () => {
     // The call ends in LiveKit (closed there, as when everyone has left).
     await livekitApi().deleteRoom(livekitRoomAlias(roomId));
     await botNotice(alice, roomId, /Call ended/);
-    const { chunk } = await asUser<{ chunk: { sender: string; content: { body?: string } }[] }>(
-      alice,
-      'GET',
-      `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=100`,
-    );
-    const fromBot = chunk.filter((e) => e.sender === stackEnv().appservice.sender).map((e) => e.content.body ?? '');
+    const fromBot = await botMessages(alice, roomId);
     expect(fromBot.filter((b) => b.includes('Call started by'))).toHaveLength(1);
     expect(fromBot.filter((b) => b.includes('Call ended'))).toHaveLength(1);
   });

@@ -58,6 +58,16 @@ export async function say(user: TestUser, roomId: string, body: string): Promise
   );
 }
 
+/** The bodies of the bot's last messages in a room (newest first), as `viewer` sees them. */
+export async function botMessages(viewer: TestUser, roomId: string): Promise<string[]> {
+  const { chunk } = await asUser<{ chunk: { sender: string; content: { body?: string } }[] }>(
+    viewer,
+    'GET',
+    `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=100`,
+  );
+  return chunk.filter((e) => e.sender === stackEnv().appservice.sender).map((e) => e.content.body ?? '');
+}
+
 /** Waits until `viewer` sees a notice from the bot matching `pattern`, not counting `skip` earlier ones. */
 export async function botNotice(viewer: TestUser, roomId: string, pattern: RegExp, skip = 0): Promise<string> {
   return eventually(
