@@ -23,6 +23,8 @@ export const ports = {
   synapseA: { federation: 8481, client: 8491 },
   synapseB: { federation: 8482, client: 8492 },
   postgres: 8483,
+  /** Element Call (test dependency) served on its own origin, as Element Web deploys it. */
+  elementCall: 8484,
   livekit: { http: 7880, rtcTcp: 7881, rtcUdp: 7882 },
 } as const;
 

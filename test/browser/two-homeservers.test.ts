@@ -40,12 +40,11 @@ async function openWidget(
   roomId: string,
   lang = 'en',
   viewport = { width: 1100, height: 700 },
-  asCallApp = false,
 ): Promise<Side> {
   const context = await browser.newContext({ viewport });
   contexts.push(context);
   const page = await context.newPage();
-  await page.goto(`${hostPageUrl(stackEnv().service.url, user, roomId, lang)}${asCallApp ? '&callapp=1' : ''}`);
+  await page.goto(hostPageUrl(stackEnv().service.url, user, roomId, lang));
   const frame = await eventually('the widget frame', () =>
     Promise.resolve(page.frames().find((f) => f.url().includes('/widget/'))),
   );
@@ -271,40 +270,5 @@ describe('a call across two homeservers in the browser', () => {
     // Nothing wider than the phone's viewport.
     const overflow = await side.frame.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
-  });
-
-  it('loaded as Element Web loads its call app, it joins a partner’s call, tells the host, and leaves when the host hangs up', async () => {
-    const { alice, bob, roomId } = await roomWithPartner();
-    await say(alice, roomId, '!call');
-    await waitForCallWidget(bob, roomId);
-    const a = await openWidget(alice, roomId, 'en', undefined, true);
-    const b = await openWidget(bob, roomId);
-    for (const side of [a, b])
-      await side.frame.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
-    await seesVideoOf(b.frame, alice.userId);
-    await seesVideoOf(a.frame, bob.userId);
-    const hostActions = (): Promise<string[]> =>
-      a.page.evaluate(() => (window as unknown as { causerieHost: { actions: string[] } }).causerieHost.actions);
-    await eventually('io.element.join at the host', async () =>
-      (await hostActions()).includes('io.element.join') ? true : undefined,
-    );
-    expect(await hostActions()).toContain('set_always_on_screen');
-
-    await a.page.evaluate(() =>
-      (window as unknown as { causerieHost: { hangup(): Promise<unknown> } }).causerieHost.hangup(),
-    );
-    const membershipPath = `/_matrix/client/v3/rooms/${enc(roomId)}/state/org.matrix.msc3401.call.member/${enc(`_${alice.userId}_${alice.deviceId}_m.call`)}`;
-    await eventually('Alice’s membership cleared after the hang-up', async () => {
-      const m = await asUser<Record<string, unknown>>(alice, 'GET', membershipPath);
-      return Object.keys(m).length === 0 ? true : undefined;
-    });
-    await eventually('Alice out of the call', async () =>
-      (await livekitApi().listParticipants(livekitRoomAlias(roomId))).some((p) => p.identity.startsWith(alice.userId))
-        ? undefined
-        : true,
-    );
-    await eventually('io.element.close at the host', async () =>
-      (await hostActions()).includes('io.element.close') ? true : undefined,
-    );
   });
 });

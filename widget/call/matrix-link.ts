@@ -123,6 +123,14 @@ export class WidgetLink implements MatrixLink {
     api.requestCapability(MatrixCapabilities.MSC4039DownloadFile);
     // Element Web keeps a call on screen (picture in picture) when the user changes room.
     api.requestCapability(MatrixCapabilities.AlwaysOnScreen);
+    // What the host feeds a widget that may receive room state (the state once approved, then live
+    // events): acknowledged, as a widget must, or the host logs each as a failure.
+    for (const action of ['update_state', 'send_event', 'send_to_device']) {
+      api.on(`action:${action}`, (ev: CustomEvent<IWidgetApiRequest>) => {
+        ev.preventDefault();
+        api.transport.reply(ev.detail, {});
+      });
+    }
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new CallError('widget_api', 'no answer from the host client'));
@@ -133,6 +141,10 @@ export class WidgetLink implements MatrixLink {
       });
     });
     api.start();
+    // Element Web loads its call app with `waitForIframeLoad: false`: it waits for this before
+    // negotiating capabilities. A host that waited for the frame's load instead answers with an
+    // error, which changes nothing (Element Call sends it the same way).
+    api.sendContentLoaded().catch(() => undefined);
     await ready;
     const link = new WidgetLink(api, opts.userId, opts.deviceId, opts.roomId);
     // The host asking the call to end (Element Web's hang-up button).

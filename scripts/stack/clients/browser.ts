@@ -23,12 +23,19 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** The test host page for a user in a room (the access token stays in the fragment). */
+/** How the host page loads a call app, as Element Web does, with call-app parameters (intent…). */
+export type CallApp = { app: 'causerie' } | { app: 'element-call'; url: string };
+
+/**
+ * The test host page for a user in a room (the access token stays in the fragment): the room's
+ * widget, or a call app loaded as Element Web loads it.
+ */
 export function hostPageUrl(
   serviceUrl: string,
   user: { userId: string; accessToken: string; deviceId: string; hs: { url: string } },
   roomId: string,
   lang = 'en',
+  callApp?: CallApp & { params?: Record<string, string> },
 ): string {
   const fragment = new URLSearchParams({
     hs: user.hs.url,
@@ -38,6 +45,11 @@ export function hostPageUrl(
     room: roomId,
     lang,
   });
+  if (callApp !== undefined) {
+    fragment.set('callapp', callApp.app);
+    if (callApp.app === 'element-call') fragment.set('app', callApp.url);
+    for (const [k, v] of Object.entries(callApp.params ?? {})) fragment.set(k, v);
+  }
   return `${serviceUrl}/dev/host/#${fragment.toString()}`;
 }
 

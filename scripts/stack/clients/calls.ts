@@ -69,7 +69,13 @@ export async function botMessages(viewer: TestUser, roomId: string): Promise<str
 }
 
 /** Waits until `viewer` sees a notice from the bot matching `pattern`, not counting `skip` earlier ones. */
-export async function botNotice(viewer: TestUser, roomId: string, pattern: RegExp, skip = 0): Promise<string> {
+export async function botNotice(
+  viewer: TestUser,
+  roomId: string,
+  pattern: RegExp,
+  skip = 0,
+  timeoutMs = 20_000,
+): Promise<string> {
   return eventually(
     `a bot notice matching ${String(pattern)}`,
     async () => {
@@ -86,7 +92,7 @@ export async function botNotice(viewer: TestUser, roomId: string, pattern: RegEx
         .map((e) => e.content.body ?? '');
       return bodies.length > skip ? bodies[0] : undefined;
     },
-    20_000,
+    timeoutMs,
   );
 }
 

@@ -1,0 +1,170 @@
+/**
+ * One call with Element: the real Element Call (npm, a test dependency, served on its own origin)
+ * hosted by the test host page as Element Web hosts it, and our widget, on the two homeservers. Each
+ * decodes the other's video and plays its audio, with the right names on the tiles, whichever side
+ * runs which; our widget loaded as Element Web's call app tells the host it joined and leaves on
+ * the host's hang-up; a call Element Call starts gets its notices once.
+ */
+import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { livekitRoomAlias } from '../../core/livekit-names.ts';
+import {
+  hostPageUrl,
+  launchBrowser,
+  mediaProbe,
+  type CallApp,
+  type MediaFacts,
+} from '../../scripts/stack/clients/browser.ts';
+import {
+  botMessages,
+  botNotice,
+  livekitApi,
+  roomWithPartner,
+  say,
+  waitForCallWidget,
+} from '../../scripts/stack/clients/calls.ts';
+import {
+  elementCallFacts,
+  elementCallFrame,
+  elementCallSeesVideoOf,
+} from '../../scripts/stack/clients/element-call.ts';
+import { asUser, eventually, type TestUser } from '../../scripts/stack/clients/matrix.ts';
+import { stackEnv } from '../../scripts/stack/clients/env.ts';
+import { elementCallUrl } from '../../scripts/stack/element-call.ts';
+
+const enc = encodeURIComponent;
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser.close();
+});
+const contexts: BrowserContext[] = [];
+afterEach(async () => {
+  for (const c of contexts.splice(0)) await c.close();
+});
+
+async function hostPage(
+  user: TestUser,
+  roomId: string,
+  callApp?: CallApp & { params?: Record<string, string> },
+): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+  contexts.push(context);
+  const page = await context.newPage();
+  await page.goto(hostPageUrl(stackEnv().service.url, user, roomId, 'en', callApp));
+  return page;
+}
+
+const ours = (page: Page): Promise<Frame> =>
+  eventually('the Causerie frame', () => Promise.resolve(page.frames().find((f) => f.url().includes('/widget/'))));
+
+const facts = (frame: Frame): Promise<MediaFacts> => frame.evaluate<MediaFacts>(mediaProbe);
+
+/** Our widget shows `user`'s camera with decoded frames that keep coming, and plays live audio. */
+async function oursSeesAndHears(frame: Frame, user: TestUser): Promise<void> {
+  const remote = async (): Promise<MediaFacts['videos'][0] | undefined> =>
+    (await facts(frame)).videos.find(
+      (v) => v.remote && v.source === 'camera' && v.user === user.userId && v.width > 0 && v.frames > 0,
+    );
+  const first = await eventually(`remote video of ${user.userId}`, remote, 30_000);
+  await eventually('more decoded frames', async () => {
+    const v = await remote();
+    return v !== undefined && v.frames > first.frames + 5 ? v : undefined;
+  });
+  await eventually('live remote audio', async () =>
+    (await facts(frame)).audios.some((a) => a.live) ? true : undefined,
+  );
+}
+
+async function elementCallHears(frame: Frame): Promise<void> {
+  await eventually('Element Call playing live remote audio', async () =>
+    (await elementCallFacts(frame)).audios.some((a) => a.live && a.playing) ? true : undefined,
+  );
+}
+
+async function setName(user: TestUser, name: string): Promise<void> {
+  await asUser(user, 'PUT', `/_matrix/client/v3/profile/${enc(user.userId)}/displayname`, { displayname: name });
+}
+
+const elementCall = (params?: Record<string, string>): CallApp & { params?: Record<string, string> } => ({
+  app: 'element-call',
+  url: elementCallUrl,
+  ...(params === undefined ? {} : { params }),
+});
+
+describe('one call with Element Call', () => {
+  it('Element Call on B joins the call our widget runs on A: each decodes the other’s video and plays its audio, with named tiles', async () => {
+    const { alice, bob, roomId } = await roomWithPartner();
+    await setName(bob, 'Bob Partenaire');
+    await say(alice, roomId, '!call');
+    await waitForCallWidget(bob, roomId);
+    const a = await ours(await hostPage(alice, roomId));
+    await a.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
+
+    const b = await elementCallFrame(await hostPage(bob, roomId, elementCall()));
+    await b.getByRole('button', { name: 'Join call' }).click({ timeout: 30_000 });
+
+    await oursSeesAndHears(a, bob);
+    await elementCallSeesVideoOf(b, 'Alice Martin');
+    await elementCallHears(b);
+    // Each tile carries its person's name.
+    await a.getByText('Bob Partenaire').first().waitFor({ timeout: 10_000 });
+    // Each publishes under the identity its per-device membership names.
+    const identities = (await livekitApi().listParticipants(livekitRoomAlias(roomId))).map((p) => p.identity);
+    expect(identities.sort()).toEqual([`${alice.userId}:${alice.deviceId}`, `${bob.userId}:${bob.deviceId}`].sort());
+  });
+
+  it('a call Element Call starts on A, joined by our widget on B loaded as Element Web’s call app: both ways, host actions, hang-up, notices once', async () => {
+    const { alice, bob, roomId } = await roomWithPartner();
+    await setName(bob, 'Bob Partenaire');
+    const aPage = await hostPage(alice, roomId, elementCall({ intent: 'start_call' }));
+    const a = await elementCallFrame(aPage);
+    await a.getByRole('button', { name: 'Join call' }).click({ timeout: 30_000 });
+    // Started without !call: the service still announces it, once.
+    await botNotice(bob, roomId, /Call started by/);
+
+    const bPage = await hostPage(bob, roomId, { app: 'causerie' });
+    const b = await ours(bPage);
+    await b.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
+    await oursSeesAndHears(b, alice);
+    await elementCallSeesVideoOf(a, 'Bob Partenaire');
+    await elementCallHears(a);
+    await b.getByText('Alice Martin').first().waitFor({ timeout: 10_000 });
+
+    const hostActions = (): Promise<string[]> =>
+      bPage.evaluate(() => (window as unknown as { causerieHost: { actions: string[] } }).causerieHost.actions);
+    await eventually('io.element.join at the host', async () =>
+      (await hostActions()).includes('io.element.join') ? true : undefined,
+    );
+    expect(await hostActions()).toContain('set_always_on_screen');
+
+    // Element Web's hang-up: our widget leaves the call and clears its membership.
+    await bPage.evaluate(() =>
+      (window as unknown as { causerieHost: { hangup(): Promise<unknown> } }).causerieHost.hangup(),
+    );
+    const membershipPath = `/_matrix/client/v3/rooms/${enc(roomId)}/state/org.matrix.msc3401.call.member/${enc(`_${bob.userId}_${bob.deviceId}_m.call`)}`;
+    await eventually('Bob’s membership cleared after the hang-up', async () => {
+      const m = await asUser<Record<string, unknown>>(bob, 'GET', membershipPath);
+      return Object.keys(m).length === 0 ? true : undefined;
+    });
+    await eventually('Bob out of the call', async () =>
+      (await livekitApi().listParticipants(livekitRoomAlias(roomId))).some((p) => p.identity.startsWith(bob.userId))
+        ? undefined
+        : true,
+    );
+    await eventually('io.element.close at the host', async () =>
+      (await hostActions()).includes('io.element.close') ? true : undefined,
+    );
+    // Element Call hangs up too: the call ends once LiveKit closes the empty room (its 20 s grace
+    // for a reconnect), and its start and end notices were sent once each.
+    await a.getByRole('button', { name: 'End call' }).click();
+    await botNotice(bob, roomId, /Call ended/, 0, 45_000);
+    const fromBot = await botMessages(bob, roomId);
+    expect(fromBot.filter((m) => m.includes('Call started by'))).toHaveLength(1);
+    expect(fromBot.filter((m) => m.includes('Call ended'))).toHaveLength(1);
+  }, 120_000);
+});
