@@ -28,6 +28,7 @@ import {
   elementCallFacts,
   elementCallFrame,
   elementCallSeesVideoOf,
+  elementCallShows,
 } from '../../scripts/stack/clients/element-call.ts';
 import { asUser, eventually, type TestUser } from '../../scripts/stack/clients/matrix.ts';
 import { stackEnv } from '../../scripts/stack/clients/env.ts';
@@ -86,6 +87,18 @@ async function elementCallHears(frame: Frame): Promise<void> {
   );
 }
 
+/** Opens Element Call's reactions menu and clicks one of its buttons. */
+async function inReactionsMenu(frame: Frame, name: string): Promise<void> {
+  // Its emoji buttons are named by a tooltip; the emoji is their text.
+  const button = /^\p{Extended_Pictographic}/u.test(name)
+    ? frame.locator('button', { hasText: name })
+    : frame.getByRole('button', { name, exact: true });
+  await frame.getByRole('button', { name: 'Reactions' }).click();
+  await button.click();
+  // The menu closes after a choice.
+  await button.waitFor({ state: 'hidden' });
+}
+
 async function setName(user: TestUser, name: string): Promise<void> {
   await asUser(user, 'PUT', `/_matrix/client/v3/profile/${enc(user.userId)}/displayname`, { displayname: name });
 }
@@ -97,7 +110,7 @@ const elementCall = (params?: Record<string, string>): CallApp & { params?: Reco
 });
 
 describe('one call with Element Call', () => {
-  it('Element Call on B joins the call our widget runs on A: each decodes the other’s video and plays its audio, with named tiles', async () => {
+  it('Element Call on B joins the call our widget runs on A: each decodes the other’s video and plays its audio, with named tiles; hands and reactions cross both ways', async () => {
     const { alice, bob, roomId } = await roomWithPartner();
     await setName(bob, 'Bob Partenaire');
     await say(alice, roomId, '!call');
@@ -113,6 +126,25 @@ describe('one call with Element Call', () => {
     await elementCallHears(b);
     // Each tile carries its person's name.
     await a.getByText('Bob Partenaire').first().waitFor({ timeout: 10_000 });
+    // Hands and reactions cross, in Element Call's format (room events on each one's membership).
+    await a.getByRole('button', { name: 'Raise hand' }).click();
+    await a.getByRole('button', { name: 'React 🎉' }).click();
+    await elementCallShows(b, 'Alice Martin', (i) => i.includes('✋') && i.includes('🎉'));
+    await inReactionsMenu(b, 'Raise hand');
+    await inReactionsMenu(b, '👏');
+    // Second in the queue: Alice raised hers first.
+    await eventually('Bob’s hand and reaction on Alice’s side', async () =>
+      (await facts(a)).videos.find(
+        (v) => v.remote && v.source === 'camera' && v.user === bob.userId && v.hand === '2' && v.reaction === '👏',
+      ),
+    );
+    // Lowered on each side: Alice's redaction reaches Element Call, Bob's reaches us.
+    await a.getByRole('button', { name: 'Lower hand' }).click();
+    await elementCallShows(b, 'Alice Martin', (i) => !i.includes('✋'));
+    await inReactionsMenu(b, 'Lower hand');
+    await eventually('Bob’s hand lowered on Alice’s side', async () =>
+      (await facts(a)).videos.find((v) => v.remote && v.user === bob.userId && v.hand === ''),
+    );
     // Each publishes under the identity its per-device membership names.
     const identities = (await livekitApi().listParticipants(livekitRoomAlias(roomId))).map((p) => p.identity);
     expect(identities.sort()).toEqual([`${alice.userId}:${alice.deviceId}`, `${bob.userId}:${bob.deviceId}`].sort());

@@ -85,7 +85,7 @@ export function loadCallApp(client: MatrixClient, o: CallAppOptions): void {
     'camera; microphone; display-capture; autoplay; clipboard-write; fullscreen; screen-wake-lock; speaker-selection';
   // As Element Web does: the frame is in the page and the API exists before the frame has its source.
   document.getElementById('widget')?.appendChild(iframe);
-  const api = new ClientWidgetApi(widget, iframe, new HostDriver(client, o.roomId, true));
+  const api = new ClientWidgetApi(widget, iframe, new HostDriver(client, o.roomId));
   api.setViewedRoomId(o.roomId);
   const actions: string[] = [];
   for (const action of CALL_APP_ACTIONS) {
@@ -105,7 +105,7 @@ export function loadCallApp(client: MatrixClient, o: CallAppOptions): void {
 }
 
 /** Live events, state changes and to-device messages, as Element Web feeds them to its widgets. */
-function feed(client: MatrixClient, api: ClientWidgetApi, roomId: string): void {
+export function feed(client: MatrixClient, api: ClientWidgetApi, roomId: string): void {
   const raw = (ev: MatrixEvent): IRoomEvent => ev.getEffectiveEvent() as unknown as IRoomEvent;
   const swallow = (): void => undefined;
   client.on(ClientEvent.Event, (ev) => {

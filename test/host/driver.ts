@@ -2,7 +2,7 @@
  * The test host's side of the widget API, as Element Web's: a user who approves every capability,
  * and a real matrix-js-sdk client behind each action (events, delayed events, to-device messages,
  * OpenID tokens, room state and timeline, media, MatrixRTC transports). Room state and timeline come
- * from the client's synced view once it syncs (a call app), from the homeserver otherwise.
+ * from the client's synced view; a room it has not joined is asked of the homeserver.
  */
 import { Direction, EventTimeline, Method, type MatrixClient, type MatrixEvent } from 'matrix-js-sdk';
 import {
@@ -23,8 +23,6 @@ export class HostDriver extends WidgetDriver {
   constructor(
     private readonly client: MatrixClient,
     private readonly roomId: string,
-    /** Whether the client syncs, so that its own view of the room can answer reads. */
-    private readonly synced: boolean,
   ) {
     super();
   }
@@ -41,6 +39,12 @@ export class HostDriver extends WidgetDriver {
     roomId?: string | null,
   ): Promise<ISendEventDetails> {
     const room = roomId ?? this.roomId;
+    if (eventType === 'm.room.redaction' && (stateKey === undefined || stateKey === null)) {
+      // As Element Web does: a redaction goes through the redact endpoint, whatever the room version.
+      const redacts = (content as { redacts?: unknown }).redacts;
+      if (typeof redacts !== 'string') throw new Error('a redaction names the event it redacts');
+      return { roomId: room, eventId: (await this.client.redactEvent(room, redacts)).event_id };
+    }
     const res =
       stateKey === undefined || stateKey === null
         ? await this.client.sendEvent(room, eventType as never, content as never)
@@ -95,8 +99,10 @@ export class HostDriver extends WidgetDriver {
   }
 
   override async readRoomState(roomId: string, eventType: string, stateKey: string | undefined): Promise<IRoomEvent[]> {
-    const room = this.synced ? this.client.getRoom(roomId) : null;
+    const room = this.client.getRoom(roomId);
     if (room !== null) {
+      // Members are lazy-loaded: all of them before answering about members, as Element Web does.
+      if (eventType === 'm.room.member') await room.loadMembersIfNeeded();
       const state = room.getLiveTimeline().getState(EventTimeline.FORWARDS);
       if (state === undefined) return [];
       const events =
@@ -120,7 +126,10 @@ export class HostDriver extends WidgetDriver {
     return this.readRoomState(roomIds?.[0] ?? this.roomId, eventType, stateKey);
   }
 
-  /** Newest first, from the client's live timeline, as Element Web reads it. */
+  /**
+   * Newest first, from the client's live timeline, as Element Web reads them: a widget that takes
+   * pushed state (`update_state`) gets only what the timeline holds here, state events included.
+   */
   override readRoomTimeline(
     roomId: string,
     eventType: string,

@@ -15,7 +15,7 @@
 import { ClientEvent, createClient, SyncState, type MatrixClient } from 'matrix-js-sdk';
 import { ClientWidgetApi, Widget } from 'matrix-widget-api';
 
-import { CALL_APP_PARAMS, loadCallApp } from './call-app.ts';
+import { CALL_APP_PARAMS, feed, loadCallApp } from './call-app.ts';
 import { HostDriver } from './driver.ts';
 
 const WIDGET_EVENT = 'im.vector.modular.widgets';
@@ -42,9 +42,10 @@ async function main(): Promise<void> {
   const roomId = need('room');
   const lang = fragment.get('lang') ?? 'en';
   const client = createClient({ baseUrl, accessToken: need('token'), userId, deviceId });
+  // A full client: it syncs, and feeds the widget the room's events as they come.
+  await synced(client);
   const callApp = fragment.get('callapp');
   if (callApp !== null) {
-    await synced(client);
     const overrides: Record<string, string> = {};
     for (const key of CALL_APP_PARAMS) {
       const v = fragment.get(key);
@@ -102,7 +103,9 @@ async function main(): Promise<void> {
   iframe.allow = 'camera; microphone; display-capture; autoplay; fullscreen';
   iframe.src = url.href;
   document.getElementById('widget')?.appendChild(iframe);
-  const api = new ClientWidgetApi(widget, iframe, new HostDriver(client, roomId, false));
+  const api = new ClientWidgetApi(widget, iframe, new HostDriver(client, roomId));
+  api.setViewedRoomId(roomId);
+  feed(client, api, roomId);
   api.on('ready', () => {
     status(`${userId} in ${roomId}`);
   });

@@ -14,7 +14,7 @@ function fakeLink({ delayedEvents = true } = {}) {
     log,
     sendMembership: (stateKey: string, content: Record<string, unknown>) => {
       log.push(`send ${stateKey} ${JSON.stringify(content)}`);
-      return Promise.resolve();
+      return Promise.resolve<string | undefined>('$membership');
     },
     scheduleLeave: (stateKey: string, delayMs: number) => {
       log.push(`schedule ${stateKey} ${delayMs}`);

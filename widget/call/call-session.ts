@@ -17,6 +17,7 @@ import { Avatars } from './avatars.ts';
 import { LeaveKeeper } from './leave-keeper.ts';
 import type { MatrixLink } from './matrix-link.ts';
 import { remoteAudio, roomFacts, type Extras } from './room-facts.ts';
+import { RoomSignals } from './room-signals.ts';
 import { SignalsChannel } from './signals-channel.ts';
 import { TokenClient, type Fetch } from './token-client.ts';
 
@@ -53,6 +54,8 @@ export class CallSession extends EventTarget {
   private readonly leaveKeeper: LeaveKeeper;
   private readonly tokens: TokenClient;
   private readonly signals: SignalsChannel;
+  /** Hands and reactions in Element Call's format, when the host feeds room events. */
+  private readonly roomSignals: RoomSignals | undefined;
   private readonly avatars: Avatars;
   private readonly extras: Extras;
 
@@ -81,6 +84,10 @@ export class CallSession extends EventTarget {
       fetch: deps.fetch,
     });
     this.signals = new SignalsChannel((topic, payload, to) => this.publishData(topic, payload, to), changed, this.now);
+    this.roomSignals =
+      link.roomEvents === undefined
+        ? undefined
+        : new RoomSignals(link.roomEvents, this.signals, `${link.userId}:${link.deviceId}`);
     this.avatars = new Avatars(link, changed);
     this.extras = {
       handAt: (identity) => this.signals.handAt(identity),
@@ -166,16 +173,20 @@ export class CallSession extends EventTarget {
       this.avatars.load();
       // Announcing ourselves in Matrix and publishing media do not depend on each other.
       await Promise.all([
-        this.link.sendMembership(
-          this.stateKey,
-          membershipContent({
-            userId: this.link.userId,
-            deviceId: this.link.deviceId,
-            roomId: this.link.roomId,
-            serviceUrl: this.serviceUrl,
-            createdTs: this.now(),
+        this.link
+          .sendMembership(
+            this.stateKey,
+            membershipContent({
+              userId: this.link.userId,
+              deviceId: this.link.deviceId,
+              roomId: this.link.roomId,
+              serviceUrl: this.serviceUrl,
+              createdTs: this.now(),
+            }),
+          )
+          .then((eventId) => {
+            this.roomSignals?.joined(eventId);
           }),
-        ),
         this.publish(room, opts),
       ]);
     } catch (err) {
@@ -265,11 +276,17 @@ export class CallSession extends EventTarget {
   }
 
   react(emoji: Reaction): Promise<void> {
-    return this.act((room) => this.signals.react(room.localParticipant.identity, emoji));
+    return this.act(async (room) => {
+      await Promise.all([this.signals.react(room.localParticipant.identity, emoji), this.roomSignals?.react(emoji)]);
+    });
   }
 
   toggleHand(): Promise<void> {
-    return this.act((room) => this.signals.toggleHand(room.localParticipant.identity));
+    return this.act(async (room) => {
+      const me = room.localParticipant.identity;
+      const sent = this.signals.toggleHand(me);
+      await Promise.all([sent, this.roomSignals?.hand(this.signals.handAt(me) !== undefined)]);
+    });
   }
 
   get handRaised(): boolean {
@@ -327,6 +344,7 @@ export class CallSession extends EventTarget {
 
   private async cleanup(leftByServer: boolean): Promise<void> {
     this.signals.clear();
+    void this.roomSignals?.clear();
     const room = this.room;
     this.room = undefined;
     await this.leaveKeeper.leaveNow();

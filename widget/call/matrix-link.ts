@@ -5,8 +5,10 @@
  */
 import { MatrixCapabilities, WidgetApi, type IWidgetApiRequest } from 'matrix-widget-api';
 
+import { CALL_REACTION_EVENT } from '../core/call-events.ts';
 import { CallError } from '../core/errors.ts';
 import { CALL_MEMBER_EVENT } from '../core/membership.ts';
+import type { RoomEvents } from './room-signals.ts';
 
 export interface OpenIdToken {
   access_token: string;
@@ -45,13 +47,16 @@ export interface MatrixLink {
   /** An object URL for an mxc:// image, or undefined when it cannot be had. */
   avatar(mxc: string): Promise<string | undefined>;
   openIdToken(): Promise<OpenIdToken>;
-  sendMembership(stateKey: string, content: Record<string, unknown>): Promise<void>;
+  /** Writes our membership; resolves to its event id when known. */
+  sendMembership(stateKey: string, content: Record<string, unknown>): Promise<string | undefined>;
   /** Schedules `{}` at stateKey after delayMs (MSC4140); undefined when the host cannot. */
   scheduleLeave(stateKey: string, delayMs: number): Promise<string | undefined>;
   restartLeave(delayId: string): Promise<void>;
   cancelLeave(delayId: string): Promise<void>;
   /** The client hosting the call (Element Web's call-app actions); absent when standalone. */
   readonly host?: CallHost;
+  /** Room events through the host (Element Call's hands and reactions); absent when standalone. */
+  readonly roomEvents?: RoomEvents;
 }
 
 /**
@@ -66,9 +71,30 @@ export interface CallHost {
   onHangup(handler: () => void): void;
 }
 
+/** How long to wait for a host's first state push before reading the state instead. */
+const STATE_WAIT_MS = 2_000;
+
+/** Room events Element Call's hands and reactions are made of. */
+const SIGNAL_EVENTS = [CALL_REACTION_EVENT, 'm.reaction', 'm.room.redaction'];
+
 export class WidgetLink implements MatrixLink {
   private delayedEvents = false;
   private hangup: (() => void) | undefined;
+  private readonly eventHandlers: ((raw: unknown) => void)[] = [];
+
+  readonly roomEvents: RoomEvents = {
+    send: async (type, content) => {
+      if (!this.api.hasCapability(`org.matrix.msc2762.send.event:${type}`)) return undefined;
+      return (await this.api.sendRoomEvent(type, content)).event_id;
+    },
+    redact: async (eventId) => {
+      if (!this.api.hasCapability('org.matrix.msc2762.send.event:m.room.redaction')) return;
+      await this.api.sendRoomEvent('m.room.redaction', { redacts: eventId });
+    },
+    onEvent: (handler) => {
+      this.eventHandlers.push(handler);
+    },
+  };
 
   readonly host: CallHost = {
     joined: () => {
@@ -95,12 +121,27 @@ export class WidgetLink implements MatrixLink {
     this.api.transport.send(action, data).catch(() => undefined);
   }
 
+  /** Member events the host pushed (hosts that push state answer reads from the timeline only). */
+  private readonly pushedMembers = new Map<string, { state_key: string; content: unknown }>();
+  private statePushed = false;
+
   private constructor(
     private readonly api: WidgetApi,
     readonly userId: string,
     readonly deviceId: string,
     readonly roomId: string,
-  ) {}
+    private readonly firstState: Promise<void>,
+  ) {
+    void firstState.then(() => {
+      this.statePushed = true;
+    });
+  }
+
+  private keepMember(raw: unknown): void {
+    const ev = raw as { type?: unknown; state_key?: unknown; content?: unknown } | null;
+    if (ev?.type === 'm.room.member' && typeof ev.state_key === 'string')
+      this.pushedMembers.set(ev.state_key, { state_key: ev.state_key, content: ev.content });
+  }
 
   /** Handshake with the host, asking only for the capabilities the call needs. */
   static async connect(opts: {
@@ -123,14 +164,36 @@ export class WidgetLink implements MatrixLink {
     api.requestCapability(MatrixCapabilities.MSC4039DownloadFile);
     // Element Web keeps a call on screen (picture in picture) when the user changes room.
     api.requestCapability(MatrixCapabilities.AlwaysOnScreen);
-    // What the host feeds a widget that may receive room state (the state once approved, then live
-    // events): acknowledged, as a widget must, or the host logs each as a failure.
-    for (const action of ['update_state', 'send_event', 'send_to_device']) {
-      api.on(`action:${action}`, (ev: CustomEvent<IWidgetApiRequest>) => {
-        ev.preventDefault();
-        api.transport.reply(ev.detail, {});
-      });
+    for (const type of SIGNAL_EVENTS) {
+      api.requestCapabilityToSendEvent(type);
+      api.requestCapabilityToReceiveEvent(type);
     }
+    // What the host feeds (the room state once approved, then live events): acknowledged, as a
+    // widget must, and handed to whoever reads room events.
+    const handlers: ((raw: unknown) => void)[] = [];
+    const deliver = (raw: unknown): void => {
+      for (const h of handlers) h(raw);
+    };
+    api.on('action:send_event', (ev: CustomEvent<IWidgetApiRequest>) => {
+      ev.preventDefault();
+      api.transport.reply(ev.detail, {});
+      deliver(ev.detail.data);
+    });
+    let stateArrived: () => void = () => undefined;
+    const firstState = new Promise<void>((resolve) => {
+      stateArrived = resolve;
+    });
+    api.on('action:update_state', (ev: CustomEvent<IWidgetApiRequest>) => {
+      ev.preventDefault();
+      api.transport.reply(ev.detail, {});
+      const state = (ev.detail.data as { state?: unknown }).state;
+      if (Array.isArray(state)) for (const e of state) deliver(e);
+      stateArrived();
+    });
+    api.on('action:send_to_device', (ev: CustomEvent<IWidgetApiRequest>) => {
+      ev.preventDefault();
+      api.transport.reply(ev.detail, {});
+    });
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new CallError('widget_api', 'no answer from the host client'));
@@ -146,7 +209,11 @@ export class WidgetLink implements MatrixLink {
     // error, which changes nothing (Element Call sends it the same way).
     api.sendContentLoaded().catch(() => undefined);
     await ready;
-    const link = new WidgetLink(api, opts.userId, opts.deviceId, opts.roomId);
+    const link = new WidgetLink(api, opts.userId, opts.deviceId, opts.roomId, firstState);
+    handlers.push((raw) => {
+      link.keepMember(raw);
+      for (const h of link.eventHandlers) h(raw);
+    });
     // The host asking the call to end (Element Web's hang-up button).
     api.on('action:im.vector.hangup', (ev: CustomEvent<IWidgetApiRequest>) => {
       ev.preventDefault();
@@ -159,7 +226,15 @@ export class WidgetLink implements MatrixLink {
     return link;
   }
 
+  /**
+   * Joined members: from the state the host pushes (MSC2762 `update_state`, as Element Web does),
+   * or read from a host that does not push.
+   */
   async members(): Promise<Map<string, MemberInfo>> {
+    if (!this.statePushed) {
+      await Promise.race([this.firstState, new Promise((resolve) => setTimeout(resolve, STATE_WAIT_MS))]);
+    }
+    if (this.statePushed) return membersFrom([...this.pushedMembers.values()]);
     return membersFrom(await this.api.readStateEvents('m.room.member'));
   }
 
@@ -188,8 +263,8 @@ export class WidgetLink implements MatrixLink {
     }
   }
 
-  async sendMembership(stateKey: string, content: Record<string, unknown>): Promise<void> {
-    await this.api.sendStateEvent(CALL_MEMBER_EVENT, stateKey, content);
+  async sendMembership(stateKey: string, content: Record<string, unknown>): Promise<string | undefined> {
+    return (await this.api.sendStateEvent(CALL_MEMBER_EVENT, stateKey, content)).event_id;
   }
 
   async scheduleLeave(stateKey: string, delayMs: number): Promise<string | undefined> {

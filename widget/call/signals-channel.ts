@@ -34,13 +34,23 @@ export class SignalsChannel {
   received(identity: string, topic: string | undefined, payload: Uint8Array): void {
     const signal = parseSignal(topic, payload, this.now());
     if (signal === undefined) return;
-    if (signal.kind === 'reaction') {
-      this.showReaction(identity, signal.emoji);
-    } else {
-      if (signal.raised) this.hands.set(identity, signal.at);
-      else this.hands.delete(identity);
-      this.changed();
-    }
+    if (signal.kind === 'reaction') this.showReaction(identity, signal.emoji);
+    else this.remoteHand(identity, signal.raised, signal.raised ? signal.at : 0);
+  }
+
+  /** A reaction someone sent through the room (Element Call's format). */
+  remoteReaction(identity: string, emoji: string): void {
+    this.showReaction(identity, emoji);
+  }
+
+  /**
+   * Someone's hand, through data messages or the room: both may tell of one raise, so a hand
+   * already up keeps its first time (its place in the queue).
+   */
+  remoteHand(identity: string, raised: boolean, at: number): void {
+    if (!raised) this.hands.delete(identity);
+    else if (!this.hands.has(identity)) this.hands.set(identity, Math.min(at, this.now()));
+    this.changed();
   }
 
   async react(me: string, emoji: Reaction): Promise<void> {

@@ -155,12 +155,13 @@ export class StandaloneLink implements MatrixLink {
     };
   }
 
-  async sendMembership(stateKey: string, content: Record<string, unknown>): Promise<void> {
-    await this.call(
+  async sendMembership(stateKey: string, content: Record<string, unknown>): Promise<string | undefined> {
+    const res = await this.call(
       'PUT',
       `/_matrix/client/v3/rooms/${enc(this.roomId)}/state/${enc(CALL_MEMBER_EVENT)}/${enc(stateKey)}`,
       content,
     );
+    return typeof res['event_id'] === 'string' ? res['event_id'] : undefined;
   }
 
   async scheduleLeave(stateKey: string, delayMs: number): Promise<string | undefined> {

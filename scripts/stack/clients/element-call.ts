@@ -1,7 +1,7 @@
 /**
  * Reading the real Element Call in a page, for interop tests and benchmarks: its frame in the test
- * host page, and what it shows (per video: local or remote, source, size, decoded frames and the
- * name on its tile; per audio element: whether it plays a live track).
+ * host page, and what it shows (per video: local or remote, source, size, decoded frames, the name
+ * on its tile and the hand and reactions it shows; per audio element: whether it plays a live track).
  */
 import type { Frame, Page } from 'playwright-core';
 
@@ -9,7 +9,8 @@ import { elementCallUrl } from '../element-call.ts';
 import { eventually } from './matrix.ts';
 
 export interface ElementCallFacts {
-  videos: { local: boolean; source: string; width: number; frames: number; name: string }[];
+  /** Per video: `indicators` are the hand (✋) and reaction emojis its tile shows. */
+  videos: { local: boolean; source: string; width: number; frames: number; name: string; indicators: string[] }[];
   audios: { live: boolean; playing: boolean }[];
 }
 
@@ -19,7 +20,8 @@ export const elementCallProbe = `(() => ({
     source: v.dataset.lkSource ?? '',
     width: v.videoWidth,
     frames: v.getVideoPlaybackQuality().totalVideoFrames,
-    name: (v.closest('[data-testid="videoTile"]')?.innerText ?? '').trim(),
+    name: (v.closest('[data-testid="videoTile"]')?.querySelector('[data-testid="name_tag"]')?.textContent ?? '').trim(),
+    indicators: [...(v.closest('[data-testid="videoTile"]')?.querySelectorAll('[aria-label="Reaction"]') ?? [])].map((e) => e.textContent),
   })),
   audios: [...document.querySelectorAll('audio')].map((a) => {
     const t = a.srcObject && a.srcObject.getAudioTracks()[0];
@@ -51,4 +53,16 @@ export async function elementCallSeesVideoOf(frame: Frame, name: string): Promis
     },
     15_000,
   );
+}
+
+/** Waits until Element Call's tile named `name` shows exactly these indicators (✋, reaction emojis). */
+export function elementCallShows(
+  frame: Frame,
+  name: string,
+  want: (indicators: string[]) => boolean,
+): Promise<string[]> {
+  return eventually(`Element Call's tile of ${name} showing the expected hand and reactions`, async () => {
+    const v = (await elementCallFacts(frame)).videos.find((x) => x.source === 'camera' && x.name.includes(name));
+    return v !== undefined && want(v.indicators) ? v.indicators : undefined;
+  });
 }
