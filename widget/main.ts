@@ -20,6 +20,10 @@ async function main(): Promise<void> {
   document.documentElement.lang = params.lang;
   app.lang = params.lang;
   app.setAttribute('theme', params.theme);
+  if (params.highContrast) app.setAttribute('contrast', 'more');
+  // The host's text size (Element Web's fontScale): everything is sized in rem.
+  document.documentElement.style.fontSize = `${params.fontScale * 100}%`;
+  document.body.style.background = params.theme === 'dark' ? '#15191e' : '';
   // The token service is the Causerie service that serves this page.
   const serviceUrl = new URL('..', location.href).href.replace(/\/+$/, '');
 

@@ -5,6 +5,8 @@
  * runs which; our widget loaded as Element Web's call app tells the host it joined and leaves on
  * the host's hang-up; a call Element Call starts gets its notices once.
  */
+import { createRequire } from 'node:module';
+
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -35,6 +37,34 @@ import { stackEnv } from '../../scripts/stack/clients/env.ts';
 import { elementCallUrl } from '../../scripts/stack/element-call.ts';
 
 const enc = encodeURIComponent;
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** Serious and critical axe-core violations in a frame (WCAG 2 A/AA rules, colour contrast included). */
+async function axeViolations(frame: Frame): Promise<string[]> {
+  await frame.addScriptTag({ path: axePath });
+  const result = await frame.evaluate<{ violations: { id: string; impact: string | null; nodes: unknown[] }[] }>(
+    `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa'] } })`,
+  );
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.nodes.length})`);
+}
+
+/** The text colour of the first element matching `selector` inside the widget's shadow roots. */
+const colourOf = (frame: Frame, tag: string): Promise<string | undefined> =>
+  frame.evaluate((t) => {
+    const walk = (root: Document | ShadowRoot): string | undefined => {
+      for (const el of root.querySelectorAll('*')) {
+        if (el.tagName.toLowerCase() === t) return getComputedStyle(el).color;
+        if (el.shadowRoot !== null) {
+          const found = walk(el.shadowRoot);
+          if (found !== undefined) return found;
+        }
+      }
+      return undefined;
+    };
+    return walk(document);
+  }, tag);
 
 let browser: Browser;
 beforeAll(async () => {
@@ -199,4 +229,19 @@ describe('one call with Element Call', () => {
     expect(fromBot.filter((m) => m.includes('Call started by'))).toHaveLength(1);
     expect(fromBot.filter((m) => m.includes('Call ended'))).toHaveLength(1);
   }, 120_000);
+
+  it('Element Web’s dark theme and text size: every part of lobby and call is dark and readable (axe), text scaled', async () => {
+    const { alice, roomId } = await roomWithPartner();
+    const page = await hostPage(alice, roomId, { app: 'causerie', params: { theme: 'dark', fontScale: '1.25' } });
+    const a = await ours(page);
+    await a.getByRole('button', { name: 'Join the call' }).waitFor({ timeout: 30_000 });
+    // Light text in the lobby's own component, not only at the root: the theme reaches every part.
+    expect(await colourOf(a, 'causerie-lobby')).toBe('rgb(237, 240, 244)');
+    expect(await a.evaluate(() => getComputedStyle(document.documentElement).fontSize)).toBe('20px');
+    expect(await axeViolations(a)).toEqual([]);
+    await a.getByRole('button', { name: 'Join the call' }).click();
+    await eventually('in the call', async () => ((await facts(a)).phase === 'in_call' ? true : undefined));
+    expect(await colourOf(a, 'causerie-call')).toBe('rgb(237, 240, 244)');
+    expect(await axeViolations(a)).toEqual([]);
+  });
 });

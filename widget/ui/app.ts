@@ -10,7 +10,7 @@ import { toCallError, type CallError } from '../core/errors.ts';
 import { strings, type Strings } from '../core/i18n.ts';
 import type { Reaction } from '../core/signals.ts';
 import type { Lang } from '../core/url-params.ts';
-import { base } from './styles.ts';
+import { base, theme } from './styles.ts';
 import './call-view.ts';
 import './lobby.ts';
 import './sign-in.ts';
@@ -90,6 +90,7 @@ export class CauserieApp extends LitElement {
   }
 
   static override styles = [
+    theme,
     base,
     css`
       :host {

@@ -1,15 +1,50 @@
 /** Shared look: theme colours as custom properties, visible focus, controls. */
 import { css } from 'lit';
 
-export const base = css`
+/**
+ * Theme colours, declared once on the app's root and inherited by every component (a component
+ * that declared them again would hide the theme from its own shadow tree). Light and dark, each
+ * with a high-contrast variant; text on the accent colour is `--on-accent`.
+ */
+export const theme = css`
   :host {
     --bg: #f4f5f7;
     --fg: #17191c;
     --muted: #5c6470;
     --tile: #2b2f36;
     --accent: #0b6bcb;
+    --on-accent: #fff;
     --danger: #c4302b;
     --ok: #1a7f37;
+    color-scheme: light;
+  }
+  :host([theme='dark']) {
+    --bg: #15191e;
+    --fg: #edf0f4;
+    --muted: #a8b0bc;
+    --tile: #2b2f36;
+    --accent: #4d9fff;
+    --on-accent: #0b1220;
+    --danger: #c4302b;
+    color-scheme: dark;
+  }
+  :host([contrast='more']) {
+    --bg: #fff;
+    --fg: #000;
+    --muted: #2b2b2b;
+    --accent: #0047ab;
+  }
+  :host([theme='dark'][contrast='more']) {
+    --bg: #000;
+    --fg: #fff;
+    --muted: #e6e6e6;
+    --accent: #8cc4ff;
+    --on-accent: #000;
+  }
+`;
+
+export const base = css`
+  :host {
     --radius: 12px;
     font-family:
       system-ui,
@@ -18,13 +53,6 @@ export const base = css`
       Roboto,
       sans-serif;
     color: var(--fg);
-  }
-  :host([theme='dark']) {
-    --bg: #15191e;
-    --fg: #edf0f4;
-    --muted: #a8b0bc;
-    --tile: #2b2f36;
-    --accent: #4d9fff;
   }
   button,
   select {
@@ -42,7 +70,7 @@ export const base = css`
   }
   .primary {
     background: var(--accent);
-    color: #fff;
+    color: var(--on-accent);
   }
   .danger {
     background: var(--danger);
