@@ -1,62 +1,146 @@
 /**
- * Join latency in the browser: for each round, Alice (homeserver A) is in the call; Bob (homeserver
- * B, over federation) clicks Join in the widget; measured from that click to the first decoded
- * frame of Alice's video in Bob's widget (the widget records it). Headless Chromium with fake media,
- * two browser contexts on this 2-core machine, real stack.
+ * Join latency in the browser, Causerie beside the real Element Call on the same run: for each
+ * pairing and round, Alice (homeserver A) is in the call; Bob (homeserver B, over federation) has
+ * the lobby in front of him for a moment, then clicks Join; measured in Bob's page from that click
+ * to the first decoded frame of a remote video, by the same in-page watcher for both clients.
+ * Pairings: Causerie joining Causerie, Causerie joining an Element Call user, Element Call joining
+ * a Causerie user, Element Call joining Element Call. Headless Chromium with fake media, two
+ * browser contexts on this 2-core machine, real stack.
  */
-import type { Frame } from 'playwright-core';
+import type { Browser, Frame, Page } from 'playwright-core';
 
-import { hostPageUrl, launchBrowser, mediaProbe, type MediaFacts } from '../scripts/stack/clients/browser.ts';
+import { hostPageUrl, launchBrowser, type CallApp } from '../scripts/stack/clients/browser.ts';
 import { roomWithPartner, say, waitForCallWidget } from '../scripts/stack/clients/calls.ts';
-import { eventually } from '../scripts/stack/clients/matrix.ts';
+import { elementCallFacts, elementCallFrame } from '../scripts/stack/clients/element-call.ts';
+import { eventually, type TestUser } from '../scripts/stack/clients/matrix.ts';
+import { serveElementCall } from '../scripts/stack/element-call.ts';
 import { up } from '../scripts/stack/index.ts';
 import { percentile } from './load.ts';
 
-export async function joinBench(rounds = 7): Promise<void> {
+type Client = 'causerie' | 'element-call';
+
+interface Side {
+  page: Page;
+  frame: Frame;
+  joinButton: string;
+}
+
+/**
+ * Resolves with the milliseconds from the next click in this frame (the Join button) to the first
+ * decoded remote video frame (looking through shadow roots), polling every 5 ms.
+ */
+const firstRemoteFrame = `new Promise((resolve) => {
+  const remote = (v) => v.dataset.remote === 'true' || v.dataset.lkLocalParticipant === 'false';
+  const seen = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.tagName === 'VIDEO' && remote(el) && el.getVideoPlaybackQuality().totalVideoFrames > 0) return true;
+      if (el.shadowRoot && seen(el.shadowRoot)) return true;
+    }
+    return false;
+  };
+  document.addEventListener('click', (ev) => {
+    const t0 = ev.timeStamp;
+    const tick = () => (seen(document) ? resolve(performance.now() - t0) : setTimeout(tick, 5));
+    tick();
+  }, { capture: true, once: true });
+})`;
+
+async function open(
+  browser: Browser,
+  serviceUrl: string,
+  ecUrl: string,
+  client: Client,
+  user: TestUser,
+  roomId: string,
+  asCallApp: boolean,
+): Promise<Side> {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 650 } });
+  const page = await context.newPage();
+  // Causerie as the room's widget (after !call), or as Element Web's call app.
+  const app: CallApp | undefined =
+    client === 'element-call' ? { app: 'element-call', url: ecUrl } : asCallApp ? { app: 'causerie' } : undefined;
+  await page.goto(hostPageUrl(serviceUrl, user, roomId, 'en', app));
+  const frame =
+    client === 'element-call'
+      ? await elementCallFrame(page)
+      : await eventually('widget', () => Promise.resolve(page.frames().find((f) => f.url().includes('/widget/'))));
+  return { page, frame, joinButton: client === 'element-call' ? 'Join call' : 'Join the call' };
+}
+
+async function localVideoFlowing(side: Side, client: Client): Promise<boolean> {
+  if (client === 'element-call')
+    return (await elementCallFacts(side.frame)).videos.some((v) => v.local && v.frames > 10);
+  return side.frame.evaluate(
+    `(() => { const walk = (r) => [...r.querySelectorAll('*')].some((el) => (el.tagName === 'VIDEO' && el.dataset.remote === 'false' && el.getVideoPlaybackQuality().totalVideoFrames > 10) || (el.shadowRoot && walk(el.shadowRoot))); return walk(document); })()`,
+  );
+}
+
+async function pairing(browser: Browser, ecUrl: string, inCall: Client, joiner: Client, rounds: number) {
   const { env } = await up();
-  const browser = await launchBrowser();
   const samples: number[] = [];
-  try {
-    for (let i = 0; i < rounds; i++) {
-      const { alice, bob, roomId } = await roomWithPartner();
+  for (let i = 0; i < rounds; i++) {
+    const { alice, bob, roomId } = await roomWithPartner();
+    if (inCall === 'causerie') {
       await say(alice, roomId, '!call');
       await waitForCallWidget(bob, roomId);
-      const contexts = [];
-      const frames: Frame[] = [];
-      for (const user of [alice, bob]) {
-        const context = await browser.newContext({ viewport: { width: 1000, height: 650 } });
-        contexts.push(context);
-        const page = await context.newPage();
-        await page.goto(hostPageUrl(env.service.url, user, roomId));
-        frames.push(
-          await eventually('widget', () => Promise.resolve(page.frames().find((f) => f.url().includes('/widget/')))),
-        );
-      }
-      const [a, b] = frames as [Frame, Frame];
-      await a.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
-      await eventually('Alice in the call', async () =>
-        (await a.evaluate<MediaFacts>(mediaProbe)).videos.some((v) => !v.remote && v.frames > 10) ? true : undefined,
+    }
+    // A call Element Call started has no widget in the room: Causerie comes as the call app.
+    const asCallApp = inCall === 'element-call';
+    const a = await open(browser, env.service.url, ecUrl, inCall, alice, roomId, asCallApp);
+    await a.frame.getByRole('button', { name: a.joinButton }).click({ timeout: 30_000 });
+    await eventually(
+      'Alice in the call',
+      async () => ((await localVideoFlowing(a, inCall)) ? true : undefined),
+      30_000,
+    );
+    const b = await open(browser, env.service.url, ecUrl, joiner, bob, roomId, asCallApp);
+    await b.frame.getByRole('button', { name: b.joinButton }).waitFor({ timeout: 30_000 });
+    // Bob has had the lobby in front of him for a moment, as a person would.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const frame = b.frame.evaluate<number>(firstRemoteFrame);
+    await b.frame.getByRole('button', { name: b.joinButton }).click();
+    samples.push(
+      await Promise.race([
+        frame,
+        new Promise<number>((_, reject) => {
+          setTimeout(() => {
+            reject(new Error('no remote frame in 30 s'));
+          }, 30_000);
+        }),
+      ]),
+    );
+    for (const side of [a, b]) await side.page.context().close();
+  }
+  return samples;
+}
+
+const label: Record<Client, string> = { causerie: 'Causerie', 'element-call': 'Element Call' };
+
+export async function joinBench(rounds = 5): Promise<void> {
+  const { env } = await up();
+  const ec = await serveElementCall(env.service.url);
+  const browser = await launchBrowser();
+  const results: { name: string; median: number }[] = [];
+  try {
+    for (const [inCall, joiner] of [
+      ['causerie', 'causerie'],
+      ['element-call', 'causerie'],
+      ['causerie', 'element-call'],
+      ['element-call', 'element-call'],
+    ] as const) {
+      const samples = await pairing(browser, ec.url, inCall, joiner, rounds);
+      const s = [...samples].sort((x, y) => x - y);
+      const name = `${label[joiner]} joining ${label[inCall]}`;
+      results.push({ name, median: percentile(s, 50) });
+      console.log(
+        `join → first remote video frame, ${name} (B joins A, ${s.length} rounds): median ${percentile(s, 50).toFixed(0)} ms, min ${(s[0] ?? NaN).toFixed(0)} ms, max ${(s.at(-1) ?? NaN).toFixed(0)} ms; samples ${samples.map((x) => x.toFixed(0)).join(', ')}`,
       );
-      // Bob has had the lobby in front of him for a moment, as a person would.
-      await b.getByRole('button', { name: 'Join the call' }).waitFor({ timeout: 30_000 });
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
-      await b.getByRole('button', { name: 'Join the call' }).click();
-      const ms = await eventually(
-        'Bob’s first frame',
-        async () => {
-          const f = await b.evaluate<MediaFacts>(mediaProbe);
-          return f.firstFrameMs === undefined ? undefined : Number(f.firstFrameMs);
-        },
-        30_000,
-      );
-      samples.push(ms);
-      for (const c of contexts) await c.close();
     }
   } finally {
     await browser.close();
+    await ec.close();
   }
-  const s = [...samples].sort((x, y) => x - y);
-  console.log(
-    `join → first remote video frame (partner on B joining Alice on A, ${s.length} rounds): median ${percentile(s, 50).toFixed(0)} ms, min ${(s[0] ?? NaN).toFixed(0)} ms, max ${(s.at(-1) ?? NaN).toFixed(0)} ms; samples ${samples.map((x) => x.toFixed(0)).join(', ')}`,
-  );
+  const ecec = results.at(-1)?.median ?? NaN;
+  for (const r of results.slice(0, -1))
+    console.log(`  ${r.name}: ${(r.median / ecec).toFixed(2)}x Element Call joining Element Call`);
 }

@@ -203,7 +203,10 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     log,
     trustProxy: config.listen.trust_proxy,
     routers: [
-      staticRoutes({ devHost: config.widget.dev_host }),
+      staticRoutes({
+        devHost: config.widget.dev_host,
+        publicUrl: config.appservice.public_url ?? config.appservice.url,
+      }),
       metricsRoutes(metrics, { enabled: config.metrics.enabled, bearerToken: config.metrics.bearer_token }),
       tokenRoutes(tokens, limiter),
       transactionRoutes({

@@ -8,8 +8,22 @@ import { StandaloneLink } from './call/standalone-link.ts';
 import { CallError, errorDetail } from './core/errors.ts';
 import { membershipStateKey } from './core/membership.ts';
 import { parseParams } from './core/url-params.ts';
+import { serviceUrlFrom } from './core/widget-config.ts';
 import type { CauserieApp } from './ui/app.ts';
 import './ui/app.ts';
+
+/** config.json beside the widget, or undefined (the widget then uses the service serving it). */
+async function readConfig(): Promise<unknown> {
+  try {
+    const res = await fetch(new URL('config.json', location.href), {
+      cache: 'no-cache',
+      signal: AbortSignal.timeout(5_000),
+    });
+    return res.ok ? await res.json() : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 async function main(): Promise<void> {
   // Element Web puts most parameters in the fragment (`#?roomId=…`): read both.
@@ -25,7 +39,8 @@ async function main(): Promise<void> {
   document.documentElement.style.fontSize = `${params.fontScale * 100}%`;
   document.body.style.background = params.theme === 'dark' ? '#15191e' : '';
   // The token service is the Causerie service that serves this page.
-  const serviceUrl = new URL('..', location.href).href.replace(/\/+$/, '');
+  // Read while the host handshake goes on.
+  const service = readConfig().then((config) => serviceUrlFrom(config, location.href));
 
   if (params.mode === 'standalone') {
     const roomId = params.roomId;
@@ -36,7 +51,7 @@ async function main(): Promise<void> {
     // A partner opening a shared link: sign in on their own homeserver, then the same call.
     app.signIn = async ({ userId, password }) => {
       const link = await StandaloneLink.signIn({ userId, password, roomId, via: params.via });
-      return new CallSession(link, serviceUrl);
+      return new CallSession(link, await service);
     };
     return;
   }
@@ -54,7 +69,7 @@ async function main(): Promise<void> {
       roomId,
       stateKey: membershipStateKey(userId, deviceId),
     });
-    const session = new CallSession(link, serviceUrl);
+    const session = new CallSession(link, await service);
     app.attach(session);
     // While the user looks at the lobby, get the token ready so Join only has to connect.
     session.prepare();

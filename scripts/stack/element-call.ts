@@ -4,14 +4,16 @@
  * benchmarks host it in the test host page beside Causerie to prove they share one call. Its
  * `config.json` names the call service as its LiveKit service, as a partner organisation without an
  * SFU of its own configures its Element Call (homeserver A also advertises the service through
- * MSC4143, which Element Call asks first).
+ * MSC4143, which Element Call asks first). It also serves a copy of Causerie's built widget at
+ * /causerie/ with its config.json naming the service, as a deployment that serves the widget at
+ * Element Web's own call-app path does.
  */
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 
-import { host, ports } from './layout.ts';
+import { host, ports, repoRoot } from './layout.ts';
 
 const types: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -43,16 +45,27 @@ export interface ElementCallServer {
 }
 
 /** Starts serving Element Call at `elementCallUrl`, or reuses one already serving there. */
+/** Where the copy of Causerie's widget is served. */
+export const causerieCopyPath = '/causerie';
+
 export async function serveElementCall(serviceUrl: string): Promise<ElementCallServer> {
-  const root = elementCallDist();
+  const ecRoot = elementCallDist();
+  const widgetRoot = join(repoRoot, 'dist', 'widget');
+  const widgetConfig = JSON.stringify({ service_url: serviceUrl });
   const config = JSON.stringify({
-    ...(JSON.parse(readFileSync(join(root, 'config.json'), 'utf8')) as Record<string, unknown>),
+    ...(JSON.parse(readFileSync(join(ecRoot, 'config.json'), 'utf8')) as Record<string, unknown>),
     livekit: { livekit_service_url: serviceUrl },
   });
   const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', elementCallUrl).pathname);
+    let path = decodeURIComponent(new URL(req.url ?? '/', elementCallUrl).pathname);
+    let root = ecRoot;
+    if (path.startsWith(`${causerieCopyPath}/`)) {
+      path = path.slice(causerieCopyPath.length);
+      root = widgetRoot;
+    }
     if (path === '/config.json') {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' }).end(config);
+      const body = root === ecRoot ? config : widgetConfig;
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' }).end(body);
       return;
     }
     const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));

@@ -34,7 +34,7 @@ import {
 } from '../../scripts/stack/clients/element-call.ts';
 import { asUser, eventually, type TestUser } from '../../scripts/stack/clients/matrix.ts';
 import { stackEnv } from '../../scripts/stack/clients/env.ts';
-import { elementCallUrl } from '../../scripts/stack/element-call.ts';
+import { causerieCopyPath, elementCallUrl } from '../../scripts/stack/element-call.ts';
 
 const enc = encodeURIComponent;
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -243,5 +243,27 @@ describe('one call with Element Call', () => {
     await eventually('in the call', async () => ((await facts(a)).phase === 'in_call' ? true : undefined));
     expect(await colourOf(a, 'causerie-call')).toBe('rgb(237, 240, 244)');
     expect(await axeViolations(a)).toEqual([]);
+  });
+
+  it('a copy of the widget served at another origin and path (as at Element Web’s call-app path) finds its service through config.json and joins', async () => {
+    const { alice, roomId } = await roomWithPartner();
+    const page = await hostPage(alice, roomId, { app: 'causerie', url: `${elementCallUrl}${causerieCopyPath}` });
+    const a = await eventually('the copied widget’s frame', () =>
+      Promise.resolve(page.frames().find((f) => f.url().startsWith(`${elementCallUrl}${causerieCopyPath}/`))),
+    );
+    await a.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
+    await eventually('in the call', async () => ((await facts(a)).phase === 'in_call' ? true : undefined));
+    // Its membership names the service the homeservers advertise, not the copy's origin.
+    const membership = await eventually('Alice’s membership', () =>
+      asUser<{ foci_preferred?: { livekit_service_url?: string }[] }>(
+        alice,
+        'GET',
+        `/_matrix/client/v3/rooms/${enc(roomId)}/state/org.matrix.msc3401.call.member/${enc(`_${alice.userId}_${alice.deviceId}_m.call`)}`,
+      ).catch(() => undefined),
+    );
+    expect(membership.foci_preferred?.[0]?.livekit_service_url).toBe(stackEnv().service.url);
+    expect((await livekitApi().listParticipants(livekitRoomAlias(roomId))).map((p) => p.identity)).toEqual([
+      `${alice.userId}:${alice.deviceId}`,
+    ]);
   });
 });

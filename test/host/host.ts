@@ -9,8 +9,8 @@
  *      &room=<room id>&lang=<fr|en>[&callapp=causerie|element-call&app=<Element Call URL>]
  *      [&intent=…&skipLobby=…&theme=…: call-app parameters]
  *
- * With `callapp` it syncs like a full client and loads Causerie (`causerie`, or `1`) or the real
- * Element Call served at `app` the way Element Web loads its call app (call-app.ts).
+ * With `callapp` it loads Causerie (`causerie`: the service's widget, or a copy served at `app`) or
+ * the real Element Call served at `app`, the way Element Web loads its call app (call-app.ts).
  */
 import { ClientEvent, createClient, SyncState, type MatrixClient } from 'matrix-js-sdk';
 import { ClientWidgetApi, Widget } from 'matrix-widget-api';
@@ -51,7 +51,9 @@ async function main(): Promise<void> {
       const v = fragment.get(key);
       if (v !== null) overrides[key] = v;
     }
-    const appUrl = callApp === 'element-call' ? need('app').replace(/\/+$/, '') : `${location.origin}/widget`;
+    const appUrl = (
+      callApp === 'element-call' ? need('app') : (fragment.get('app') ?? `${location.origin}/widget`)
+    ).replace(/\/+$/, '');
     loadCallApp(client, { appUrl, baseUrl, userId, deviceId, roomId, lang, overrides });
     status(`${userId} in ${roomId} (call app: ${callApp === 'element-call' ? 'Element Call' : 'Causerie'})`);
     return;

@@ -32,6 +32,20 @@ describe('the Causerie service in the stack', () => {
   });
 });
 
+describe('the widget’s config.json', () => {
+  it('names the service as its homeservers advertise it, so a copy of the widget served elsewhere finds it', async () => {
+    const res = await stackFetch(`${stackEnv().service.url}/widget/config.json`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ service_url: stackEnv().service.url });
+    const transports = await asUser<{ rtc_transports: { livekit_service_url: string }[] }>(
+      await registerUser('a'),
+      'GET',
+      '/_matrix/client/unstable/org.matrix.msc4143/rtc/transports',
+    );
+    expect(transports.rtc_transports[0]?.livekit_service_url).toBe(stackEnv().service.url);
+  });
+});
+
 describe('MatrixRTC transport discovery on Synapse A', () => {
   it('advertises the Causerie token service through the MSC4143 transports endpoint', async () => {
     const alice = await registerUser('a');

@@ -164,6 +164,9 @@ export class WidgetLink implements MatrixLink {
     api.requestCapability(MatrixCapabilities.MSC4039DownloadFile);
     // Element Web keeps a call on screen (picture in picture) when the user changes room.
     api.requestCapability(MatrixCapabilities.AlwaysOnScreen);
+    // The call's room events keep coming while the user looks at another room (Element Web feeds
+    // only the viewed room's to a widget without this).
+    api.requestCapabilityForRoomTimeline(opts.roomId);
     for (const type of SIGNAL_EVENTS) {
       api.requestCapabilityToSendEvent(type);
       api.requestCapabilityToReceiveEvent(type);

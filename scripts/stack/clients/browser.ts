@@ -24,7 +24,7 @@ export function launchBrowser(): Promise<Browser> {
 }
 
 /** How the host page loads a call app, as Element Web does, with call-app parameters (intent…). */
-export type CallApp = { app: 'causerie' } | { app: 'element-call'; url: string };
+export type CallApp = { app: 'causerie'; url?: string } | { app: 'element-call'; url: string };
 
 /**
  * The test host page for a user in a room (the access token stays in the fragment): the room's
@@ -47,7 +47,7 @@ export function hostPageUrl(
   });
   if (callApp !== undefined) {
     fragment.set('callapp', callApp.app);
-    if (callApp.app === 'element-call') fragment.set('app', callApp.url);
+    if (callApp.url !== undefined) fragment.set('app', callApp.url);
     for (const [k, v] of Object.entries(callApp.params ?? {})) fragment.set(k, v);
   }
   return `${serviceUrl}/dev/host/#${fragment.toString()}`;
