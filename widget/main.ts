@@ -55,6 +55,18 @@ async function main(): Promise<void> {
     };
     return;
   }
+  app.options = {
+    skipLobby: params.skipLobby,
+    preload: params.preload,
+    returnToLobby: params.returnToLobby,
+    audioOnly: params.audioOnly,
+  };
+  // Element Web asks for end-to-end encryption in an encrypted room: not available yet, and no
+  // call rather than one its members believe encrypted.
+  if (params.perParticipantE2EE) {
+    app.startError = new CallError('e2ee_unavailable');
+    return;
+  }
   const { widgetId, userId, deviceId, roomId } = params;
   if (widgetId === undefined || userId === undefined || deviceId === undefined || roomId === undefined) {
     app.startError = new CallError('bad_params');

@@ -7,6 +7,7 @@
  */
 import { createRequire } from 'node:module';
 
+import { TrackType } from 'livekit-server-sdk';
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -37,6 +38,14 @@ import { stackEnv } from '../../scripts/stack/clients/env.ts';
 import { causerieCopyPath, elementCallUrl } from '../../scripts/stack/element-call.ts';
 
 const enc = encodeURIComponent;
+
+/** The test host page's handle on Element Web's call-app actions (test/host/call-app.ts). */
+interface Host {
+  actions: string[];
+  join(audio: boolean, video: boolean): Promise<unknown>;
+  deviceMute(audio: boolean, video: boolean): Promise<{ audio_enabled?: boolean; video_enabled?: boolean }>;
+  hangup(): Promise<unknown>;
+}
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 /** Serious and critical axe-core violations in a frame (WCAG 2 A/AA rules, colour contrast included). */
@@ -265,5 +274,55 @@ describe('one call with Element Call', () => {
     expect((await livekitApi().listParticipants(livekitRoomAlias(roomId))).map((p) => p.identity)).toEqual([
       `${alice.userId}:${alice.deviceId}`,
     ]);
+  });
+
+  it('Element Web’s call-app behaviour: a preloaded call waits for the host’s Join, obeys its device mute, returns to the lobby; a voice intent starts without camera; an encrypted call is refused clearly', async () => {
+    const { alice, bob, roomId } = await roomWithPartner();
+    const page = await hostPage(alice, roomId, {
+      app: 'causerie',
+      params: { skipLobby: 'true', preload: 'true', returnToLobby: 'true' },
+    });
+    const a = await ours(page);
+    // Preloaded: no lobby, it waits for the host.
+    await a.getByText('The call is ready').waitFor({ timeout: 30_000 });
+    expect(await a.getByRole('button', { name: 'Join the call' }).count()).toBe(0);
+    await page.evaluate(() => (window as unknown as { causerieHost: Host }).causerieHost.join(true, true));
+    await eventually('in the call', async () => ((await facts(a)).phase === 'in_call' ? true : undefined));
+    const aliceTracks = async () =>
+      (await livekitApi().listParticipants(livekitRoomAlias(roomId))).find((p) => p.identity.startsWith(alice.userId))
+        ?.tracks ?? [];
+    await eventually('Alice publishing microphone and camera', async () =>
+      (await aliceTracks()).filter((t) => !t.muted).length === 2 ? true : undefined,
+    );
+    // The host turns the microphone off: the widget obeys and answers with the state after.
+    const answer = await page.evaluate(() =>
+      (window as unknown as { causerieHost: Host }).causerieHost.deviceMute(false, true),
+    );
+    expect(answer).toMatchObject({ audio_enabled: false, video_enabled: true });
+    await eventually('Alice’s microphone off in LiveKit', async () => {
+      const tracks = await aliceTracks();
+      return tracks.some((t) => t.type === TrackType.AUDIO && !t.muted) ? undefined : true;
+    });
+    // The host hangs up: back to the lobby (returnToLobby), not a dead end.
+    await page.evaluate(() => (window as unknown as { causerieHost: Host }).causerieHost.hangup());
+    await a.getByRole('button', { name: 'Join the call' }).waitFor({ timeout: 15_000 });
+
+    // A voice call: the lobby has the camera off, and joining publishes no camera.
+    const voice = await ours(
+      await hostPage(bob, roomId, { app: 'causerie', params: { intent: 'join_existing_voice' } }),
+    );
+    await voice.getByRole('button', { name: 'Turn camera on' }).waitFor({ timeout: 30_000 });
+    await voice.getByRole('button', { name: 'Join the call' }).click();
+    await eventually('Bob in the call with his microphone only', async () => {
+      const bobs = (await livekitApi().listParticipants(livekitRoomAlias(roomId))).find((p) =>
+        p.identity.startsWith(bob.userId),
+      );
+      return bobs?.tracks.length === 1 && bobs.tracks[0]?.type === TrackType.AUDIO ? true : undefined;
+    });
+
+    // Element Web asks for an end-to-end encrypted call: refused with a clear message, no call.
+    const e2ee = await ours(await hostPage(alice, roomId, { app: 'causerie', params: { perParticipantE2EE: 'true' } }));
+    await e2ee.getByText('End-to-end encrypted calls are not available yet').waitFor({ timeout: 30_000 });
+    expect(await e2ee.getByRole('button', { name: 'Join the call' }).count()).toBe(0);
   });
 });

@@ -6,7 +6,8 @@
  * to-device message of the room fed to it as the client syncs. It answers the call app's actions
  * (`io.element.join`, `io.element.device_mute`, `set_always_on_screen`, `im.vector.hangup`,
  * `io.element.close`), recording them in `window.causerieHost.actions`;
- * `window.causerieHost.hangup()` sends Element Web's hang-up, `join()` its join.
+ * `window.causerieHost.hangup()` sends Element Web's hang-up, `join(audio, video)` its join,
+ * `deviceMute(audio, video)` its microphone and camera switches.
  */
 import { ClientEvent, RoomStateEvent, type MatrixClient, type MatrixEvent } from 'matrix-js-sdk';
 import { ClientWidgetApi, Widget, type IRoomEvent, type IWidgetApiRequest } from 'matrix-widget-api';
@@ -99,7 +100,14 @@ export function loadCallApp(client: MatrixClient, o: CallAppOptions): void {
   (window as unknown as { causerieHost: unknown }).causerieHost = {
     actions,
     hangup: () => api.transport.send('im.vector.hangup', {}),
-    join: () => api.transport.send('io.element.join', { audioInput: null, videoInput: null }),
+    // Element Web's Join for a preloaded call app: a device it does not use is null.
+    join: (audio = true, video = true) =>
+      api.transport.send('io.element.join', {
+        audioInput: audio ? 'default' : null,
+        videoInput: video ? 'default' : null,
+      }),
+    deviceMute: (audio: boolean, video: boolean) =>
+      api.transport.send('io.element.device_mute', { audio_enabled: audio, video_enabled: video }),
   };
   iframe.src = src;
 }

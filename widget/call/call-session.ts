@@ -70,6 +70,14 @@ export class CallSession extends EventTarget {
     link.host?.onHangup(() => {
       void this.leave();
     });
+    // The host's own Join (a preloaded call app).
+    link.host?.onJoin((media) => {
+      void this.join(media);
+    });
+    link.host?.onDeviceMute(async (want) => {
+      await this.setMedia(want);
+      return { audio: this.micEnabled, video: this.camEnabled };
+    });
     this.stateKey = membershipStateKey(link.userId, link.deviceId);
     const changed = (): void => {
       this.changed();
@@ -308,6 +316,16 @@ export class CallSession extends EventTarget {
 
   get screenSharing(): boolean {
     return this.room?.localParticipant.isScreenShareEnabled ?? false;
+  }
+
+  /** Turns the microphone and/or camera on or off (the host's device mute). */
+  setMedia(want: { audio?: boolean; video?: boolean }): Promise<void> {
+    return this.act(async ({ localParticipant: lp }) => {
+      if (want.audio !== undefined && want.audio !== lp.isMicrophoneEnabled) await lp.setMicrophoneEnabled(want.audio);
+      if (want.video !== undefined && want.video !== lp.isCameraEnabled) await lp.setCameraEnabled(want.video);
+      this.link.host?.deviceMute(lp.isMicrophoneEnabled, lp.isCameraEnabled);
+      this.changed();
+    });
   }
 
   toggleMic(): Promise<void> {

@@ -69,6 +69,12 @@ export interface CallHost {
   deviceMute(audio: boolean, video: boolean): void;
   left(): void;
   onHangup(handler: () => void): void;
+  /** The host's own Join (Element Web's lobby, with a preloaded call app): with or without each device. */
+  onJoin(handler: (media: { audio: boolean; video: boolean }) => void): void;
+  /** The host turning our microphone or camera on or off; answers with the state after. */
+  onDeviceMute(
+    handler: (want: { audio?: boolean; video?: boolean }) => Promise<{ audio: boolean; video: boolean }>,
+  ): void;
 }
 
 /** How long to wait for a host's first state push before reading the state instead. */
@@ -114,7 +120,16 @@ export class WidgetLink implements MatrixLink {
     onHangup: (handler) => {
       this.hangup = handler;
     },
+    onJoin: (handler) => {
+      this.hostJoin = handler;
+    },
+    onDeviceMute: (handler) => {
+      this.hostDeviceMute = handler;
+    },
   };
+  private hostJoin: ((media: { audio: boolean; video: boolean }) => void) | undefined;
+  private hostDeviceMute:
+    ((want: { audio?: boolean; video?: boolean }) => Promise<{ audio: boolean; video: boolean }>) | undefined;
 
   /** Sends an action the host may not know: its refusal changes nothing. */
   private tell(action: string, data: Record<string, unknown>): void {
@@ -222,6 +237,33 @@ export class WidgetLink implements MatrixLink {
       ev.preventDefault();
       api.transport.reply(ev.detail, {});
       link.hangup?.();
+    });
+    // Element Web's own Join, for a call app it loaded ahead (`preload`): a device given as null is off.
+    api.on('action:io.element.join', (ev: CustomEvent<IWidgetApiRequest>) => {
+      ev.preventDefault();
+      api.transport.reply(ev.detail, {});
+      const d = (ev.detail.data as Record<string, unknown> | undefined) ?? {};
+      link.hostJoin?.({ audio: d['audioInput'] !== null, video: d['videoInput'] !== null });
+    });
+    api.on('action:io.element.device_mute', (ev: CustomEvent<IWidgetApiRequest>) => {
+      ev.preventDefault();
+      const d = (ev.detail.data as Record<string, unknown> | undefined) ?? {};
+      const want = {
+        ...(typeof d['audio_enabled'] === 'boolean' ? { audio: d['audio_enabled'] } : {}),
+        ...(typeof d['video_enabled'] === 'boolean' ? { video: d['video_enabled'] } : {}),
+      };
+      const answer = link.hostDeviceMute?.(want) ?? Promise.resolve(undefined);
+      answer.then(
+        (state) => {
+          api.transport.reply(
+            ev.detail,
+            state === undefined ? {} : { audio_enabled: state.audio, video_enabled: state.video },
+          );
+        },
+        () => {
+          api.transport.reply(ev.detail, {});
+        },
+      );
     });
     link.delayedEvents =
       api.hasCapability(MatrixCapabilities.MSC4157SendDelayedEvent) &&

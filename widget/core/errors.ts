@@ -16,6 +16,8 @@ export type CallErrorKind =
   | 'removed'
   | 'bad_params'
   | 'widget_api'
+  // Element Web asked for an end-to-end encrypted call (an encrypted room): not available yet.
+  | 'e2ee_unavailable'
   // Signing in (standalone mode), shown in the sign-in form.
   | 'bad_user_id'
   | 'homeserver_unreachable'
@@ -36,6 +38,7 @@ const RECOVERY: Record<CallErrorKind, Recovery> = {
   removed: 'rejoin',
   bad_params: 'none',
   widget_api: 'none',
+  e2ee_unavailable: 'none',
   bad_user_id: 'none',
   homeserver_unreachable: 'none',
   wrong_password: 'none',

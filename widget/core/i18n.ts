@@ -17,6 +17,8 @@ const frErrors: Record<CallErrorKind, string> = {
   removed: 'Vous avez été retiré de l’appel.',
   bad_params: 'Ce lien d’appel est incomplet (salon ou utilisateur manquant).',
   widget_api: 'Votre client Matrix n’a pas autorisé le widget d’appel.',
+  e2ee_unavailable:
+    'Les appels chiffrés de bout en bout ne sont pas encore disponibles : ce salon est chiffré, l’appel n’a pas été lancé.',
   bad_user_id: 'Un identifiant Matrix ressemble à @prenom.nom:exemple.fr.',
   homeserver_unreachable: 'Votre serveur Matrix est injoignable.',
   wrong_password: 'Identifiant ou mot de passe incorrect.',
@@ -34,6 +36,8 @@ const enErrors: Record<CallErrorKind, string> = {
   removed: 'You were removed from the call.',
   bad_params: 'This call link is incomplete (room or user missing).',
   widget_api: 'Your Matrix client did not allow the call widget.',
+  e2ee_unavailable:
+    'End-to-end encrypted calls are not available yet: this room is encrypted, so the call was not started.',
   bad_user_id: 'A Matrix ID looks like @first.last:example.org.',
   homeserver_unreachable: 'Your Matrix server cannot be reached.',
   wrong_password: 'Wrong Matrix ID or password.',
@@ -57,6 +61,7 @@ const fr = {
   you: 'Vous',
   participants: (n: number) => `${n} participant${n > 1 ? 's' : ''}`,
   leftTitle: 'Vous avez quitté l’appel.',
+  waitingForHost: 'L’appel est prêt : il démarre dès que vous le rejoignez depuis votre client.',
   rejoin: 'Rejoindre à nouveau',
   muted: 'micro coupé',
   speaking: 'parle',
@@ -109,6 +114,7 @@ const en: Strings = {
   you: 'You',
   participants: (n: number) => `${n} participant${n > 1 ? 's' : ''}`,
   leftTitle: 'You left the call.',
+  waitingForHost: 'The call is ready: it starts as soon as you join from your client.',
   rejoin: 'Join again',
   muted: 'muted',
   speaking: 'speaking',

@@ -42,6 +42,19 @@ class SessionController implements ReactiveController {
   }
 }
 
+/** How the host asked the call to start and end (Element Web's call-app parameters). */
+export interface CallAppOptions {
+  /** No lobby: join at once, or (preloaded) when the host says so. */
+  skipLobby: boolean;
+  preload: boolean;
+  /** After leaving, the lobby again rather than a "you left" page. */
+  returnToLobby: boolean;
+  /** A voice call: the camera starts off. */
+  audioOnly: boolean;
+}
+
+const DEFAULT_OPTIONS: CallAppOptions = { skipLobby: false, preload: false, returnToLobby: false, audioOnly: false };
+
 export class CauserieApp extends LitElement {
   static override properties = {
     lang: { type: String, reflect: true },
@@ -59,6 +72,8 @@ export class CauserieApp extends LitElement {
   private readonly controller = new SessionController(this);
   private session: CallSession | undefined;
   private lastJoin: JoinOptions = { audio: true, video: true };
+  /** Set by the entry point before attach(). */
+  options: CallAppOptions = DEFAULT_OPTIONS;
 
   constructor() {
     super();
@@ -121,6 +136,9 @@ export class CauserieApp extends LitElement {
   attach(session: CallSession): void {
     this.session = session;
     this.controller.set(session);
+    this.lastJoin = { audio: true, video: !this.options.audioOnly };
+    // No lobby and not preloaded: straight into the call (a preloaded one waits for the host's Join).
+    if (this.options.skipLobby && !this.options.preload) void session.join(this.lastJoin);
     // Closing the page from the lobby: the delayed leave prepared for a join is not needed.
     addEventListener('pagehide', () => {
       session.abandon();
@@ -166,17 +184,24 @@ export class CauserieApp extends LitElement {
     }
     const s = this.session;
     if (s === undefined) return html`<div class="message" role="status">${t.joining}</div>`;
+    const lobby = html`<causerie-lobby
+      .t=${t}
+      .video=${!this.options.audioOnly}
+      ?busy=${s.phase === 'joining'}
+      @join=${(e: CustomEvent<JoinOptions>) => {
+        this.lastJoin = e.detail;
+        void s.join(e.detail);
+      }}
+    ></causerie-lobby>`;
     switch (s.phase) {
       case 'lobby':
+        return this.options.skipLobby
+          ? html`<div class="message" role="status">
+              <h1>${this.options.preload ? t.waitingForHost : t.joining}</h1>
+            </div>`
+          : lobby;
       case 'joining':
-        return html`<causerie-lobby
-          .t=${t}
-          ?busy=${s.phase === 'joining'}
-          @join=${(e: CustomEvent<JoinOptions>) => {
-            this.lastJoin = e.detail;
-            void s.join(e.detail);
-          }}
-        ></causerie-lobby>`;
+        return this.options.skipLobby ? html`<div class="message" role="status">${t.joining}</div>` : lobby;
       case 'in_call':
         return html`<causerie-audio .tracks=${s.audioTracks()}></causerie-audio
           ><causerie-call
@@ -199,6 +224,7 @@ export class CauserieApp extends LitElement {
             }}
           ></causerie-call>`;
       case 'left':
+        if (this.options.returnToLobby) return lobby;
         return html`<div class="message" role="status">
           <h1>${t.leftTitle}</h1>
           <button class="primary" @click=${() => void s.join(this.lastJoin)}>${t.rejoin}</button>
