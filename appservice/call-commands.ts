@@ -122,7 +122,7 @@ export class CallCommands {
       return;
     }
     // Closing the LiveKit room disconnects everyone; its room_finished webhook ends the call.
-    await deps.calls.closeLivekitRoom(running.livekitRoom);
+    await deps.calls.closeLivekitRoom(running.livekitRoom, by);
     await deps.calls.finish(roomId, 'ended_by_moderator');
     deps.audit.record({ action: 'call_ended', roomId, userId: by, detail: { call_id: running.callId } });
   }

@@ -29,7 +29,8 @@ export interface CallLifecycleDeps {
   rooms: Pick<RoomStates, 'peek' | 'roomIds'>;
   calls: CallStore;
   livekitRooms: Pick<LivekitRooms, 'ensure' | 'forget'>;
-  livekit: Pick<RoomServiceClient, 'deleteRoom' | 'listParticipants' | 'removeParticipant' | 'listRooms'>;
+  livekit: Pick<RoomServiceClient, 'deleteRoom' | 'listParticipants' | 'removeParticipant' | 'listRooms'> &
+    Partial<Pick<RoomServiceClient, 'sendData'>>;
   identities: Pick<LivekitIdentities, 'usersOf'>;
   revoker: Pick<Revoker, 'admit'>;
   /** Homeservers whose users may start a call (normalised comparison through `serverListed`). */

@@ -4,11 +4,12 @@
  * shows "Join") and announces the call; finishing records its end and posts its duration and
  * participants, once. The bot removed from a room ends the room's call without a word.
  */
-import type { RoomServiceClient } from 'livekit-server-sdk';
+import { DataPacket_Kind, type RoomServiceClient } from 'livekit-server-sdk';
 
 import type { AuditSink } from '../core/audit-trail.ts';
 import { faultPoint } from '../core/faults.ts';
 import { livekitRoomAlias } from '../core/livekit-names.ts';
+import type { CallEndedWire } from '../core/token-wire.ts';
 import type { Logger } from '../core/log.ts';
 import type { CallRoomView } from '../core/room-model.ts';
 import { classifyLivekitError, LivekitUnavailableError } from '../livekit/errors.ts';
@@ -17,6 +18,10 @@ import type { CallRow, CallStore } from './call-store.ts';
 import { HomeserverError, type HomeserverClient } from './homeserver-client.ts';
 import { formatDuration, notices, type NamedUser } from './notices.ts';
 import type { RoomStates } from './room-cache.ts';
+
+/** LiveKit data topic of the service's messages into a call (core/token-wire.ts CallEndedWire). */
+export const CALL_CONTROL_TOPIC = 'io.causerie.call';
+const CALL_ENDED_GRACE_MS = 200;
 
 export const WIDGET_EVENT = 'im.vector.modular.widgets';
 export const WIDGET_ID = 'causerie_call';
@@ -27,7 +32,7 @@ export interface CallsDeps {
   rooms: Pick<RoomStates, 'peek'>;
   store: Pick<CallStore, 'start' | 'running' | 'end' | 'endedWithoutSummary' | 'summaryPosted' | 'participantUsers'>;
   livekitRooms: Pick<LivekitRooms, 'ensure' | 'forget'>;
-  livekit: Pick<RoomServiceClient, 'deleteRoom'>;
+  livekit: Pick<RoomServiceClient, 'deleteRoom'> & Partial<Pick<RoomServiceClient, 'sendData'>>;
   audit: AuditSink;
   log: Logger;
   /** Where browsers load the widget from. */
@@ -158,7 +163,23 @@ export class Calls {
    * already. LiveKit unreachable throws LivekitUnavailableError: the caller is held and retried like
    * any transient failure, never dropped.
    */
-  async closeLivekitRoom(alias: string): Promise<void> {
+  /**
+   * Closes a call's LiveKit room, first telling everyone in it that the call is ending and who
+   * ended it (best effort: they are disconnected either way), so that they see "The call has ended"
+   * rather than a lost connection.
+   */
+  async closeLivekitRoom(alias: string, endedBy?: string): Promise<void> {
+    const message: CallEndedWire = endedBy === undefined ? { ended: true } : { ended: true, by: endedBy };
+    const told = await this.deps.livekit
+      .sendData?.(alias, new TextEncoder().encode(JSON.stringify(message)), DataPacket_Kind.RELIABLE, {
+        topic: CALL_CONTROL_TOPIC,
+      })
+      .then(
+        () => true,
+        () => false,
+      );
+    // Give the message a moment to reach the participants before their connections close.
+    if (told === true) await new Promise((resolve) => setTimeout(resolve, CALL_ENDED_GRACE_MS));
     await this.deps.livekit.deleteRoom(alias).catch((err: unknown) => {
       const kind = classifyLivekitError(err);
       if (kind !== 'not_found') throw new LivekitUnavailableError(kind, 'deleteRoom', { cause: err });

@@ -2,7 +2,19 @@
  * The token service's wire format, as Element Call and lk-jwt-service speak it: request bodies of
  * POST /sfu/get and /get_token, the answer, and the error body. Types only: the widget imports them
  * (its bundle takes no server code), the server decodes bodies into them (server/token-requests.ts).
+ * Also the one message the service sends into a call (LiveKit server data, which no participant
+ * can forge): the call is ending, and who ended it.
  */
+
+/**
+ * Server data on topic `io.causerie.call` (CALL_CONTROL_TOPIC in appservice/calls.ts and
+ * widget/core/signals.ts) sent just before the service closes a call's LiveKit room.
+ */
+export interface CallEndedWire {
+  ended: true;
+  /** The Matrix user who ended it (`!call end`); absent when the service ended it itself. */
+  by?: string;
+}
 
 /** What a Matrix client gets from `POST /_matrix/client/v3/user/{userId}/openid/request_token`. */
 export interface OpenIdTokenWire {

@@ -235,6 +235,30 @@ describe('a call across two homeservers in the browser', () => {
     );
   });
 
+  it('`!call end`: both see “The call has ended” and who ended it; the partner cannot restart it, Alice can', async () => {
+    const { alice, roomId, a, b } = await callInBrowsers();
+    await say(alice, roomId, '!call end');
+    for (const side of [a, b]) {
+      await side.frame.getByText('The call has ended.').waitFor({ timeout: 15_000 });
+      await side.frame.getByText('Alice Martin ended the call.').waitFor({ timeout: 5_000 });
+      expect((await facts(side.frame)).phase).toBe('ended');
+    }
+    // Bob's server may not start calls: the service refuses, and he is told why.
+    await b.frame.getByRole('button', { name: 'Start the call again' }).click();
+    await b.frame.getByRole('alert').waitFor({ timeout: 15_000 });
+    expect((await facts(b.frame)).error).toBe('call_not_started');
+    // Alice may: she is back in a call.
+    await a.frame.getByRole('button', { name: 'Start the call again' }).click();
+    await eventually('Alice in a new call', async () =>
+      (await facts(a.frame)).phase === 'in_call' ? true : undefined,
+    );
+    await eventually('Alice in LiveKit again', async () =>
+      (await livekitApi().listParticipants(livekitRoomAlias(roomId))).some((p) => p.identity.startsWith(alice.userId))
+        ? true
+        : undefined,
+    );
+  });
+
   it('a user who is not in the room is told so clearly', async () => {
     const { roomId } = await roomWithPartner();
     const stranger = await registerUser('b');

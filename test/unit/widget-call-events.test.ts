@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { handContent, parseCallEvent, reactionContent } from '../../widget/core/call-events.ts';
 import { RoomSignals, type RoomEvents } from '../../widget/call/room-signals.ts';
 import { SignalsChannel } from '../../widget/call/signals-channel.ts';
+import { parseCallEnded } from '../../widget/core/signals.ts';
 
 const bob = '@bob:b.example';
 const mallory = '@mallory:b.example';
@@ -150,5 +151,32 @@ describe('RoomSignals', () => {
     expect(sent.map((s) => s.type)).toEqual(['io.element.call.reaction', 'm.reaction']);
     expect(sent[1]?.content).toEqual(handContent('$mine'));
     expect(redacted).toEqual(['$sent2']);
+  });
+});
+
+describe('parseCallEnded (the service’s “call ended” server data)', () => {
+  const bytes = (v: unknown): Uint8Array => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
+
+  it('reads who ended the call, or nobody named', () => {
+    expect(parseCallEnded('io.causerie.call', bytes({ ended: true, by: '@alice:a.example' }))).toEqual({
+      by: '@alice:a.example',
+    });
+    expect(parseCallEnded('io.causerie.call', bytes({ ended: true }))).toEqual({ by: undefined });
+    expect(parseCallEnded('io.causerie.call', bytes({ ended: true, by: 'not a user id' }))).toEqual({ by: undefined });
+    expect(parseCallEnded('io.causerie.call', bytes({ ended: true, by: `@${'a'.repeat(300)}:x` }))).toEqual({
+      by: undefined,
+    });
+  });
+
+  it('ignores other topics, other shapes and junk', () => {
+    for (const [topic, payload] of [
+      ['io.causerie.hand', bytes({ ended: true })],
+      [undefined, bytes({ ended: true })],
+      ['io.causerie.call', bytes({ ended: 'yes' })],
+      ['io.causerie.call', bytes('null')],
+      ['io.causerie.call', bytes('{')],
+      ['io.causerie.call', bytes({ ended: true, pad: 'x'.repeat(2000) })],
+    ] as const)
+      expect(parseCallEnded(topic, payload)).toBeUndefined();
   });
 });

@@ -12,7 +12,7 @@ import type { TokenAnswer } from '../../core/token-wire.ts';
 import { CallError, errorDetail, errorName, toCallError } from '../core/errors.ts';
 import { membershipContent, membershipStateKey } from '../core/membership.ts';
 import { projectPeople, projectTiles, type Person, type Tile } from '../core/projection.ts';
-import type { Reaction } from '../core/signals.ts';
+import { parseCallEnded, type Reaction } from '../core/signals.ts';
 import { Avatars } from './avatars.ts';
 import { LeaveKeeper } from './leave-keeper.ts';
 import type { MatrixLink } from './matrix-link.ts';
@@ -21,7 +21,8 @@ import { RoomSignals } from './room-signals.ts';
 import { SignalsChannel } from './signals-channel.ts';
 import { TokenClient, type Fetch } from './token-client.ts';
 
-export type Phase = 'lobby' | 'joining' | 'in_call' | 'left' | 'error';
+/** `ended`: the call itself ended (`!call end`, or the service closed it), not just our part in it. */
+export type Phase = 'lobby' | 'joining' | 'in_call' | 'left' | 'ended' | 'error';
 
 export interface JoinOptions {
   audio: boolean;
@@ -46,6 +47,9 @@ export class CallSession extends EventTarget {
   room: Room | undefined;
   /** Milliseconds from join() to the first remote video frame, once seen (for measurement). */
   firstRemoteFrameMs: number | undefined;
+  /** Who ended the call, as the service said (`ended` phase); their display name when known. */
+  endedBy: string | undefined;
+  private endedByUser: string | undefined;
   readonly stateKey: string;
   private joinStartedAt = 0;
   /** A token fetched while the user is in the lobby, so Join only has to connect. */
@@ -162,6 +166,8 @@ export class CallSession extends EventTarget {
     this.phase = 'joining';
     this.error = undefined;
     this.firstRemoteFrameMs = undefined;
+    this.endedBy = undefined;
+    this.endedByUser = undefined;
     this.joinStartedAt = performance.now();
     this.changed();
     try {
@@ -241,6 +247,8 @@ export class CallSession extends EventTarget {
     }
     room.on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
       if (participant !== undefined) this.signals.received(participant.identity, topic, payload);
+      // Server data (no participant): the service's own word, which no participant can forge.
+      else this.endedByUser = parseCallEnded(topic, payload)?.by ?? this.endedByUser;
     });
     room.on(RoomEvent.ParticipantConnected, (p) => {
       this.avatars.load();
@@ -255,7 +263,7 @@ export class CallSession extends EventTarget {
       if (reason === DisconnectReason.PARTICIPANT_REMOVED) {
         this.fail(new CallError('removed', 'disconnected by the server'));
       } else if (reason === DisconnectReason.ROOM_DELETED) {
-        this.fail(new CallError('unknown', 'disconnected by the server'));
+        void this.ended();
       } else if (reason !== DisconnectReason.CLIENT_INITIATED) {
         this.fail(new CallError('livekit_unreachable', `disconnected (${String(reason)})`));
       }
@@ -367,6 +375,21 @@ export class CallSession extends EventTarget {
     this.room = undefined;
     await this.leaveKeeper.leaveNow();
     if (room !== undefined && !leftByServer) await room.disconnect();
+  }
+
+  /** The call was closed for everyone: say so, and by whom when the service told us. */
+  private async ended(): Promise<void> {
+    this.phase = 'ended';
+    const by = this.endedByUser;
+    this.endedBy = by;
+    this.changed();
+    if (by === undefined) return;
+    const name = (await this.link.members().catch(() => undefined))?.get(by)?.displayname;
+    // Unless a new join began meanwhile.
+    if (name !== undefined && this.endedBy === by) {
+      this.endedBy = name;
+      this.changed();
+    }
   }
 
   async leave(): Promise<void> {

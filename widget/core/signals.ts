@@ -5,6 +5,8 @@
  * within the last hour and never in the future (nobody jumps the queue by claiming to have raised
  * their hand first). Ours are written by encodeSignal. Pure: no I/O.
  */
+import type { CallEndedWire } from '../../core/token-wire.ts';
+
 /** Reactions anyone can send; shown a few seconds on the sender's tile. */
 export const REACTIONS = ['👍', '👏', '❤️', '😂', '🎉'] as const;
 export type Reaction = (typeof REACTIONS)[number];
@@ -53,4 +55,25 @@ export function encodeSignal(signal: Signal): { topic: string; payload: Uint8Arr
     topic: signal.kind === 'reaction' ? REACTION_TOPIC : HAND_TOPIC,
     payload: new TextEncoder().encode(JSON.stringify(msg)),
   };
+}
+
+/** The service's message into a call (server data, topic CALL_CONTROL_TOPIC): the call is ending. */
+export const CALL_CONTROL_TOPIC = 'io.causerie.call';
+const MAX_USER_ID = 255;
+
+/**
+ * Reads the service's "call ended" message. Only server data (no sending participant) is passed
+ * here: a participant cannot end the call for others by saying so.
+ */
+export function parseCallEnded(topic: string | undefined, payload: Uint8Array): { by: string | undefined } | undefined {
+  if (topic !== CALL_CONTROL_TOPIC || payload.length > MAX_SIGNAL_BYTES) return undefined;
+  let msg: Partial<CallEndedWire> | null;
+  try {
+    msg = JSON.parse(new TextDecoder().decode(payload)) as Partial<CallEndedWire> | null;
+  } catch {
+    return undefined;
+  }
+  if (typeof msg !== 'object' || msg?.ended !== true) return undefined;
+  const by = msg.by;
+  return { by: typeof by === 'string' && by.startsWith('@') && by.length <= MAX_USER_ID ? by : undefined };
 }

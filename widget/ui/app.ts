@@ -223,6 +223,13 @@ export class CauserieApp extends LitElement {
               s.dismissNotice();
             }}
           ></causerie-call>`;
+      case 'ended':
+        // Anyone may try: the service starts it again only for someone allowed to start calls.
+        return html`<div class="message" role="status" data-ended-by=${s.endedBy ?? ''}>
+          <h1>${t.endedTitle}</h1>
+          ${s.endedBy === undefined ? null : html`<p>${t.endedBy(s.endedBy)}</p>`}
+          <button class="primary" @click=${() => void s.join(this.lastJoin)}>${t.restart}</button>
+        </div>`;
       case 'left':
         if (this.options.returnToLobby) return lobby;
         return html`<div class="message" role="status">
