@@ -235,7 +235,7 @@ describe('a call across two homeservers in the browser', () => {
     );
   });
 
-  it('`!call end`: both see “The call has ended” and who ended it; the partner cannot restart it, Alice can', async () => {
+  it('!call end: both see “The call has ended” and who ended it; the partner cannot restart it, Alice can', async () => {
     const { alice, roomId, a, b } = await callInBrowsers();
     await say(alice, roomId, '!call end');
     for (const side of [a, b]) {
