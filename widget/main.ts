@@ -81,7 +81,7 @@ async function main(): Promise<void> {
       roomId,
       stateKey: membershipStateKey(userId, deviceId),
     });
-    const session = new CallSession(link, await service);
+    const session = new CallSession(link, await service, { notify: params.sendNotificationType });
     app.attach(session);
     // While the user looks at the lobby, get the token ready so Join only has to connect.
     session.prepare();

@@ -325,4 +325,53 @@ describe('one call with Element Call', () => {
     await e2ee.getByText('End-to-end encrypted calls are not available yet').waitFor({ timeout: 30_000 });
     expect(await e2ee.getByRole('button', { name: 'Join the call' }).count()).toBe(0);
   });
+
+  it('ringing as Element Call does: starting a DM call rings the room (MSC4075 and its legacy form) on our membership; a decline is shown', async () => {
+    const { alice, bob, roomId } = await roomWithPartner();
+    await setName(bob, 'Bob Partenaire');
+    const a = await ours(
+      await hostPage(alice, roomId, {
+        app: 'causerie',
+        params: { intent: 'start_call_dm', skipLobby: 'true', sendNotificationType: 'ring' },
+      }),
+    );
+    // No lobby: straight into the call.
+    await eventually('Alice in the call', async () => ((await facts(a)).phase === 'in_call' ? true : undefined));
+    interface Ev {
+      type: string;
+      sender: string;
+      event_id: string;
+      state_key?: string;
+      content: Record<string, unknown>;
+    }
+    const ring = await eventually('the ring on Bob’s side', async () => {
+      const { chunk } = await asUser<{ chunk: Ev[] }>(
+        bob,
+        'GET',
+        `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=50`,
+      );
+      const notification = chunk.find((e) => e.type === 'org.matrix.msc4075.rtc.notification');
+      const legacy = chunk.find((e) => e.type === 'org.matrix.msc4075.call.notify');
+      const membership = chunk.find(
+        (e) =>
+          e.type === 'org.matrix.msc3401.call.member' &&
+          e.sender === alice.userId &&
+          e.content['device_id'] !== undefined,
+      );
+      return notification && legacy && membership ? { notification, legacy, membership } : undefined;
+    });
+    expect(ring.notification.sender).toBe(alice.userId);
+    expect(ring.notification.content).toMatchObject({
+      notification_type: 'ring',
+      'm.mentions': { room: true },
+      'm.relates_to': { rel_type: 'm.reference', event_id: ring.membership.event_id },
+      lifetime: 90_000,
+    });
+    expect(ring.legacy.content).toMatchObject({ application: 'm.call', notify_type: 'ring' });
+    // Bob declines: Alice is told.
+    await asUser(bob, 'PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/org.matrix.msc4310.rtc.decline/d1`, {
+      'm.relates_to': { rel_type: 'm.reference', event_id: ring.notification.event_id },
+    });
+    await a.getByText('Bob Partenaire declined the call.').waitFor({ timeout: 15_000 });
+  });
 });

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { handContent, parseCallEvent, reactionContent } from '../../widget/core/call-events.ts';
+import { Ringing } from '../../widget/call/ringing.ts';
 import { RoomSignals, type RoomEvents } from '../../widget/call/room-signals.ts';
 import { SignalsChannel } from '../../widget/call/signals-channel.ts';
 import { parseCallEnded } from '../../widget/core/signals.ts';
@@ -33,6 +34,7 @@ describe('parseCallEvent', () => {
       kind: 'membership',
       eventId: '$m',
       identity: `${bob}:DEV`,
+      stateKey: `_${bob}_DEV_m.call`,
     });
     expect(parseCallEvent(event('io.element.call.reaction', bob, '$r', reactionContent('👏', '$m')))).toEqual({
       kind: 'reaction',
@@ -178,5 +180,57 @@ describe('parseCallEnded (the service’s “call ended” server data)', () => 
       ['io.causerie.call', bytes({ ended: true, pad: 'x'.repeat(2000) })],
     ] as const)
       expect(parseCallEnded(topic, payload)).toBeUndefined();
+  });
+});
+
+describe('Ringing', () => {
+  function setup() {
+    let feed: (raw: unknown) => void = () => undefined;
+    const sent: string[] = [];
+    const room: RoomEvents = {
+      send: (type) => {
+        sent.push(type);
+        return Promise.resolve(`$${type}`);
+      },
+      redact: () => Promise.resolve(),
+      onEvent: (h) => {
+        feed = h;
+      },
+    };
+    let changes = 0;
+    const ringing = new Ringing(room, 'ring', '@me:a.example:ME', () => {
+      changes++;
+    });
+    const deliver = (raw: unknown): void => {
+      feed(raw);
+    };
+    return { feed: deliver, sent, ringing, changes: () => changes };
+  }
+
+  it('rings (both forms) when we start the call, and records who declines our ring, once each', async () => {
+    const { feed, sent, ringing, changes } = setup();
+    feed(membership('@me:a.example', 'ME', '$mine'));
+    await ringing.joined('$mine', false, 1_000);
+    expect(sent).toEqual(['org.matrix.msc4075.rtc.notification', 'org.matrix.msc4075.call.notify']);
+    const decline = (sender: string, target: string) =>
+      event('org.matrix.msc4310.rtc.decline', sender, `$d-${sender}`, {
+        'm.relates_to': { rel_type: 'm.reference', event_id: target },
+      });
+    feed(decline(bob, '$org.matrix.msc4075.rtc.notification'));
+    feed(decline(bob, '$org.matrix.msc4075.rtc.notification'));
+    feed(decline(mallory, '$someone-elses-ring'));
+    expect(ringing.declined).toEqual([bob]);
+    expect(changes()).toBe(1);
+  });
+
+  it('does not ring when someone is already in the call (we joined it, we did not start it)', async () => {
+    const { feed, sent, ringing } = setup();
+    feed(membership(bob, 'DEV', '$m'));
+    await ringing.joined('$mine', false, 1_000);
+    expect(sent).toEqual([]);
+    // Bob left: the next call we join alone is ours to announce.
+    feed({ ...membership(bob, 'DEV', '$m2'), content: {} });
+    await ringing.joined('$mine2', true, 2_000);
+    expect(sent).toHaveLength(2);
   });
 });

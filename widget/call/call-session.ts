@@ -17,6 +17,7 @@ import { Avatars } from './avatars.ts';
 import { LeaveKeeper } from './leave-keeper.ts';
 import type { MatrixLink } from './matrix-link.ts';
 import { remoteAudio, roomFacts, type Extras } from './room-facts.ts';
+import { Ringing } from './ringing.ts';
 import { RoomSignals } from './room-signals.ts';
 import { SignalsChannel } from './signals-channel.ts';
 import { TokenClient, type Fetch } from './token-client.ts';
@@ -35,6 +36,8 @@ export interface JoinOptions {
 export interface SessionDeps {
   fetch?: Fetch | undefined;
   now?: (() => number) | undefined;
+  /** Ring the room when we start the call (the host's `sendNotificationType`). */
+  notify?: 'ring' | 'notification' | undefined;
 }
 
 /** Tokens live 15 min: one fetched in the lobby is used if Join comes within 10. */
@@ -60,6 +63,9 @@ export class CallSession extends EventTarget {
   private readonly signals: SignalsChannel;
   /** Hands and reactions in Element Call's format, when the host feeds room events. */
   private readonly roomSignals: RoomSignals | undefined;
+  private readonly ringing: Ringing | undefined;
+  /** Who declined our ring, by name. */
+  declined: string[] = [];
   private readonly avatars: Avatars;
   private readonly extras: Extras;
 
@@ -100,6 +106,12 @@ export class CallSession extends EventTarget {
       link.roomEvents === undefined
         ? undefined
         : new RoomSignals(link.roomEvents, this.signals, `${link.userId}:${link.deviceId}`);
+    this.ringing =
+      link.roomEvents === undefined || deps.notify === undefined
+        ? undefined
+        : new Ringing(link.roomEvents, deps.notify, `${link.userId}:${link.deviceId}`, () => {
+            void this.nameDecliners();
+          });
     this.avatars = new Avatars(link, changed);
     this.extras = {
       handAt: (identity) => this.signals.handAt(identity),
@@ -198,8 +210,9 @@ export class CallSession extends EventTarget {
               createdTs: this.now(),
             }),
           )
-          .then((eventId) => {
+          .then(async (eventId) => {
             this.roomSignals?.joined(eventId);
+            await this.ringing?.joined(eventId, !opts.video, this.now());
           }),
         this.publish(room, opts),
       ]);
@@ -368,8 +381,20 @@ export class CallSession extends EventTarget {
     }
   }
 
+  /** Names for the people who declined (their user id until the members are read). */
+  private async nameDecliners(): Promise<void> {
+    const ids = [...(this.ringing?.declined ?? [])];
+    this.declined = ids;
+    this.changed();
+    const members = await this.link.members().catch(() => undefined);
+    this.declined = ids.map((id) => members?.get(id)?.displayname ?? id);
+    this.changed();
+  }
+
   private async cleanup(leftByServer: boolean): Promise<void> {
     this.signals.clear();
+    this.ringing?.clear();
+    this.declined = [];
     void this.roomSignals?.clear();
     const room = this.room;
     this.room = undefined;

@@ -5,7 +5,7 @@
  */
 import { MatrixCapabilities, WidgetApi, type IWidgetApiRequest } from 'matrix-widget-api';
 
-import { CALL_REACTION_EVENT } from '../core/call-events.ts';
+import { CALL_REACTION_EVENT, RINGING_EVENTS } from '../core/call-events.ts';
 import { CallError } from '../core/errors.ts';
 import { CALL_MEMBER_EVENT } from '../core/membership.ts';
 import type { RoomEvents } from './room-signals.ts';
@@ -80,8 +80,8 @@ export interface CallHost {
 /** How long to wait for a host's first state push before reading the state instead. */
 const STATE_WAIT_MS = 2_000;
 
-/** Room events Element Call's hands and reactions are made of. */
-const SIGNAL_EVENTS = [CALL_REACTION_EVENT, 'm.reaction', 'm.room.redaction'];
+/** Room events Element Call's hands, reactions and ringing are made of. */
+const SIGNAL_EVENTS = [CALL_REACTION_EVENT, 'm.reaction', 'm.room.redaction', ...RINGING_EVENTS];
 
 export class WidgetLink implements MatrixLink {
   private delayedEvents = false;

@@ -10,6 +10,14 @@ import { CALL_MEMBER_EVENT } from './membership.ts';
 import { REACTIONS } from './signals.ts';
 
 export const CALL_REACTION_EVENT = 'io.element.call.reaction';
+/** Ringing (MSC4075) as Element Call sends it when it starts a call, its legacy form, and a decline (MSC4310). */
+export const NOTIFICATION_EVENT = 'org.matrix.msc4075.rtc.notification';
+export const LEGACY_NOTIFY_EVENT = 'org.matrix.msc4075.call.notify';
+export const DECLINE_EVENT = 'org.matrix.msc4310.rtc.decline';
+/** The ringing events a widget sends and reads. */
+export const RINGING_EVENTS = [NOTIFICATION_EVENT, LEGACY_NOTIFY_EVENT, DECLINE_EVENT];
+/** How long a ring lasts (Element Call's default). */
+export const NOTIFICATION_LIFETIME_MS = 90_000;
 export const HAND_KEY = '🖐️';
 
 /** Element Call's reactions (emoji, name); a name tells Element Call which sound to play. */
@@ -37,9 +45,11 @@ const MAX_ID = 255;
 
 export type CallEvent =
   /** A device's call membership: its event id is what reactions and hands point at. */
-  | { kind: 'membership'; eventId: string; identity: string }
+  | { kind: 'membership'; eventId: string; identity: string; stateKey: string }
   /** The device left (empty content at its state key). */
   | { kind: 'left'; stateKey: string }
+  /** Someone declining a call notification (`target`: the notification's event id). */
+  | { kind: 'decline'; sender: string; target: string }
   | { kind: 'reaction'; sender: string; target: string; emoji: string }
   | { kind: 'hand'; sender: string; target: string; eventId: string; at: number }
   | { kind: 'redaction'; redacts: string };
@@ -66,7 +76,7 @@ export function parseCallEvent(raw: unknown): CallEvent | undefined {
     // Only the sender's own membership (the key names the sender and the device).
     const owned = [`_${sender}_${deviceId}_m.call`, `${sender}_${deviceId}_m.call`];
     if (!owned.includes(stateKey)) return undefined;
-    return { kind: 'membership', eventId, identity: `${sender}:${deviceId}` };
+    return { kind: 'membership', eventId, identity: `${sender}:${deviceId}`, stateKey };
   }
   const rel = obj(content['m.relates_to']);
   const target = str(rel?.['event_id']);
@@ -80,6 +90,10 @@ export function parseCallEvent(raw: unknown): CallEvent | undefined {
     if (rel?.['rel_type'] !== 'm.annotation' || rel['key'] !== HAND_KEY || target === undefined) return undefined;
     const ts = ev['origin_server_ts'];
     return { kind: 'hand', sender, target, eventId, at: typeof ts === 'number' && Number.isFinite(ts) ? ts : 0 };
+  }
+  if (type === DECLINE_EVENT) {
+    if (rel?.['rel_type'] !== 'm.reference' || target === undefined) return undefined;
+    return { kind: 'decline', sender, target };
   }
   if (type === 'm.room.redaction') {
     const redacts = str(content['redacts']) ?? str(ev['redacts']);
@@ -100,4 +114,31 @@ export function reactionContent(emoji: string, membershipEventId: string): Recor
 /** Our raised hand as Element Call reads it. */
 export function handContent(membershipEventId: string): Record<string, unknown> {
   return { 'm.relates_to': { rel_type: 'm.annotation', event_id: membershipEventId, key: HAND_KEY } };
+}
+
+/** The ring or notification that a call started, as Element Call sends it (on our membership). */
+export function notificationContent(
+  type: 'ring' | 'notification',
+  membershipEventId: string,
+  now: number,
+  audioOnly: boolean,
+): Record<string, unknown> {
+  return {
+    'm.mentions': { user_ids: [], room: true },
+    notification_type: type,
+    'm.relates_to': { event_id: membershipEventId, rel_type: 'm.reference' },
+    sender_ts: now,
+    lifetime: NOTIFICATION_LIFETIME_MS,
+    'm.call.intent': audioOnly ? 'audio' : 'video',
+  };
+}
+
+/** The same in the legacy form older clients ring on. */
+export function legacyNotifyContent(type: 'ring' | 'notification'): Record<string, unknown> {
+  return {
+    application: 'm.call',
+    call_id: '',
+    'm.mentions': { user_ids: [], room: true },
+    notify_type: type === 'ring' ? 'ring' : 'notify',
+  };
 }

@@ -210,6 +210,7 @@ export class CauserieApp extends LitElement {
             .t=${t}
             .controls=${{ micEnabled: s.micEnabled, camEnabled: s.camEnabled, screenSharing: s.screenSharing, handRaised: s.handRaised }}
             .notice=${s.error}
+            .declined=${s.declined}
             @toggle-mic=${() => void s.toggleMic()}
             @toggle-cam=${() => void s.toggleCam()}
             @toggle-screen=${() => void s.toggleScreenShare()}

@@ -22,6 +22,7 @@ export class CauserieCall extends LitElement {
     t: { attribute: false },
     controls: { attribute: false },
     notice: { attribute: false },
+    declined: { attribute: false },
     pinned: { state: true },
     showPeople: { state: true },
   };
@@ -31,6 +32,8 @@ export class CauserieCall extends LitElement {
   declare controls: CallControls;
   /** A failure that did not end the call, shown until dismissed. */
   declare notice: CallError | undefined;
+  /** Who declined our ring, by name. */
+  declare declined: string[];
   declare pinned: string | undefined;
   declare showPeople: boolean;
 
@@ -39,6 +42,7 @@ export class CauserieCall extends LitElement {
     this.tiles = [];
     this.people = [];
     this.notice = undefined;
+    this.declined = [];
     this.pinned = undefined;
     this.showPeople = false;
   }
@@ -70,6 +74,11 @@ export class CauserieCall extends LitElement {
       }
       .spotlight > :first-child {
         grid-column: 1 / -1;
+      }
+      .status {
+        margin: 0;
+        text-align: center;
+        color: var(--muted);
       }
       .notice {
         position: absolute;
@@ -143,6 +152,7 @@ export class CauserieCall extends LitElement {
           this.showPeople = !this.showPeople;
         },
       })}
+      ${this.declined.length === 0 ? null : html`<p class="status" role="status">${t.declined(this.declined.join(', '))}</p>`}
       ${
         notice === undefined
           ? null
