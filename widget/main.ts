@@ -7,7 +7,7 @@ import { WidgetLink } from './call/matrix-link.ts';
 import { StandaloneLink } from './call/standalone-link.ts';
 import { CallError, errorDetail } from './core/errors.ts';
 import { membershipStateKey } from './core/membership.ts';
-import { parseParams } from './core/url-params.ts';
+import { parseParams, themeOf } from './core/url-params.ts';
 import { serviceUrlFrom } from './core/widget-config.ts';
 import type { CauserieApp } from './ui/app.ts';
 import './ui/app.ts';
@@ -33,11 +33,15 @@ async function main(): Promise<void> {
     document.body.appendChild(document.createElement('causerie-app'));
   document.documentElement.lang = params.lang;
   app.lang = params.lang;
-  app.setAttribute('theme', params.theme);
-  if (params.highContrast) app.setAttribute('contrast', 'more');
+  const applyTheme = (theme: { theme: 'light' | 'dark'; highContrast: boolean }): void => {
+    app.setAttribute('theme', theme.theme);
+    if (theme.highContrast) app.setAttribute('contrast', 'more');
+    else app.removeAttribute('contrast');
+    document.body.style.background = theme.theme === 'dark' ? '#15191e' : '';
+  };
+  applyTheme(params);
   // The host's text size (Element Web's fontScale): everything is sized in rem.
   document.documentElement.style.fontSize = `${params.fontScale * 100}%`;
-  document.body.style.background = params.theme === 'dark' ? '#15191e' : '';
   // The token service is the Causerie service that serves this page.
   // Read while the host handshake goes on.
   const service = readConfig().then((config) => serviceUrlFrom(config, location.href));
@@ -80,6 +84,10 @@ async function main(): Promise<void> {
       deviceId,
       roomId,
       stateKey: membershipStateKey(userId, deviceId),
+    });
+    // The user switching Element Web's theme during the call.
+    link.host.onThemeChange((name) => {
+      applyTheme(themeOf(name));
     });
     const session = new CallSession(link, await service, { notify: params.sendNotificationType });
     app.attach(session);

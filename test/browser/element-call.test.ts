@@ -239,7 +239,7 @@ describe('one call with Element Call', () => {
     expect(fromBot.filter((m) => m.includes('Call ended'))).toHaveLength(1);
   }, 120_000);
 
-  it('Element Web’s dark theme and text size: every part of lobby and call is dark and readable (axe), text scaled', async () => {
+  it('Element Web’s dark theme and text size: every part of lobby and call is dark and readable (axe), text scaled; a theme change follows', async () => {
     const { alice, roomId } = await roomWithPartner();
     const page = await hostPage(alice, roomId, { app: 'causerie', params: { theme: 'dark', fontScale: '1.25' } });
     const a = await ours(page);
@@ -252,6 +252,13 @@ describe('one call with Element Call', () => {
     await eventually('in the call', async () => ((await facts(a)).phase === 'in_call' ? true : undefined));
     expect(await colourOf(a, 'causerie-call')).toBe('rgb(237, 240, 244)');
     expect(await axeViolations(a)).toEqual([]);
+    // The user switches Element Web to its light theme during the call.
+    await page.evaluate(() =>
+      (window as unknown as { causerieHost: { theme(name: string): Promise<unknown> } }).causerieHost.theme('light'),
+    );
+    await eventually('the light theme', async () =>
+      (await colourOf(a, 'causerie-call')) === 'rgb(23, 25, 28)' ? true : undefined,
+    );
   });
 
   it('a copy of the widget served at another origin and path (as at Element Web’s call-app path) finds its service through config.json and joins', async () => {

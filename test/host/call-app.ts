@@ -7,7 +7,7 @@
  * (`io.element.join`, `io.element.device_mute`, `set_always_on_screen`, `im.vector.hangup`,
  * `io.element.close`), recording them in `window.causerieHost.actions`;
  * `window.causerieHost.hangup()` sends Element Web's hang-up, `join(audio, video)` its join,
- * `deviceMute(audio, video)` its microphone and camera switches.
+ * `deviceMute(audio, video)` its microphone and camera switches, `theme(name)` a theme change.
  */
 import { ClientEvent, RoomStateEvent, type MatrixClient, type MatrixEvent } from 'matrix-js-sdk';
 import { ClientWidgetApi, Widget, type IRoomEvent, type IWidgetApiRequest } from 'matrix-widget-api';
@@ -106,6 +106,7 @@ export function loadCallApp(client: MatrixClient, o: CallAppOptions): void {
         audioInput: audio ? 'default' : null,
         videoInput: video ? 'default' : null,
       }),
+    theme: (name: string) => api.updateTheme({ name }),
     deviceMute: (audio: boolean, video: boolean) =>
       api.transport.send('io.element.device_mute', { audio_enabled: audio, video_enabled: video }),
   };

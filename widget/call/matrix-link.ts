@@ -75,6 +75,8 @@ export interface CallHost {
   onDeviceMute(
     handler: (want: { audio?: boolean; video?: boolean }) => Promise<{ audio: boolean; video: boolean }>,
   ): void;
+  /** The user changed the host's theme (`theme_change`, its name). */
+  onThemeChange(handler: (name: string) => void): void;
 }
 
 /** How long to wait for a host's first state push before reading the state instead. */
@@ -126,7 +128,11 @@ export class WidgetLink implements MatrixLink {
     onDeviceMute: (handler) => {
       this.hostDeviceMute = handler;
     },
+    onThemeChange: (handler) => {
+      this.themeChange = handler;
+    },
   };
+  private themeChange: ((name: string) => void) | undefined;
   private hostJoin: ((media: { audio: boolean; video: boolean }) => void) | undefined;
   private hostDeviceMute:
     ((want: { audio?: boolean; video?: boolean }) => Promise<{ audio: boolean; video: boolean }>) | undefined;
@@ -237,6 +243,12 @@ export class WidgetLink implements MatrixLink {
       ev.preventDefault();
       api.transport.reply(ev.detail, {});
       link.hangup?.();
+    });
+    api.on('action:theme_change', (ev: CustomEvent<IWidgetApiRequest>) => {
+      ev.preventDefault();
+      api.transport.reply(ev.detail, {});
+      const name = (ev.detail.data as Record<string, unknown> | undefined)?.['name'];
+      if (typeof name === 'string' && name.length <= 64) link.themeChange?.(name);
     });
     // Element Web's own Join, for a call app it loaded ahead (`preload`): a device given as null is off.
     api.on('action:io.element.join', (ev: CustomEvent<IWidgetApiRequest>) => {

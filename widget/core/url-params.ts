@@ -89,6 +89,11 @@ function merged(search: string, hash: string): URLSearchParams {
   return out;
 }
 
+/** A host's theme name (`light`, `dark`, `…-high-contrast`, Element's custom names): our two and the contrast. */
+export function themeOf(name: string): { theme: Theme; highContrast: boolean } {
+  return { theme: name.startsWith('dark') ? 'dark' : 'light', highContrast: name.endsWith('high-contrast') };
+}
+
 export function parseParams(search: string, fallbackLanguage = 'en', hash = ''): WidgetParams {
   const params = merged(search, hash);
   const widgetId = value(params, 'widgetId');
@@ -114,8 +119,7 @@ export function parseParams(search: string, fallbackLanguage = 'en', hash = ''):
       .map((v) => v.trim())
       .filter((v) => v !== ''),
     lang: langOf(value(params, 'lang') ?? fallbackLanguage),
-    theme: themeText.startsWith('dark') ? 'dark' : 'light',
-    highContrast: themeText.endsWith('high-contrast'),
+    ...themeOf(themeText),
     intent,
     confineToRoom: bool(value(params, 'confineToRoom')) ?? false,
     skipLobby: bool(value(params, 'skipLobby')) ?? dm,
