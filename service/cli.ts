@@ -1,19 +1,52 @@
 /**
- * The `causerie` command: `start -c config.yaml` runs the service;
- * `generate-registration -c config.yaml -o registration.yaml` writes the appservice registration
- * for the homeserver.
+ * The `causerie` command (bin/causerie; `npx causerie …` in a checkout):
+ *   generate-config       a commented sample config (every key, its default)
+ *   validate-config       every problem of a config, with file:line:column and key
+ *   generate-registration the appservice registration for the homeserver
+ *   homeserver-config     the homeserver.yaml settings and .well-known entry this service needs
+ *   livekit-config        the livekit.yaml settings this service needs
+ *   start                 runs the service
+ * Exit status: 0 done, 1 a problem found (printed), 2 a usage error.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-import { ConfigError, loadConfig } from '../config/load.ts';
+import { homeserverSnippet, livekitSnippet, wellKnownClient } from '../config/deploy-snippets.ts';
+import { checkConfigFile, ConfigError, formatProblem, loadConfig } from '../config/load.ts';
 import { buildRegistration, writeRegistration } from '../config/registration.ts';
+import { renderSample } from '../config/sample.ts';
 import { createLogger } from '../core/log.ts';
 import { startService } from './start.ts';
 
-const usage = `usage:
-  causerie start -c <config.yaml>
-  causerie generate-registration -c <config.yaml> -o <registration.yaml> [--force]`;
+const usage = `usage: causerie <command> [options]
+
+  generate-config -o <config.yaml> [--force]      write a commented sample config (- for stdout)
+  validate-config -c <config.yaml>                list every problem, with line and key
+  generate-registration -c <config.yaml> [-o <registration.yaml>] [--force]
+                                                  write the appservice registration for the homeserver
+  homeserver-config -c <config.yaml>              print the homeserver.yaml settings and .well-known entry
+  livekit-config -c <config.yaml>                 print the livekit.yaml settings
+  start -c <config.yaml>                          run the service`;
+
+const out = (text: string): void => {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+};
+const fail = (text: string): number => {
+  process.stderr.write(`causerie: ${text}\n`);
+  return 1;
+};
+
+/** Writes a file the user asked for, refusing to replace one unless told to. */
+function writeNew(path: string, text: string, force: boolean, why: string): number {
+  if (path === '-') {
+    out(text);
+    return 0;
+  }
+  if (existsSync(path) && !force) return fail(`${path} exists; pass --force to replace it${why}`);
+  writeFileSync(path, text, { mode: 0o600 });
+  out(`wrote ${path}`);
+  return 0;
+}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -28,45 +61,76 @@ async function main(argv: string[]): Promise<number> {
   });
   const command = positionals[0];
   if (values.help || command === undefined) {
-    process.stdout.write(`${usage}\n`);
+    out(usage);
     return values.help ? 0 : 2;
   }
-  if (values.config === undefined) {
-    process.stderr.write(`causerie: -c <config.yaml> is required\n${usage}\n`);
-    return 2;
+  if (command === 'generate-config') {
+    if (values.output === undefined) return usageError('generate-config needs -o <config.yaml> (or -o - for stdout)');
+    return writeNew(values.output, renderSample(), values.force, '');
   }
-  const config = loadConfig(values.config);
+  const commands = ['validate-config', 'generate-registration', 'homeserver-config', 'livekit-config', 'start'];
+  if (!commands.includes(command)) return usageError(`unknown command "${command}"`);
+  if (values.config === undefined) return usageError(`${command} needs -c <config.yaml>`);
 
-  if (command === 'generate-registration') {
-    const out = values.output ?? config.appservice.registration;
-    if (existsSync(out) && !values.force) {
-      process.stderr.write(`causerie: ${out} exists; pass --force to replace it (its tokens change)\n`);
+  if (command === 'validate-config') {
+    const result = checkConfigFile(values.config);
+    if ('problems' in result) {
+      for (const p of result.problems) process.stderr.write(`${formatProblem(values.config, p)}\n`);
+      process.stderr.write(
+        `${result.problems.length} problem${result.problems.length > 1 ? 's' : ''} in ${values.config}\n`,
+      );
       return 1;
     }
-    writeRegistration(out, buildRegistration(config));
-    process.stdout.write(`wrote ${out}\n`);
+    out(`${values.config}: valid`);
     return 0;
   }
-  if (command === 'start') {
-    const log = createLogger('service');
-    const service = await startService(config, { log });
-    const shutdown = (signal: string): void => {
-      log.info('stopping', { signal });
-      service.stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
+  const config = loadConfig(values.config);
+  switch (command) {
+    case 'generate-registration':
+      if (existsSync(values.output ?? config.appservice.registration) && !values.force) {
+        return fail(
+          `${values.output ?? config.appservice.registration} exists; pass --force to replace it (its tokens change)`,
+        );
+      }
+      writeRegistration(values.output ?? config.appservice.registration, buildRegistration(config));
+      out(`wrote ${values.output ?? config.appservice.registration}`);
+      return 0;
+    case 'homeserver-config':
+      out(homeserverSnippet(config));
+      out(
+        `# If a web server, not Synapse, serves /.well-known/matrix/client, merge this into it:\n# ${JSON.stringify(wellKnownClient(config))}`,
       );
-    };
-    process.once('SIGTERM', () => {
-      shutdown('SIGTERM');
-    });
-    process.once('SIGINT', () => {
-      shutdown('SIGINT');
-    });
-    return -1; // keep running
+      return 0;
+    case 'livekit-config':
+      out(livekitSnippet(config));
+      return 0;
+    default:
+      return start(config);
   }
-  process.stderr.write(`causerie: unknown command "${command}"\n${usage}\n`);
+}
+
+function usageError(text: string): number {
+  process.stderr.write(`causerie: ${text}\n${usage}\n`);
   return 2;
+}
+
+async function start(config: ReturnType<typeof loadConfig>): Promise<number> {
+  const log = createLogger('service');
+  const service = await startService(config, { log });
+  const shutdown = (signal: string): void => {
+    log.info('stopping', { signal });
+    service.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => {
+    shutdown('SIGTERM');
+  });
+  process.once('SIGINT', () => {
+    shutdown('SIGINT');
+  });
+  return -1; // keep running
 }
 
 main(process.argv.slice(2)).then(
