@@ -5,6 +5,7 @@
  *   generate-registration the appservice registration for the homeserver
  *   homeserver-config     the homeserver.yaml settings and .well-known entry this service needs
  *   livekit-config        the livekit.yaml settings this service needs
+ *   doctor                checks the deployment against the real servers: ✓/✗ with the fix
  *   start                 runs the service
  * Exit status: 0 done, 1 a problem found (printed), 2 a usage error.
  */
@@ -16,6 +17,7 @@ import { checkConfigFile, ConfigError, formatProblem, loadConfig } from '../conf
 import { buildRegistration, writeRegistration } from '../config/registration.ts';
 import { renderSample } from '../config/sample.ts';
 import { createLogger } from '../core/log.ts';
+import { doctorChecks, formatReport, runDoctor } from './doctor.ts';
 import { startService } from './start.ts';
 
 const usage = `usage: causerie <command> [options]
@@ -26,6 +28,7 @@ const usage = `usage: causerie <command> [options]
                                                   write the appservice registration for the homeserver
   homeserver-config -c <config.yaml>              print the homeserver.yaml settings and .well-known entry
   livekit-config -c <config.yaml>                 print the livekit.yaml settings
+  doctor -c <config.yaml>                         check the deployment part by part (✓/✗ and the fix)
   start -c <config.yaml>                          run the service`;
 
 const out = (text: string): void => {
@@ -68,18 +71,31 @@ async function main(argv: string[]): Promise<number> {
     if (values.output === undefined) return usageError('generate-config needs -o <config.yaml> (or -o - for stdout)');
     return writeNew(values.output, renderSample(), values.force, '');
   }
-  const commands = ['validate-config', 'generate-registration', 'homeserver-config', 'livekit-config', 'start'];
+  const commands = [
+    'validate-config',
+    'generate-registration',
+    'homeserver-config',
+    'livekit-config',
+    'doctor',
+    'start',
+  ];
   if (!commands.includes(command)) return usageError(`unknown command "${command}"`);
   if (values.config === undefined) return usageError(`${command} needs -c <config.yaml>`);
 
-  if (command === 'validate-config') {
+  if (command === 'validate-config' || command === 'doctor') {
     const result = checkConfigFile(values.config);
     if ('problems' in result) {
+      if (command === 'doctor') process.stderr.write(`✗ configuration valid: ${result.problems.length} problem(s)\n`);
       for (const p of result.problems) process.stderr.write(`${formatProblem(values.config, p)}\n`);
       process.stderr.write(
         `${result.problems.length} problem${result.problems.length > 1 ? 's' : ''} in ${values.config}\n`,
       );
       return 1;
+    }
+    if (command === 'doctor') {
+      const results = await runDoctor(doctorChecks(result.config, values.config));
+      out(formatReport(results));
+      return results.some((r) => r.state === 'failed') ? 1 : 0;
     }
     out(`${values.config}: valid`);
     return 0;

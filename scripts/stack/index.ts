@@ -46,8 +46,8 @@ export interface StackEnv {
 }
 
 const serviceUrl = `http://${host}:${ports.service}`;
-const serviceConfigFile = join(stateDir, 'causerie.yaml');
-const registrationFile = join(stateDir, 'registration.yaml');
+export const serviceConfigFile = join(stateDir, 'causerie.yaml');
+export const registrationFile = join(stateDir, 'registration.yaml');
 const secretsFile = join(stateDir, 'secrets.json');
 
 function log(line: string): void {
