@@ -313,6 +313,10 @@ export function doctorChecks(config: Config, configPath: string): Check[] {
   ];
 }
 
+/** Servers quote the token they refused: never print one (a JWT, or a bearer-looking value). */
+const redact = (text: string): string =>
+  text.replace(/eyJ[\w-]+\.[\w-]+\.[\w-]+/g, '<token>').replace(/(access_token=)[^&\s]+/g, '$1<token>');
+
 /** Runs the checks in order; a check whose prerequisite failed is not run. */
 export async function runDoctor(checks: Check[]): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
@@ -334,7 +338,7 @@ export async function runDoctor(checks: Check[]): Promise<CheckResult[]> {
       results.push({ id: check.id, title: check.title, state: 'ok', detail });
     } catch (err) {
       const fix = err instanceof Problem ? err.fix : 'see the detail';
-      results.push({ id: check.id, title: check.title, state: 'failed', detail: (err as Error).message, fix });
+      results.push({ id: check.id, title: check.title, state: 'failed', detail: redact((err as Error).message), fix });
     }
   }
   return results;

@@ -124,6 +124,9 @@ describe('causerie doctor', () => {
       expect(failed(r), r.output).toEqual([expected]);
       expect([...r.marks].filter(([, m]) => m === '–').map(([t]) => t)).toEqual(notChecked);
       expect(r.output).toMatch(/\n {4}fix: \S/);
+      // No token or secret in what it prints (LiveKit quotes the JWT it refuses).
+      expect(r.output).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
+      expect(r.output).not.toContain(String(config['livekit']?.['api_secret']));
       expect(r.status).toBe(1);
     },
     90_000,
