@@ -3,12 +3,15 @@
  * sha256 claim covers the raw body bytes) is checked before anything else: unsigned or wrongly
  * signed → 401. A webhook id already handled is acknowledged without handling it again (LiveKit
  * retries deliveries); the id is recorded after handling, so a crash mid-way means it is handled again.
+ * Webhooks of `causerie doctor`'s probe rooms are only noted, and GET /_causerie/doctor/webhook/<room>
+ * says whether one came (for those names only: it tells nothing about calls).
  */
 import express, { type Router } from 'express';
 import { TokenVerifier, WebhookReceiver, type WebhookEvent } from 'livekit-server-sdk';
 
 import type { CallStore } from './call-store.ts';
 import { ApiError, unauthorized } from '../core/errors.ts';
+import { DOCTOR_ROOM_PREFIX } from '../core/livekit-names.ts';
 import type { Logger } from '../core/log.ts';
 
 export interface WebhookDeps {
@@ -19,8 +22,20 @@ export interface WebhookDeps {
   log: Logger;
 }
 
+/** Probe rooms whose webhook came: a few, briefly. */
+const PROBES_KEPT = 64;
+
 export function webhookRoutes(deps: WebhookDeps): Router {
   const router = express.Router();
+  const probes = new Set<string>();
+  router.get('/_causerie/doctor/webhook/:room', (req, res) => {
+    const room = req.params.room;
+    if (!room.startsWith(DOCTOR_ROOM_PREFIX) || room.length > 64) {
+      res.status(404).json({ errcode: 'M_NOT_FOUND', error: 'Not a doctor probe room' });
+      return;
+    }
+    res.json({ seen: probes.has(room) });
+  });
   const receiver = new WebhookReceiver(deps.apiKey, deps.apiSecret);
   const verifier = new TokenVerifier(deps.apiKey, deps.apiSecret);
   const refused = (): ApiError => unauthorized('Webhook signature missing or invalid', 'bad_signature');
@@ -39,6 +54,13 @@ export function webhookRoutes(deps: WebhookDeps): Router {
     const event = await receiver.receive(raw, req.get('authorization')).catch(() => {
       throw refused();
     });
+    const probe = event.room?.name;
+    if (probe?.startsWith(DOCTOR_ROOM_PREFIX) === true) {
+      probes.add(probe);
+      if (probes.size > PROBES_KEPT) probes.delete(probes.values().next().value ?? '');
+      res.json({});
+      return;
+    }
     if (event.id !== '' && (await deps.calls.delivered(event.id))) {
       res.json({});
       return;

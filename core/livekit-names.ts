@@ -20,3 +20,9 @@ export const livekitIdentityForMember = (userId: string, deviceId: string, membe
 
 /** Identity on /sfu/get: what state-event MatrixRTC members publish as. */
 export const livekitLegacyIdentity = (userId: string, deviceId: string): string => `${userId}:${deviceId}`;
+
+/**
+ * LiveKit rooms `causerie doctor` opens to see webhooks arrive: never a call (base64 hashes have
+ * no `-`), acknowledged and otherwise ignored by the webhook handler.
+ */
+export const DOCTOR_ROOM_PREFIX = 'causerie-doctor-';

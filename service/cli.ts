@@ -17,7 +17,8 @@ import { checkConfigFile, ConfigError, formatProblem, loadConfig } from '../conf
 import { buildRegistration, writeRegistration } from '../config/registration.ts';
 import { renderSample } from '../config/sample.ts';
 import { createLogger } from '../core/log.ts';
-import { doctorChecks, formatReport, runDoctor } from './doctor.ts';
+import { doctorChecks } from './doctor-checks.ts';
+import { formatReport, runDoctor } from './doctor.ts';
 import { startService } from './start.ts';
 
 const usage = `usage: causerie <command> [options]

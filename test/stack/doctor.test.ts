@@ -3,7 +3,7 @@
  * gets wrong, a config that breaks exactly that thing gives that ✗ (with its fix) and no other ✗
  * (checks that depend on it show “–”), and a non-zero exit.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 
+import { eventually } from '../../scripts/stack/clients/matrix.ts';
+import { stackEnv } from '../../scripts/stack/clients/env.ts';
 import { registrationFile, serviceConfigFile } from '../../scripts/stack/index.ts';
+import { livekitBinary } from '../../scripts/stack/install.ts';
+import { livekitDev } from '../../scripts/stack/layout.ts';
 
 const bin = fileURLToPath(new URL('../../bin/causerie', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'causerie-doctor-'));
@@ -60,7 +64,7 @@ describe('causerie doctor', () => {
         c['livekit'] = { ...c['livekit'], api_secret: 'not-the-secret-0123456789-0123456789-0123' };
       },
       'LiveKit reachable, API key and secret valid',
-      [],
+      ["LiveKit's webhooks reach this service", 'LiveKit creates rooms only for this service (auto_create off)'],
     ],
     [
       'LiveKit not there',
@@ -68,7 +72,7 @@ describe('causerie doctor', () => {
         c['livekit'] = { ...c['livekit'], url: 'ws://127.0.0.1:9' };
       },
       'LiveKit reachable, API key and secret valid',
-      [],
+      ["LiveKit's webhooks reach this service", 'LiveKit creates rooms only for this service (auto_create off)'],
     ],
     [
       'a registration the homeserver did not load (another as_token)',
@@ -85,12 +89,12 @@ describe('causerie doctor', () => {
       ],
     ],
     [
-      'a public URL the homeserver does not advertise',
+      'this service not answering at its URL',
       (c) => {
-        c['appservice'] = { ...c['appservice'], public_url: 'https://visio.example.org' };
+        c['appservice'] = { ...c['appservice'], url: 'http://127.0.0.1:9', public_url: stackEnv().service.url };
       },
-      'homeserver advertises this service as its MatrixRTC transport',
-      [],
+      'this service running, its public URL and widget reachable',
+      ["LiveKit's webhooks reach this service"],
     ],
     [
       'the homeserver URL wrong',
@@ -131,6 +135,70 @@ describe('causerie doctor', () => {
     },
     90_000,
   );
+
+  it('a public URL that is not the one the homeserver advertises: the transport and public URL checks say so', () => {
+    const config = stackConfig();
+    config['appservice'] = { ...config['appservice'], public_url: 'https://visio.example.org' };
+    const r = doctor(config);
+    expect(failed(r), r.output).toEqual([
+      'homeserver advertises this service as its MatrixRTC transport',
+      'this service running, its public URL and widget reachable',
+    ]);
+    expect(r.output).toContain('not https://visio.example.org');
+  }, 90_000);
+
+  /** A second LiveKit (same keys, its own ports) set up wrong in one way, for the duration of `fn`. */
+  async function withLivekit(settings: Record<string, unknown>, fn: (url: string) => void): Promise<void> {
+    const lkDir = mkdtempSync(join(tmpdir(), 'causerie-doctor-livekit-'));
+    const file = join(lkDir, 'livekit.yaml');
+    writeFileSync(
+      file,
+      stringifyYaml({
+        port: 7890,
+        bind_addresses: ['127.0.0.1'],
+        rtc: { tcp_port: 7891, udp_port: 7892, use_external_ip: false, node_ip: '127.0.0.1' },
+        keys: { [livekitDev.apiKey]: livekitDev.apiSecret },
+        logging: { level: 'warn' },
+        ...settings,
+      }),
+    );
+    const child = spawn(livekitBinary, ['--config', file], { stdio: 'ignore' });
+    try {
+      await eventually('the second LiveKit', async () =>
+        (await fetch('http://127.0.0.1:7890/').catch(() => undefined))?.ok === true ? true : undefined,
+      );
+      fn('ws://127.0.0.1:7890');
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  }
+
+  it('LiveKit creating rooms for anyone (auto_create on): that ✗ only', async () => {
+    await withLivekit(
+      {
+        room: { auto_create: true },
+        webhook: { api_key: livekitDev.apiKey, urls: [`${stackEnv().service.url}/livekit/webhook`] },
+      },
+      (url) => {
+        const config = stackConfig();
+        config['livekit'] = { ...config['livekit'], url };
+        const r = doctor(config);
+        expect(failed(r), r.output).toEqual(['LiveKit creates rooms only for this service (auto_create off)']);
+        expect(r.output).toContain('auto_create: false');
+      },
+    );
+  }, 90_000);
+
+  it('LiveKit not sending webhooks to us: that ✗ only', async () => {
+    await withLivekit({ room: { auto_create: false } }, (url) => {
+      const config = stackConfig();
+      config['livekit'] = { ...config['livekit'], url };
+      const r = doctor(config);
+      expect(failed(r), r.output).toEqual(["LiveKit's webhooks reach this service"]);
+      expect(r.output).toContain('/livekit/webhook');
+    });
+  }, 90_000);
 
   it('an invalid config: the configuration ✗ with each problem located, exit 1', () => {
     const config = stackConfig();
