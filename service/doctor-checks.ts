@@ -1,21 +1,18 @@
 /**
- * What `causerie doctor` checks, in order: configuration, database, homeserver (reachable,
- * appservice registration loaded, delayed events, this service as MatrixRTC transport), the
- * homeserver's federation OpenID endpoint as partners reach it, LiveKit (reachable, credentials,
- * webhooks arriving, auto_create off), this service (running, public URL and widget), clocks.
+ * What `causerie doctor` checks, in order: configuration, database, the homeserver
+ * (doctor-homeserver.ts: reachable, registration loaded, delayed events, this service advertised as
+ * MatrixRTC transport, federation OpenID endpoint, well-known, TLS), LiveKit (reachable,
+ * credentials), this service (running, public URL and widget), LiveKit's webhooks arriving,
+ * auto_create off, clocks.
  */
 import { randomBytes } from 'node:crypto';
 
 import { AccessToken } from 'livekit-server-sdk';
-import { fetch, type RequestInit } from 'undici';
+import { fetch } from 'undici';
 
 import { publicUrlOf } from '../config/deploy-snippets.ts';
-import { readRegistration, type Registration } from '../config/registration.ts';
 import type { Config } from '../config/schema.ts';
 import { DOCTOR_ROOM_PREFIX } from '../core/livekit-names.ts';
-import { BoundedDnsResolver } from '../federation/dns-resolver.ts';
-import { FederationHttp } from '../federation/federation-http.ts';
-import { ServerDiscovery } from '../federation/server-discovery.ts';
 import { openDatabase } from '../schema/database.ts';
 import { listMigrations } from '../schema/migrate.ts';
 import {
@@ -23,23 +20,18 @@ import {
   getJson,
   livekitClient,
   MAX_SKEW_MS,
-  MIN_DELAY_MS,
   Problem,
   reachFailure,
   TIMEOUT_MS,
   WEBHOOK_WAIT_MS,
   type Check,
 } from './doctor.ts';
+import { homeserverChecks } from './doctor-homeserver.ts';
 import { livekitHttpUrl } from './start.ts';
 
 export function doctorChecks(config: Config, configPath: string): Check[] {
   const hs = config.homeserver.url.replace(/\/+$/, '');
   const service = publicUrlOf(config);
-  const bot = `@${config.appservice.sender_localpart}:${config.homeserver.domain}`;
-  let registration: Registration | undefined;
-  const asToken = (): string => registration?.as_token ?? '';
-  const clientAuth = (): RequestInit => ({ headers: { authorization: `Bearer ${asToken()}` } });
-  const hsSnippet = `add to homeserver.yaml what \`causerie homeserver-config -c ${configPath}\` prints, then restart Synapse`;
 
   return [
     {
@@ -85,137 +77,7 @@ export function doctorChecks(config: Config, configPath: string): Check[] {
         }
       },
     },
-    {
-      id: 'homeserver',
-      title: 'homeserver reachable',
-      run: async () => {
-        const res = await getJson(`${hs}/_matrix/client/versions`).catch((err: unknown) => {
-          throw reachFailure('The homeserver', hs, err);
-        });
-        const versions = field(res.body, 'versions');
-        if (res.status !== 200 || !Array.isArray(versions))
-          throw new Problem(
-            `${hs} answered ${res.status}, not a Matrix client API`,
-            'set homeserver.url to the client-server API URL the service can reach (e.g. http://synapse:8008)',
-          );
-        const server = await getJson(`${hs}/_matrix/federation/v1/version`).catch(() => undefined);
-        const name = field(server?.body, 'server', 'name');
-        const version = field(server?.body, 'server', 'version');
-        return typeof name === 'string' ? `${name} ${String(version)}` : `Matrix ${String(versions.at(-1))}`;
-      },
-    },
-    {
-      id: 'registration',
-      title: 'appservice registration loaded by the homeserver',
-      needs: ['homeserver'],
-      run: async () => {
-        try {
-          registration = readRegistration(config.appservice.registration);
-        } catch (err) {
-          throw new Problem(
-            (err as Error).message,
-            `run \`causerie generate-registration -c ${configPath}\` and add the file to app_service_config_files`,
-          );
-        }
-        const res = await getJson(`${hs}/_matrix/client/v3/account/whoami`, clientAuth());
-        if (res.status === 401 || res.status === 403)
-          throw new Problem(
-            `the homeserver does not know this registration's as_token (${res.status})`,
-            `list ${config.appservice.registration} in app_service_config_files and restart Synapse; after \`generate-registration --force\`, restart it too`,
-          );
-        const user = field(res.body, 'user_id');
-        if (user !== bot)
-          throw new Problem(
-            `the as_token is ${String(user)}'s, not the bot ${bot}`,
-            'check appservice.sender_localpart and homeserver.domain against the registration loaded by Synapse',
-          );
-        return `as_token accepted (${config.appservice.registration})`;
-      },
-    },
-    {
-      id: 'delayed_events',
-      title: 'delayed events (MSC4140) enabled, long enough',
-      needs: ['registration'],
-      run: async () => {
-        const res = await getJson(`${hs}/_matrix/client/versions`);
-        if (field(res.body, 'unstable_features', 'org.matrix.msc4140') !== true)
-          throw new Problem(
-            'the homeserver does not offer delayed events',
-            `set max_event_delay_duration: 24h in homeserver.yaml and restart Synapse`,
-          );
-        // A delayed event is refused beyond the maximum: ask for one as long as we need, in no room
-        // (the homeserver checks the delay before the room).
-        const probe = await getJson(
-          `${hs}/_matrix/client/v3/rooms/${encodeURIComponent(`!causerie-doctor:${config.homeserver.domain}`)}/state/m.room.topic/?org.matrix.msc4140.delay=${MIN_DELAY_MS}`,
-          {
-            method: 'PUT',
-            body: '{}',
-            headers: { authorization: `Bearer ${asToken()}`, 'content-type': 'application/json' },
-          },
-        );
-        // Synapse: ORG.MATRIX.MSC4140_DELAY_TOO_LARGE, checked before the room (which does not exist).
-        if (/DELAY_TOO_LARGE/i.test(String(field(probe.body, 'errcode'))))
-          throw new Problem(
-            `delays of ${MIN_DELAY_MS / 60_000} min are refused: ${String(field(probe.body, 'error'))}`,
-            'set max_event_delay_duration: 24h in homeserver.yaml and restart Synapse',
-          );
-        return `offered, ${MIN_DELAY_MS / 60_000} min accepted`;
-      },
-    },
-    {
-      id: 'transports',
-      title: 'homeserver advertises this service as its MatrixRTC transport',
-      needs: ['registration'],
-      run: async () => {
-        const res = await getJson(`${hs}/_matrix/client/unstable/org.matrix.msc4143/rtc/transports`, clientAuth());
-        const transports = field(res.body, 'rtc_transports');
-        const urls = Array.isArray(transports) ? transports.map((t) => field(t, 'livekit_service_url')) : [];
-        if (!urls.includes(service))
-          throw new Problem(
-            res.status === 404
-              ? 'the MSC4143 transports endpoint is off'
-              : `it advertises ${urls.length === 0 ? 'no transport' : urls.map(String).join(', ')}, not ${service}`,
-            hsSnippet,
-          );
-        return service;
-      },
-    },
-    {
-      id: 'federation_openid',
-      title: "homeserver's OpenID endpoint reachable over federation (as partners' services reach it)",
-      run: async () => {
-        const federation = new FederationHttp({ timeoutMs: TIMEOUT_MS, caFile: config.federation.ca_file });
-        const discovery = new ServerDiscovery({
-          dns: new BoundedDnsResolver({
-            servers: config.federation.dns_servers,
-            timeoutMs: config.federation.dns_timeout_ms,
-          }),
-          fetchWellKnown: (endpoint) => federation.wellKnown(endpoint),
-          privateAddressServers: config.federation.private_address_servers,
-          cacheMs: 0,
-        });
-        const endpoint = await discovery.resolve(config.homeserver.domain).catch((err: unknown) => {
-          throw new Problem(
-            `${config.homeserver.domain} cannot be resolved for federation: ${(err as Error).message}`,
-            'publish /.well-known/matrix/server or an SRV record, or open port 8448',
-          );
-        });
-        const res = await federation
-          .getJson(endpoint, '/_matrix/federation/v1/openid/userinfo?access_token=causerie-doctor-probe')
-          .catch((err: unknown) => {
-            throw new Problem(
-              `${endpoint.host}:${endpoint.port} cannot be reached: ${(err as Error).message}`,
-              'open the federation port to the internet (partners verify their users there) and serve a valid TLS certificate',
-            );
-          });
-        if (res.status !== 401 && res.status !== 403)
-          throw new Problem(
-            `the OpenID endpoint answered ${res.status}`,
-            "expose the homeserver's federation listener (resources: [federation]) at that address",
-          );
-        return `${endpoint.host}:${endpoint.port}`;
-      },
-    },
+    ...homeserverChecks(config, configPath),
     {
       id: 'livekit',
       title: 'LiveKit reachable, API key and secret valid',

@@ -136,12 +136,13 @@ describe('causerie doctor', () => {
     90_000,
   );
 
-  it('a public URL that is not the one the homeserver advertises: the transport and public URL checks say so', () => {
+  it('a public URL that is not the one the homeserver advertises: the transport, well-known and public URL checks say so', () => {
     const config = stackConfig();
     config['appservice'] = { ...config['appservice'], public_url: 'https://visio.example.org' };
     const r = doctor(config);
     expect(failed(r), r.output).toEqual([
       'homeserver advertises this service as its MatrixRTC transport',
+      'well-known client file names this service (clients that read it there)',
       'this service running, its public URL and widget reachable',
     ]);
     expect(r.output).toContain('not https://visio.example.org');
