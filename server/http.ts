@@ -23,7 +23,34 @@ export interface HttpDeps {
   routers: Router[];
   /** Express "trust proxy": whose X-Forwarded-For gives the client address. */
   trustProxy?: boolean | number | string;
+  /** What /readyz asks (besides the database): each answers whether its server answers. */
+  readiness?: Record<string, () => Promise<boolean>>;
 }
+
+/** A readiness probe asked at most once a second, whoever asks and however often. */
+function throttled(probe: () => Promise<boolean>): () => Promise<boolean> {
+  let last: { at: number; ok: Promise<boolean> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (last === undefined || now - last.at > 1_000) {
+      last = {
+        at: now,
+        ok: Promise.race([
+          probe().catch(() => false),
+          new Promise<boolean>((resolve) => {
+            setTimeout(() => {
+              resolve(false);
+            }, READY_TIMEOUT_MS);
+          }),
+        ]),
+      };
+    }
+    return last.ok;
+  };
+}
+
+/** A server that takes longer than this to answer a readiness probe is not ready. */
+const READY_TIMEOUT_MS = 2_000;
 
 /**
  * The HTTP server for an app, with deadlines: a client that sends its headers or body slowly, or
@@ -56,25 +83,26 @@ export function createHttpApp(deps: HttpDeps): Express {
     next();
   });
 
-  // One database probe a second at most, whoever asks and however often: health checks cannot
-  // exhaust the connection pool.
-  let probe: { at: number; ok: Promise<boolean> } | undefined;
-  const healthy = (): Promise<boolean> => {
-    const now = Date.now();
-    if (probe === undefined || now - probe.at > 1_000) {
-      probe = {
-        at: now,
-        ok: deps.db.query('SELECT 1').then(
-          () => true,
-          () => false,
-        ),
-      };
-    }
-    return probe.ok;
-  };
-  app.get('/healthz', async (_req, res) => {
-    if (!(await healthy())) throw unavailable('database_unavailable', 'database unavailable');
+  // /healthz: the process answers (liveness). /readyz: it can do its work — the database, the
+  // homeserver and LiveKit answer — each probed at most once a second, so health checks cannot
+  // exhaust a connection pool or load a server.
+  app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+  const probes = Object.entries({
+    database: () => deps.db.query('SELECT 1').then(() => true),
+    ...deps.readiness,
+  }).map(([name, probe]) => [name, throttled(probe)] as const);
+  app.get('/readyz', async (_req, res) => {
+    const checks = Object.fromEntries(await Promise.all(probes.map(async ([name, ok]) => [name, await ok()] as const)));
+    const down = Object.entries(checks)
+      .filter(([, ok]) => !ok)
+      .map(([name]) => name);
+    if (down.length === 0) {
+      res.json({ status: 'ok', checks });
+      return;
+    }
+    res.status(503).json({ ...unavailable('not_ready', `Not ready: ${down.join(', ')} not answering`).body(), checks });
   });
 
   for (const router of deps.routers) app.use(router);

@@ -202,6 +202,16 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     db,
     log,
     trustProxy: config.listen.trust_proxy,
+    readiness: {
+      homeserver: async () =>
+        (
+          await fetch(`${config.homeserver.url.replace(/\/+$/, '')}/_matrix/client/versions`, {
+            signal: AbortSignal.timeout(2_000),
+          })
+        ).ok,
+      livekit: async () =>
+        (await fetch(`${livekitHttpUrl(config.livekit.url)}/`, { signal: AbortSignal.timeout(2_000) })).ok,
+    },
     routers: [
       staticRoutes({
         devHost: config.widget.dev_host,

@@ -71,6 +71,8 @@ async function ensureDebianPackages(): Promise<void> {
   if (!commandExists('openssl')) missing.push('openssl');
   // Emoji (reactions, raised hands) in the browser tests and screenshots.
   if (!existsSync('/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf')) missing.push('fonts-noto-color-emoji');
+  // `systemd-analyze verify` checks the systemd unit shipped in deploy/.
+  if (!commandExists('systemd-analyze')) missing.push('systemd');
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     throw new StackError(

@@ -30,7 +30,7 @@ import {
   waitForMembership,
   type TestUser,
 } from '../../scripts/stack/clients/matrix.ts';
-import { stackEnv } from '../../scripts/stack/clients/env.ts';
+import { stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 
 const enc = encodeURIComponent;
 const connected: Room[] = [];
@@ -161,6 +161,23 @@ const ban = (c: Call, who: TestUser): Promise<unknown> =>
     reason: 'fault test',
   });
 
+/**
+ * /readyz names what does not answer (503), while /healthz says the process is alive (200): an
+ * orchestrator restarts nothing for an outage that is not ours.
+ */
+async function readiness(down: Record<string, false>): Promise<void> {
+  await eventually(
+    `/readyz naming ${Object.keys(down).join(', ')}`,
+    async () => {
+      const res = await stackFetch(`${stackEnv().service.url}/readyz`);
+      const body = (await res.json()) as { checks?: Record<string, boolean> };
+      return res.status === 503 && Object.entries(down).every(([k, v]) => body.checks?.[k] === v) ? true : undefined;
+    },
+    10_000,
+  );
+  expect((await stackFetch(`${stackEnv().service.url}/healthz`)).status).toBe(200);
+}
+
 describe('faults of the real processes during a call', () => {
   it('kill -9 LiveKit mid-call: nobody is removed for it, the call is recreated when LiveKit is back, and a ban made meanwhile is applied', async () => {
     const c = await runningCall();
@@ -186,6 +203,7 @@ describe('faults of the real processes during a call', () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 5_000)); // reconciliation rounds against a dead LiveKit
     await callIntact(c, { removedOnly: [c.carol] });
+    await readiness({ livekit: false });
 
     await up(); // LiveKit starts again, with no rooms
     await eventually(
@@ -215,6 +233,7 @@ describe('faults of the real processes during a call', () => {
       await ban(c, c.carol);
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       expect((await sfuGet(c.carol, c.roomId)).status).toBe(503);
+      await readiness({ database: false });
     } finally {
       resumePostgres();
     }
@@ -251,6 +270,7 @@ describe('faults of the real processes during a call', () => {
     signalPart('synapse-a', 'SIGSTOP');
     try {
       await new Promise((resolve) => setTimeout(resolve, 30_000));
+      await readiness({ homeserver: false });
       expect(await identities(c.alias)).toEqual(
         expect.arrayContaining([identityOf(c.alice), identityOf(c.bob), identityOf(c.carol)]),
       );

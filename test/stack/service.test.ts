@@ -5,10 +5,13 @@ import { homeserver, stackEnv, stackFetch } from '../../scripts/stack/clients/en
 import { readRegistration } from '../../config/registration.ts';
 
 describe('the Causerie service in the stack', () => {
-  it('answers /healthz with its database reachable', async () => {
+  it('answers /healthz (alive), and /readyz with its database, homeserver and LiveKit answering', async () => {
     const res = await stackFetch(`${stackEnv().service.url}/healthz`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ok' });
+    const ready = await stackFetch(`${stackEnv().service.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ok', checks: { database: true, homeserver: true, livekit: true } });
   });
 
   it('answers an unknown path with a Matrix-style error', async () => {
