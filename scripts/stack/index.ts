@@ -31,7 +31,7 @@ import {
 
 export interface StackEnv {
   homeservers: {
-    name: 'a' | 'b';
+    name: string;
     server_name: string;
     url: string;
     federation_url: string;

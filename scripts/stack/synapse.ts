@@ -17,7 +17,8 @@ import { host, stateDir } from './layout.ts';
 import { startDetached } from './processes.ts';
 
 export interface HomeserverSpec {
-  name: 'a' | 'b';
+  /** a and b: the stack's; others: homeservers a test starts (docs/DEPLOY.md's fresh one). */
+  name: string;
   federationPort: number;
   clientPort: number;
   registrationSharedSecret: string;
@@ -25,6 +26,8 @@ export interface HomeserverSpec {
   appserviceRegistrations: string[];
   /** Token service URL advertised as MatrixRTC transport, if any. */
   rtcServiceUrl?: string;
+  /** A homeserver as it is before Causerie: no delayed events, no MatrixRTC transports. */
+  bare?: boolean;
 }
 
 export const tlsDir = join(stateDir, 'tls');
@@ -143,13 +146,17 @@ export function homeserverConfig(spec: HomeserverSpec): Record<string, unknown> 
     rc_reports: unlimited,
     rc_user_directory: unlimited,
     rc_federation: { window_size: 1000, sleep_limit: 10_000, sleep_delay: 1, reject_limit: 100_000, concurrent: 100 },
-    max_event_delay_duration: '24h',
-    experimental_features: {
-      msc4143_enabled: true,
-      msc4140_max_delayed_events_per_user: 1000,
-      msc4222_enabled: true,
-      msc4354_enabled: true,
-    },
+    ...(spec.bare === true
+      ? {}
+      : {
+          max_event_delay_duration: '24h',
+          experimental_features: {
+            msc4143_enabled: true,
+            msc4140_max_delayed_events_per_user: 1000,
+            msc4222_enabled: true,
+            msc4354_enabled: true,
+          },
+        }),
     app_service_config_files: spec.appserviceRegistrations,
     ...rtc,
   };

@@ -122,9 +122,14 @@ export interface ServiceAnswer {
   headers: Headers;
 }
 
-/** POSTs a raw body (string or JSON value) to the token service. */
-export async function postToService(path: string, body: unknown, raw = false): Promise<ServiceAnswer> {
-  const res = await stackFetch(`${stackEnv().service.url}${path}`, {
+/** POSTs a raw body (string or JSON value) to the token service (the stack's, or another). */
+export async function postToService(
+  path: string,
+  body: unknown,
+  raw = false,
+  serviceUrl = stackEnv().service.url,
+): Promise<ServiceAnswer> {
+  const res = await stackFetch(`${serviceUrl}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: raw ? (body as string) : JSON.stringify(body),
@@ -143,13 +148,14 @@ export const sfuGet = async (
   user: TestUser,
   roomId: string,
   extra: Record<string, unknown> = {},
+  serviceUrl?: string,
 ): Promise<ServiceAnswer> =>
-  postToService('/sfu/get', {
-    room: roomId,
-    openid_token: await openIdToken(user),
-    device_id: user.deviceId,
-    ...extra,
-  });
+  postToService(
+    '/sfu/get',
+    { room: roomId, openid_token: await openIdToken(user), device_id: user.deviceId, ...extra },
+    false,
+    serviceUrl,
+  );
 
 export const getToken = async (
   user: TestUser,
@@ -183,9 +189,14 @@ export const livekitApi = (): RoomServiceClient =>
  * Gets a token on /sfu/get (retrying while our view of the user's join catches up) and connects to
  * LiveKit as a headless participant; the room is added to `opened` for the suite to disconnect.
  */
-export async function connectToCall(user: TestUser, roomId: string, opened: Room[]): Promise<Room> {
+export async function connectToCall(
+  user: TestUser,
+  roomId: string,
+  opened: Room[],
+  serviceUrl?: string,
+): Promise<Room> {
   const answer = await eventually('a token', async () => {
-    const a = await sfuGet(user, roomId);
+    const a = await sfuGet(user, roomId, {}, serviceUrl);
     return a.status === 200 ? a : undefined;
   });
   const room = new Room();

@@ -53,8 +53,12 @@ async function call<T>(
 export const uniqueName = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`;
 
 /** Registers a user through Synapse's shared-secret admin API. */
-export async function registerUser(name: 'a' | 'b', localpart = uniqueName('user'), admin = false): Promise<TestUser> {
-  const hs = homeserver(name);
+export async function registerUser(
+  name: 'a' | 'b' | HomeserverEnv,
+  localpart = uniqueName('user'),
+  admin = false,
+): Promise<TestUser> {
+  const hs = typeof name === 'string' ? homeserver(name) : name;
   const { nonce } = await call<{ nonce: string }>(hs, 'GET', '/_synapse/admin/v1/register');
   const password = randomBytes(12).toString('hex');
   const mac = createHmac('sha1', hs.registration_shared_secret)
