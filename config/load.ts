@@ -135,10 +135,14 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   return result.config;
 }
 
-/** Reads and checks a config file: the config, or every problem with its place in the file. */
+/**
+ * Reads and checks a config file: the config, or every problem with its place in the file. With
+ * `placeholders` (key → the sample's stand-in), a required value left as generated is a problem too.
+ */
 export function checkConfigFile(
   path: string,
   env: NodeJS.ProcessEnv = process.env,
+  placeholders: Record<string, string> = {},
 ): { config: Config } | { problems: ConfigProblem[] } {
   let text: string;
   try {
@@ -163,7 +167,18 @@ export function checkConfigFile(
       }),
     };
   }
-  return validate(doc.toJS(), dirname(resolve(path)), env, doc, lines);
+  const result = validate(doc.toJS(), dirname(resolve(path)), env, doc, lines);
+  const unfilled: ConfigProblem[] = [];
+  for (const [key, sample] of Object.entries(placeholders)) {
+    const keyPath = key.split('.');
+    if (doc.getIn(keyPath) !== sample) continue;
+    const offset = offsetOf(doc, keyPath, false);
+    const { line, col } = offset === undefined ? { line: 0, col: 0 } : lines.linePos(offset);
+    unfilled.push({ line, column: col, key, message: `still the sample's placeholder (${sample}): set it` });
+  }
+  if (unfilled.length === 0) return result;
+  const problems = [...('problems' in result ? result.problems : []), ...unfilled];
+  return { problems: problems.sort((a, b) => a.line - b.line || a.column - b.column) };
 }
 
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {

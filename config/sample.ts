@@ -18,7 +18,8 @@ interface JsonSchema {
   anyOf?: JsonSchema[];
 }
 
-const placeholders: Record<string, string> = {
+/** The sample's stand-ins for required values: left as they are, the config cannot work. */
+export const placeholders: Record<string, string> = {
   'homeserver.url': 'https://matrix.example.org',
   'homeserver.domain': 'example.org',
   'appservice.url': 'http://causerie.internal:8480',
@@ -27,6 +28,11 @@ const placeholders: Record<string, string> = {
   'livekit.api_key': 'APIxxxxxxxx',
   'livekit.api_secret': 'set-me-or-use-CAUSERIE_LIVEKIT_API_SECRET',
 };
+
+/** The stand-ins that cannot be a deployment's value (a registration path may well stay as it is). */
+export const unfilledPlaceholders: Record<string, string> = Object.fromEntries(
+  Object.entries(placeholders).filter(([key]) => key !== 'appservice.registration'),
+);
 
 function scalar(v: unknown): string {
   if (typeof v === 'string') return /^[\w./:@-]*$/.test(v) && v !== '' ? v : JSON.stringify(v);

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { homeserverSnippet, livekitSnippet, wellKnownClient } from '../config/deploy-snippets.ts';
 import { checkConfigFile, ConfigError, formatProblem, loadConfig } from '../config/load.ts';
 import { buildRegistration, writeRegistration } from '../config/registration.ts';
-import { renderSample } from '../config/sample.ts';
+import { renderSample, unfilledPlaceholders } from '../config/sample.ts';
 import { createLogger } from '../core/log.ts';
 import { doctorChecks } from './doctor-checks.ts';
 import { formatReport, runDoctor } from './doctor.ts';
@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
   if (values.config === undefined) return usageError(`${command} needs -c <config.yaml>`);
 
   if (command === 'validate-config' || command === 'doctor') {
-    const result = checkConfigFile(values.config);
+    const result = checkConfigFile(values.config, process.env, unfilledPlaceholders);
     if ('problems' in result) {
       if (command === 'doctor') process.stderr.write(`✗ configuration valid: ${result.problems.length} problem(s)\n`);
       for (const p of result.problems) process.stderr.write(`${formatProblem(values.config, p)}\n`);

@@ -26,9 +26,9 @@ writeFileSync(
   config,
   `homeserver:
   url: http://synapse.internal:8008
-  domain: example.org
+  domain: agents.example.net
 appservice:
-  url: http://causerie.internal:8480
+  url: http://causerie.lan:8480
   public_url: https://visio.example.org/
   registration: registration.yaml
 livekit:
@@ -48,6 +48,18 @@ describe('the causerie command', () => {
     expect(again.stderr).toMatch(/exists; pass --force/);
   });
 
+  it('refuses the generated config left unedited, naming each placeholder and its line', () => {
+    const sample = join(dir, 'unedited.yaml');
+    expect(causerie('generate-config', '-o', sample).status).toBe(0);
+    const r = causerie('validate-config', '-c', sample);
+    expect(r.status).toBe(1);
+    for (const key of ['homeserver.url', 'homeserver.domain', 'appservice.url', 'livekit.url', 'livekit.api_key'])
+      expect(r.stderr).toMatch(
+        new RegExp(`${sample}:\\d+:\\d+: ${key.replace('.', '\\.')}: still the sample's placeholder`),
+      );
+    expect(r.stderr).not.toContain('appservice.registration');
+  });
+
   it('validates: a good file passes; a broken one lists each problem with file:line:column and fails', () => {
     expect(causerie('validate-config', '-c', config)).toMatchObject({ status: 0 });
     const broken = join(dir, 'broken.yaml');
@@ -65,7 +77,7 @@ describe('the causerie command', () => {
   it('writes the registration the homeserver loads', () => {
     expect(causerie('generate-registration', '-c', config).status).toBe(0);
     const reg = parseYaml(readFileSync(join(dir, 'registration.yaml'), 'utf8')) as Record<string, unknown>;
-    expect(reg['url']).toBe('http://causerie.internal:8480');
+    expect(reg['url']).toBe('http://causerie.lan:8480');
     expect(reg['sender_localpart']).toBe('causerie');
   });
 
@@ -89,7 +101,7 @@ describe('the causerie command', () => {
     const lk = parseYaml(r.stdout) as Record<string, unknown>;
     expect(lk['webhook']).toEqual({
       api_key: 'causerie-prod',
-      urls: ['http://causerie.internal:8480/livekit/webhook'],
+      urls: ['http://causerie.lan:8480/livekit/webhook'],
     });
     expect(lk['room']).toEqual({ auto_create: false });
     expect(r.stdout).not.toContain(secret);
