@@ -1,7 +1,10 @@
 /**
  * Structured logging: one JSON line per event on stderr, with the fields that locate it
- * (room_id, call_id, user_id…). Callers never pass token material.
+ * (room_id, call_id, user_id…), and the id of the HTTP request being handled (request-context.ts).
+ * Callers never pass token material.
  */
+import { currentRequestId } from './request-context.ts';
+
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
 
 export interface Logger {
@@ -25,7 +28,11 @@ export function createLogger(
   const min = rank[level];
   const emit = (lvl: LogLevel, event: string, fields: LogFields = {}): void => {
     if (rank[lvl] < min) return;
-    write(`${JSON.stringify({ ts: new Date().toISOString(), level: lvl, component, event, ...fields })}\n`);
+    const requestId = currentRequestId();
+    const base = { ts: new Date().toISOString(), level: lvl, component, event };
+    write(
+      `${JSON.stringify(requestId === undefined ? { ...base, ...fields } : { ...base, request_id: requestId, ...fields })}\n`,
+    );
   };
   return {
     debug: (e, f) => {

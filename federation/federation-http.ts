@@ -10,6 +10,7 @@ import { rootCertificates } from 'node:tls';
 
 import { Agent, request } from 'undici';
 
+import { currentRequestId } from '../core/request-context.ts';
 import { ApiError, upstreamFailed, upstreamTimeout } from '../core/errors.ts';
 import type { FederationEndpoint } from './server-discovery.ts';
 
@@ -113,6 +114,8 @@ export class FederationHttp {
         headers: {
           accept: 'application/json',
           ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
+          // The request this call serves, so it can be followed into the homeserver's log.
+          ...(currentRequestId() === undefined ? {} : { 'x-request-id': currentRequestId() }),
         },
         ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
       });

@@ -14,6 +14,7 @@ import express, {
 } from 'express';
 
 import type { Database } from '../schema/database.ts';
+import { requestIdFrom, withRequestId } from '../core/request-context.ts';
 import { ApiError, internal, notJson, tooLarge, unavailable, unrecognized } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 
@@ -74,6 +75,14 @@ export function createHttpApp(deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy ?? false);
+
+  // Every request gets an id (the proxy's when it is a plain token), echoed in the answer and carried
+  // through everything done for it: its log lines and outgoing federation calls name it.
+  app.use((req, res, next) => {
+    const id = requestIdFrom(req.get('x-request-id'));
+    res.setHeader('x-request-id', id);
+    withRequestId(id, next);
+  });
 
   // No route takes a compressed body: a few kilobytes of gzip can inflate to gigabytes.
   app.use((req, _res, next) => {

@@ -13,7 +13,8 @@ export async function metricsReference(): Promise<string> {
   const labels = (m: (typeof all)[number]): string => {
     const names = new Set<string>();
     for (const v of m.values) for (const k of Object.keys(v.labels)) if (k !== 'le') names.add(k);
-    const declared = (registry.getSingleMetric(m.name) as unknown as { labelNames?: string[] } | undefined)?.labelNames ?? [];
+    const declared =
+      (registry.getSingleMetric(m.name) as unknown as { labelNames?: string[] } | undefined)?.labelNames ?? [];
     for (const k of declared) names.add(k);
     return [...names].map((n) => `\`${n}\``).join(', ');
   };
