@@ -3,6 +3,9 @@
  * homeserver, checks they are joined to the room right now, decides their rights from power levels,
  * makes sure the LiveKit room exists when they may start the call, mints the token and audits the
  * decision. Deny-listed or not allow-listed homeservers are refused before any network call.
+ * Without a room view (token-only mode, started as lk-jwt-service is: service/token-only.ts), it
+ * decides as lk-jwt-service does: any verified Matrix user may join, with media; users of the
+ * full-access servers may also start the call (create the LiveKit room).
  */
 import { AccessToken } from 'livekit-server-sdk';
 
@@ -10,7 +13,7 @@ import { RoomNotVisibleError, type RoomView } from '../core/room-model.ts';
 import type { AuditSink } from '../core/audit-trail.ts';
 import type { DelegatedLeaveRegistry } from '../core/delegated-leave.ts';
 import { ApiError, forbidden, internal, unavailable } from '../core/errors.ts';
-import { decideGrant, type GrantPolicy } from '../core/grants.ts';
+import { decideGrant, type Grant, type GrantPolicy } from '../core/grants.ts';
 import type { LivekitIdentities } from '../livekit/identities.ts';
 import type { LivekitRooms } from '../livekit/rooms.ts';
 import { livekitIdentityForMember, livekitLegacyIdentity, livekitRoomAlias } from '../core/livekit-names.ts';
@@ -21,7 +24,8 @@ import { unauthorizedRequest, type TokenRequest } from './token-requests.ts';
 
 export interface TokenServiceDeps {
   verifier: Pick<OpenIdVerifier, 'verify'>;
-  rooms: {
+  /** The rooms the appservice sees; absent in token-only mode. */
+  rooms?: {
     get(roomId: string): Promise<RoomView>;
     confirmMember(roomId: string, userId: string): Promise<RoomView>;
     /** Why the view of this room may be behind the homeserver right now, if it may be. */
@@ -126,9 +130,45 @@ export class TokenService {
     }
     // Fail closed: a grant we could not record (audit, identity) is not made.
     if (this.deps.databaseAvailable?.() === false) throw unavailable('database_unavailable');
+    const { userId, grant } =
+      this.deps.rooms === undefined
+        ? await this.openGrant(req, server, verified)
+        : await this.roomGrant(this.deps.rooms, req, server, verified);
+    return this.mint(req, userId, grant);
+  }
+
+  /** Token-only mode: a verified user, rights from their server alone (as lk-jwt-service). */
+  private async openGrant(
+    req: TokenRequest,
+    server: string,
+    verified: { userId?: string },
+  ): Promise<{ userId: string; grant: Grant }> {
+    const userId = await this.deps.verifier.verify(req.openIdToken);
+    if (req.claimedUserId !== undefined && req.claimedUserId !== userId)
+      throw unauthorizedRequest('claimed_user_mismatch');
+    verified.userId = userId;
+    const fullAccess = this.opts.policy.fullAccessServers;
+    return {
+      userId,
+      grant: {
+        canPublish: true,
+        canSubscribe: true,
+        mayCreateRoom: fullAccess.includes('*') || isServerNameListed(server, fullAccess),
+        displayName: undefined,
+      },
+    };
+  }
+
+  /** With the appservice's room view: a joined member now, rights from the room's power levels. */
+  private async roomGrant(
+    rooms: NonNullable<TokenServiceDeps['rooms']>,
+    req: TokenRequest,
+    server: string,
+    verified: { userId?: string },
+  ): Promise<{ userId: string; grant: Grant }> {
     let room;
     try {
-      room = await this.deps.rooms.get(req.roomId);
+      room = await rooms.get(req.roomId);
     } catch (err) {
       // A room the bot is not in answers exactly like a room one is not in: no probing which rooms
       // Causerie serves.
@@ -146,20 +186,23 @@ export class TokenService {
     let grant = decideGrant(room, userId, server, this.opts.policy);
     // Before refusing on membership, ask the homeserver: the join may not have reached us yet. And
     // never grant on a view known to be behind (a held transaction may hold this user's ban).
-    const stale = this.deps.rooms.stale(req.roomId);
+    const stale = rooms.stale(req.roomId);
     if (
       (grant instanceof ApiError && room.members.get(userId)?.membership !== 'join') ||
       (stale !== undefined && !(grant instanceof ApiError))
     ) {
       try {
-        grant = decideGrant(await this.deps.rooms.confirmMember(req.roomId, userId), userId, server, this.opts.policy);
+        grant = decideGrant(await rooms.confirmMember(req.roomId, userId), userId, server, this.opts.policy);
       } catch (err) {
         if (err instanceof RoomNotVisibleError) throw notMember();
         throw unavailable('local_homeserver_unreachable');
       }
     }
     if (grant instanceof ApiError) throw grant;
+    return { userId, grant };
+  }
 
+  private async mint(req: TokenRequest, userId: string, grant: Grant) {
     const alias = livekitRoomAlias(req.roomId, req.slotId);
     const identity =
       req.memberId === undefined

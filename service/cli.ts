@@ -20,6 +20,7 @@ import { createLogger } from '../core/log.ts';
 import { doctorChecks } from './doctor-checks.ts';
 import { formatReport, runDoctor } from './doctor.ts';
 import { startService } from './start.ts';
+import { startTokenOnly, tokenOnlyOptionsFromEnv, tokenOnlyRequested } from './token-only.ts';
 
 const usage = `usage: causerie <command> [options]
 
@@ -30,7 +31,9 @@ const usage = `usage: causerie <command> [options]
   homeserver-config -c <config.yaml>              print the homeserver.yaml settings and .well-known entry
   livekit-config -c <config.yaml>                 print the livekit.yaml settings
   doctor -c <config.yaml>                         check the deployment part by part (✓/✗ and the fix)
-  start -c <config.yaml>                          run the service`;
+  start -c <config.yaml>                          run the service
+  start                                           the token service alone, from lk-jwt-service's
+                                                  environment variables (LIVEKIT_URL, LIVEKIT_KEY, …)`;
 
 const out = (text: string): void => {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -81,6 +84,13 @@ async function main(argv: string[]): Promise<number> {
     'start',
   ];
   if (!commands.includes(command)) return usageError(`unknown command "${command}"`);
+  // As lk-jwt-service: no config file, its environment variables (service/token-only.ts).
+  if (command === 'start' && values.config === undefined && tokenOnlyRequested(process.env)) {
+    const log = createLogger('service');
+    const service = await startTokenOnly(tokenOnlyOptionsFromEnv(process.env), log);
+    stopOnSignals(log, () => service.stop());
+    return -1;
+  }
   if (values.config === undefined) return usageError(`${command} needs -c <config.yaml>`);
 
   if (command === 'validate-config' || command === 'doctor') {
@@ -134,9 +144,14 @@ function usageError(text: string): number {
 async function start(config: ReturnType<typeof loadConfig>): Promise<number> {
   const log = createLogger('service');
   const service = await startService(config, { log });
+  stopOnSignals(log, () => service.stop());
+  return -1; // keep running
+}
+
+function stopOnSignals(log: ReturnType<typeof createLogger>, stop: () => Promise<void>): void {
   const shutdown = (signal: string): void => {
     log.info('stopping', { signal });
-    service.stop().then(
+    stop().then(
       () => process.exit(0),
       () => process.exit(1),
     );
@@ -147,7 +162,6 @@ async function start(config: ReturnType<typeof loadConfig>): Promise<number> {
   process.once('SIGINT', () => {
     shutdown('SIGINT');
   });
-  return -1; // keep running
 }
 
 main(process.argv.slice(2)).then(
