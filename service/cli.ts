@@ -1,6 +1,7 @@
 /**
  * The `causerie` command (bin/causerie; `npx causerie …` in a checkout):
  *   generate-config       a commented sample config (every key, its default)
+ *   setup                 validate-config + generate-registration + the two settings files, in one
  *   validate-config       every problem of a config, with file:line:column and key
  *   generate-registration the appservice registration for the homeserver
  *   homeserver-config     the homeserver.yaml settings and .well-known entry this service needs
@@ -10,6 +11,7 @@
  * Exit status: 0 done, 1 a problem found (printed), 2 a usage error.
  */
 import { existsSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { homeserverSnippet, livekitSnippet, wellKnownClient } from '../config/deploy-snippets.ts';
@@ -25,6 +27,8 @@ import { startTokenOnly, tokenOnlyOptionsFromEnv, tokenOnlyRequested } from './t
 const usage = `usage: causerie <command> [options]
 
   generate-config -o <config.yaml> [--force]      write a commented sample config (- for stdout)
+  setup -c <config.yaml>                          after editing the config: validate it, write the registration
+                                                  and the homeserver.yaml / livekit.yaml settings to paste
   validate-config -c <config.yaml>                list every problem, with line and key
   generate-registration -c <config.yaml> [-o <registration.yaml>] [--force]
                                                   write the appservice registration for the homeserver
@@ -76,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
     return writeNew(values.output, renderSample(), values.force, '');
   }
   const commands = [
+    'setup',
     'validate-config',
     'generate-registration',
     'homeserver-config',
@@ -93,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.config === undefined) return usageError(`${command} needs -c <config.yaml>`);
 
-  if (command === 'validate-config' || command === 'doctor') {
+  if (command === 'validate-config' || command === 'doctor' || command === 'setup') {
     const result = checkConfigFile(values.config, process.env, unfilledPlaceholders);
     if ('problems' in result) {
       if (command === 'doctor') process.stderr.write(`✗ configuration valid: ${result.problems.length} problem(s)\n`);
@@ -103,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
       );
       return 1;
     }
+    if (command === 'setup') return setup(result.config, values.config);
     if (command === 'doctor') {
       const results = await runDoctor(doctorChecks(result.config, values.config));
       out(formatReport(results));
@@ -134,6 +140,32 @@ async function main(argv: string[]): Promise<number> {
     default:
       return start(config);
   }
+}
+
+/**
+ * `setup`: after the config is edited, everything else the homeserver and LiveKit need in one step:
+ * the registration (kept if it exists: its tokens are already loaded), and the homeserver.yaml and
+ * livekit.yaml settings written next to the config, to paste in.
+ */
+function setup(config: ReturnType<typeof loadConfig>, configPath: string): number {
+  const reg = config.appservice.registration;
+  if (existsSync(reg)) out(`kept ${reg} (the homeserver may have loaded its tokens already)`);
+  else {
+    writeRegistration(reg, buildRegistration(config));
+    out(`wrote ${reg}`);
+  }
+  const dir = dirname(resolve(configPath));
+  const hsFile = join(dir, 'homeserver.causerie.yaml');
+  const lkFile = join(dir, 'livekit.causerie.yaml');
+  writeFileSync(
+    hsFile,
+    `${homeserverSnippet(config)}\n# If a web server, not Synapse, serves /.well-known/matrix/client, merge this into it:\n# ${JSON.stringify(wellKnownClient(config))}\n`,
+  );
+  writeFileSync(lkFile, livekitSnippet(config));
+  out(`wrote ${hsFile}: merge it into Synapse's homeserver.yaml, then restart Synapse`);
+  out(`wrote ${lkFile}: merge it into livekit.yaml with the secret filled in, then restart LiveKit`);
+  out(`then: causerie start -c ${configPath}, and causerie doctor -c ${configPath}`);
+  return 0;
 }
 
 function usageError(text: string): number {

@@ -1,7 +1,8 @@
 /**
  * docs/DEPLOY.md, followed on a fresh homeserver: a third Synapse as it is before Causerie (no
  * delayed events, no MatrixRTC transports), its own LiveKit, and a Causerie set up only with the
- * `causerie` commands and the three edits the doc names (config.yaml, homeserver.yaml, livekit.yaml);
+ * `causerie` commands (generate-config, setup, start, doctor) and the three edits the doc names
+ * (config.yaml, homeserver.yaml, livekit.yaml);
  * `doctor` finds each homeserver setting missing in turn (that ✗ only), then all ✓, and a call works
  * in a room there. The service uses the embedded database (no database URL), as a first deployment
  * would.
@@ -145,15 +146,14 @@ describe('docs/DEPLOY.md on a fresh homeserver', () => {
     doc.setIn(['federation', 'private_address_servers'], [hs.server_name]);
     doc.setIn(['federation', 'ca_file'], tlsCert);
     writeFileSync(config, doc.toString());
-    const validated = causerie('validate-config', '-c', config);
-    expect(validated.status, validated.stderr).toBe(0);
-    expect(causerie('generate-registration', '-c', config).status).toBe(0);
+    // 2. setup: validates, writes the registration and the two settings files to paste.
+    const set = causerie('setup', '-c', config);
+    expect(set.status, set.stderr).toBe(0);
+    expect(set.stdout).toContain('homeserver.causerie.yaml');
 
-    // 2. homeserver.yaml: what homeserver-config prints, pasted in (the second edit). Doctor is run
-    // first with each part left out: it names exactly that part.
-    const printed = causerie('homeserver-config', '-c', config);
-    expect(printed.status).toBe(0);
-    const snippet = parseYaml(printed.stdout.split('# If a web server')[0] ?? '') as Yaml;
+    // homeserver.yaml: the settings pasted in (the second edit). Doctor is run first with each part
+    // left out: it names exactly that part.
+    const snippet = parseYaml(readFileSync(join(dir, 'homeserver.causerie.yaml'), 'utf8')) as Yaml;
     /** The snippet without some of its keys (`a` or `a.b`), as an admin who forgot them would paste it. */
     const without = (...keys: string[]): Yaml => {
       const drop = (node: Yaml, prefix: string): Yaml =>
@@ -166,11 +166,11 @@ describe('docs/DEPLOY.md on a fresh homeserver', () => {
     };
     await startSynapse(merge(bareHomeserver, without('max_event_delay_duration')));
 
-    // 3. livekit.yaml: what livekit-config prints, the secret filled in (the third edit).
-    const lk = causerie('livekit-config', '-c', config);
-    expect(lk.status).toBe(0);
+    // 3. livekit.yaml: the settings pasted in, the secret filled in (the third edit).
     const livekitYaml = join(dir, 'livekit.yaml');
-    const lkSettings = parseYaml(lk.stdout.replace(/<the secret of [^>]+>/, secret)) as Yaml;
+    const lkSettings = parseYaml(
+      readFileSync(join(dir, 'livekit.causerie.yaml'), 'utf8').replace(/<the secret of [^>]+>/, secret),
+    ) as Yaml;
     writeFileSync(
       livekitYaml,
       stringifyYaml(
@@ -215,12 +215,10 @@ describe('docs/DEPLOY.md on a fresh homeserver', () => {
     const report = doctor();
     expect(report.failed, report.output).toEqual([]);
     expect(report.status).toBe(0);
+    // At most five commands: four, besides the three edits.
     expect(commands.filter((c, i) => commands.indexOf(c) === i)).toEqual([
       'generate-config',
-      'validate-config',
-      'generate-registration',
-      'homeserver-config',
-      'livekit-config',
+      'setup',
       'start',
       'doctor',
     ]);

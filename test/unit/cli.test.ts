@@ -81,6 +81,30 @@ describe('the causerie command', () => {
     expect(reg['sender_localpart']).toBe('causerie');
   });
 
+  it('setup: checks the config, writes the registration (keeping an existing one) and the two settings files', () => {
+    const setupDir = mkdtempSync(join(tmpdir(), 'causerie-setup-'));
+    const cfg = join(setupDir, 'config.yaml');
+    writeFileSync(cfg, readFileSync(config, 'utf8'));
+    const first = causerie('setup', '-c', cfg);
+    expect(first.status, first.stderr).toBe(0);
+    const reg = readFileSync(join(setupDir, 'registration.yaml'), 'utf8');
+    expect(parseYaml(readFileSync(join(setupDir, 'homeserver.causerie.yaml'), 'utf8'))).toMatchObject({
+      matrix_rtc: { transports: [{ livekit_service_url: 'https://visio.example.org' }] },
+    });
+    expect(parseYaml(readFileSync(join(setupDir, 'livekit.causerie.yaml'), 'utf8'))).toMatchObject({
+      room: { auto_create: false },
+    });
+    expect(readFileSync(join(setupDir, 'livekit.causerie.yaml'), 'utf8')).not.toContain(secret);
+    // Run again: the registration (its tokens possibly loaded by the homeserver) is kept.
+    expect(causerie('setup', '-c', cfg).stdout).toContain('kept');
+    expect(readFileSync(join(setupDir, 'registration.yaml'), 'utf8')).toBe(reg);
+    // A broken config: located problems, exit 1, nothing written.
+    writeFileSync(cfg, readFileSync(config, 'utf8').replace('url: wss://sfu.example.org', 'url: sfu'));
+    const broken = causerie('setup', '-c', cfg);
+    expect(broken.status).toBe(1);
+    expect(broken.stderr).toMatch(/:9:8: livekit\.url: /);
+  });
+
   it('prints the homeserver settings: registration, delayed events, this service as MatrixRTC transport', () => {
     const r = causerie('homeserver-config', '-c', config);
     expect(r.status).toBe(0);
