@@ -73,6 +73,8 @@ async function ensureDebianPackages(): Promise<void> {
   if (!existsSync('/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf')) missing.push('fonts-noto-color-emoji');
   // `systemd-analyze verify` checks the systemd unit shipped in deploy/.
   if (!commandExists('systemd-analyze')) missing.push('systemd');
+  // A homeserver with its clock off, for `causerie doctor`'s clock check (test/disruptive/deploy.test.ts).
+  if (!commandExists('faketime')) missing.push('faketime');
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     throw new StackError(

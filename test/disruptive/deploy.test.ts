@@ -7,7 +7,7 @@
  * in a room there. The service uses the embedded database (no database URL), as a first deployment
  * would.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,19 +86,17 @@ function merge(into: Yaml, add: Yaml): Yaml {
 const homeserverYaml = join(dataDir(spec), 'homeserver.yaml');
 let bareHomeserver: Yaml = {};
 
-async function startSynapse(config: Yaml, federation = true): Promise<void> {
+async function startSynapse(config: Yaml, federation = true, clockOffset?: string): Promise<void> {
   const running = pids.findIndex((p) => p.part === 'synapse-c');
   if (running >= 0) {
     const [p] = pids.splice(running, 1);
     if (p !== undefined) await stopGroup(p.part, p.pid);
   }
   writeFileSync(homeserverYaml, stringifyYaml(config));
-  const pid = startDetached({
-    part: 'synapse-c',
-    command: synapsePython,
-    args: ['-m', 'synapse.app.homeserver', '-c', homeserverYaml],
-    cwd: dataDir(spec),
-  });
+  const synapse = [synapsePython, '-m', 'synapse.app.homeserver', '-c', homeserverYaml];
+  // A homeserver whose clock is off (libfaketime): its answers' Date headers say so.
+  const [command, ...args] = clockOffset === undefined ? synapse : ['faketime', '-f', clockOffset, ...synapse];
+  const pid = startDetached({ part: 'synapse-c', command: command ?? synapsePython, args, cwd: dataDir(spec) });
   pids.push({ part: 'synapse-c', pid });
   // Without the federation resource only the client API can say it is up.
   const healthy = async (): Promise<boolean> =>
@@ -223,6 +221,48 @@ describe('docs/DEPLOY.md on a fresh homeserver', () => {
     expect(doctor().failed).toEqual([
       "homeserver's OpenID endpoint reachable over federation (as partners' services reach it)",
     ]);
+    // A federation certificate that is trusted but expires in 2 days: renewal has failed somewhere.
+    const shortKey = join(dir, 'short.key');
+    const shortCert = join(dir, 'short.crt');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-sha256',
+        '-days',
+        '2',
+        '-keyout',
+        shortKey,
+        '-out',
+        shortCert,
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    const bundle = join(dir, 'trusted.pem');
+    writeFileSync(bundle, `${readFileSync(tlsCert, 'utf8')}\n${readFileSync(shortCert, 'utf8')}`);
+    const withBundle = parseDocument(readFileSync(config, 'utf8'));
+    withBundle.setIn(['federation', 'ca_file'], bundle);
+    writeFileSync(config, withBundle.toString());
+    await startSynapse(
+      { ...merge(bareHomeserver, snippet), tls_certificate_path: shortCert, tls_private_key_path: shortKey },
+      false,
+    );
+    const expiring = doctor();
+    expect(expiring.failed, expiring.output).toEqual(['TLS certificates valid, not about to expire']);
+    expect(expiring.output).toMatch(/expires in [01] days/);
+    // Its clock two minutes ahead: tokens and signatures would be judged on different times.
+    await startSynapse(merge(bareHomeserver, snippet), true, '+120s');
+    const skewed = doctor();
+    expect(skewed.failed, skewed.output).toEqual(['clock in step with the homeserver and LiveKit']);
+    expect(skewed.output).toMatch(/homeserver's clock is 1[12]\d s off ours/);
     await startSynapse(merge(bareHomeserver, snippet));
     const report = doctor();
     expect(report.failed, report.output).toEqual([]);
