@@ -12,6 +12,7 @@ import { fetch } from 'undici';
 
 import { publicUrlOf } from '../config/deploy-snippets.ts';
 import type { Config } from '../config/schema.ts';
+import { readRegistration } from '../config/registration.ts';
 import { DOCTOR_ROOM_PREFIX } from '../core/livekit-names.ts';
 import { openDatabase } from '../schema/database.ts';
 import { listMigrations } from '../schema/migrate.ts';
@@ -122,6 +123,31 @@ export function doctorChecks(config: Config, configPath: string): Check[] {
             'route the public URL to this service (its /widget/ and token API), and build the widget (npm run build)',
           );
         return `${internal}, public ${service}`;
+      },
+    },
+    {
+      id: 'ping',
+      title: "the homeserver reaches this service's appservice API (ping, hs_token)",
+      needs: ['registration', 'service'],
+      run: async () => {
+        const reg = readRegistration(config.appservice.registration);
+        const hs = config.homeserver.url.replace(/\/+$/, '');
+        const res = await getJson(`${hs}/_matrix/client/v1/appservice/${encodeURIComponent(reg.id)}/ping`, {
+          method: 'POST',
+          body: '{}',
+          headers: { authorization: `Bearer ${reg.as_token}`, 'content-type': 'application/json' },
+        });
+        if (res.status === 200) return `answered in ${String(field(res.body, 'duration_ms'))} ms`;
+        const errcode = String(field(res.body, 'errcode'));
+        if (errcode === 'M_BAD_STATUS')
+          throw new Problem(
+            `this service refused the homeserver's call (${String(field(res.body, 'status'))}): the hs_token Synapse has is not the one in ${config.appservice.registration}`,
+            'give Synapse the same registration file this service reads (copy it again), then restart Synapse',
+          );
+        throw new Problem(
+          `the homeserver could not reach ${config.appservice.url} (${errcode}: ${String(field(res.body, 'error'))})`,
+          'set url in the registration to an address Synapse reaches (appservice.url), and open that port to Synapse',
+        );
       },
     },
     {

@@ -263,6 +263,15 @@ describe('docs/DEPLOY.md on a fresh homeserver', () => {
     const skewed = doctor();
     expect(skewed.failed, skewed.output).toEqual(['clock in step with the homeserver and LiveKit']);
     expect(skewed.output).toMatch(/homeserver's clock is 1[12]\d s off ours/);
+    // Synapse given a registration copy whose hs_token is not the service's: it cannot call us.
+    const staleCopy = join(dir, 'registration-stale-copy.yaml');
+    const reg = parseYaml(readFileSync(join(dir, 'registration.yaml'), 'utf8')) as Yaml;
+    writeFileSync(staleCopy, stringifyYaml({ ...reg, hs_token: randomBytes(32).toString('hex') }));
+    await startSynapse({ ...merge(bareHomeserver, snippet), app_service_config_files: [staleCopy] });
+    const stale = doctor();
+    expect(stale.failed, stale.output).toEqual([
+      "the homeserver reaches this service's appservice API (ping, hs_token)",
+    ]);
     await startSynapse(merge(bareHomeserver, snippet));
     const report = doctor();
     expect(report.failed, report.output).toEqual([]);

@@ -86,6 +86,7 @@ describe('causerie doctor', () => {
       [
         'delayed events (MSC4140) enabled, long enough',
         'homeserver advertises this service as its MatrixRTC transport',
+        "the homeserver reaches this service's appservice API (ping, hs_token)",
       ],
     ],
     [
@@ -94,7 +95,10 @@ describe('causerie doctor', () => {
         c['appservice'] = { ...c['appservice'], url: 'http://127.0.0.1:9', public_url: stackEnv().service.url };
       },
       'this service running, its public URL and widget reachable',
-      ["LiveKit's webhooks reach this service"],
+      [
+        "the homeserver reaches this service's appservice API (ping, hs_token)",
+        "LiveKit's webhooks reach this service",
+      ],
     ],
     [
       'the homeserver URL wrong',
@@ -106,6 +110,7 @@ describe('causerie doctor', () => {
         'appservice registration loaded by the homeserver',
         'delayed events (MSC4140) enabled, long enough',
         'homeserver advertises this service as its MatrixRTC transport',
+        "the homeserver reaches this service's appservice API (ping, hs_token)",
         'clock in step with the homeserver and LiveKit',
       ],
     ],
