@@ -3,6 +3,7 @@
  * Matrix-style JSON.
  */
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 import express, {
   type ErrorRequestHandler,
@@ -150,4 +151,25 @@ function toApiError(err: unknown): ApiError {
   if (e?.status !== undefined && e.status >= 400 && e.status < 500)
     return notJson('The request body could not be read');
   return internal();
+}
+
+/** Starts listening; resolves with the address once bound, rejects if binding fails. */
+export async function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  server.maxHeadersCount = 100;
+  server.listen(port, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  return server.address() as AddressInfo;
+}
+
+/** Stops accepting and drops open connections (keep-alive ones included). */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+    server.closeAllConnections();
+  });
 }

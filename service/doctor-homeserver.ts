@@ -12,9 +12,7 @@ import { Agent, fetch, type RequestInit } from 'undici';
 import { publicUrlOf } from '../config/deploy-snippets.ts';
 import { readRegistration, type Registration } from '../config/registration.ts';
 import type { Config } from '../config/schema.ts';
-import { BoundedDnsResolver } from '../federation/dns-resolver.ts';
-import { FederationHttp } from '../federation/federation-http.ts';
-import { ServerDiscovery } from '../federation/server-discovery.ts';
+import { createFederation } from '../federation/federation.ts';
 import { field, getJson, MIN_DELAY_MS, Problem, reachFailure, TIMEOUT_MS, type Check } from './doctor.ts';
 
 /** A certificate closer to expiry than this is a ✗: renewal has failed somewhere. */
@@ -159,15 +157,13 @@ export function homeserverChecks(config: Config, configPath: string): Check[] {
       id: 'federation_openid',
       title: "homeserver's OpenID endpoint reachable over federation (as partners' services reach it)",
       run: async () => {
-        const federation = new FederationHttp({ timeoutMs: TIMEOUT_MS, caFile: config.federation.ca_file });
-        const discovery = new ServerDiscovery({
-          dns: new BoundedDnsResolver({
-            servers: config.federation.dns_servers,
-            timeoutMs: config.federation.dns_timeout_ms,
-          }),
-          fetchWellKnown: (endpoint) => federation.wellKnown(endpoint),
+        const { http: federation, discovery } = createFederation({
+          timeoutMs: TIMEOUT_MS,
+          caFile: config.federation.ca_file,
+          dnsServers: config.federation.dns_servers,
+          dnsTimeoutMs: config.federation.dns_timeout_ms,
           privateAddressServers: config.federation.private_address_servers,
-          cacheMs: 0,
+          discoveryCacheMs: 0,
         });
         const endpoint = await discovery.resolve(config.homeserver.domain).catch((err: unknown) => {
           throw new Problem(

@@ -3,7 +3,6 @@
  * room view and transaction endpoint, the token service, the HTTP server. Returns a handle that
  * stops everything it started.
  */
-import type { AddressInfo } from 'node:net';
 
 import { RoomServiceClient } from 'livekit-server-sdk';
 
@@ -22,17 +21,15 @@ import { openDatabase } from '../schema/database.ts';
 import { migrate } from '../schema/migrate.ts';
 import { AuditLog } from '../schema/audit-log.ts';
 import { ClientApi } from '../federation/client-api.ts';
-import { BoundedDnsResolver } from '../federation/dns-resolver.ts';
-import { FederationHttp } from '../federation/federation-http.ts';
-import { createHttpApp, createHttpServer } from '../server/http.ts';
+import { createFederation } from '../federation/federation.ts';
+import { closeServer, createHttpApp, createHttpServer, listen } from '../server/http.ts';
 import { LivekitIdentities } from '../livekit/identities.ts';
 import { LivekitRooms } from '../livekit/rooms.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import { isServerNameListed } from '../core/matrix-ids.ts';
 import { createMetrics, metricsRoutes } from '../server/metrics.ts';
-import { OpenIdVerifier } from '../federation/openid-verify.ts';
 import { RateLimiter } from '../server/rate-limit.ts';
-import { ServerDiscovery, type DnsResolver } from '../federation/server-discovery.ts';
+import type { DnsResolver } from '../federation/server-discovery.ts';
 import { tokenRoutes } from '../server/token-api.ts';
 import { staticRoutes } from '../server/static-api.ts';
 import { TokenService } from '../server/token-service.ts';
@@ -80,21 +77,18 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   recovered.rooms = rooms;
   log.info('rooms_loaded', { rooms: await rooms.loadFromStore() });
 
-  const federation = new FederationHttp({ timeoutMs: config.federation.timeout_ms, caFile: config.federation.ca_file });
-  const discovery = new ServerDiscovery({
-    dns:
-      overrides.dns ??
-      new BoundedDnsResolver({
-        servers: config.federation.dns_servers,
-        timeoutMs: config.federation.dns_timeout_ms,
-      }),
-    fetchWellKnown: (endpoint) => federation.wellKnown(endpoint),
+  const {
+    http: federation,
+    discovery,
+    verifier,
+  } = createFederation({
+    timeoutMs: config.federation.timeout_ms,
+    caFile: config.federation.ca_file,
+    dnsServers: config.federation.dns_servers,
+    dnsTimeoutMs: config.federation.dns_timeout_ms,
     privateAddressServers: config.federation.private_address_servers,
-    cacheMs: config.federation.discovery_cache_seconds * 1000,
-  });
-  const verifier = new OpenIdVerifier({
-    resolve: (name) => discovery.resolve(name),
-    getJson: (endpoint, path) => federation.getJson(endpoint, path),
+    discoveryCacheMs: config.federation.discovery_cache_seconds * 1000,
+    dns: overrides.dns,
   });
   const roomService = new RoomServiceClient(
     livekitHttpUrl(config.livekit.url),
@@ -256,13 +250,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     ],
   });
   const server = createHttpServer(app);
-  server.maxHeadersCount = 100;
-  server.listen(config.listen.port, config.listen.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port } = await listen(server, config.listen.port, config.listen.host);
   const url = `http://${config.listen.host}:${port}`;
   log.info('listening', { url });
   const reconcileMs = config.appservice.reconcile_interval_seconds * 1000;
@@ -283,12 +271,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       revoker.stop();
       calls.stop();
       delayedLeaves.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-        server.closeAllConnections();
-      });
+      await closeServer(server);
       await audit.flush();
       await federation.close();
       await db.close();

@@ -15,21 +15,17 @@
  * checks membership and power levels and takes access away on leave, kick and ban.
  */
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 
 import { RoomServiceClient } from 'livekit-server-sdk';
 
 import type { Logger } from '../core/log.ts';
-import { BoundedDnsResolver } from '../federation/dns-resolver.ts';
-import { FederationHttp } from '../federation/federation-http.ts';
-import { OpenIdVerifier } from '../federation/openid-verify.ts';
-import { ServerDiscovery } from '../federation/server-discovery.ts';
+import { createFederation } from '../federation/federation.ts';
 import { LivekitIdentities } from '../livekit/identities.ts';
 import { LivekitRooms } from '../livekit/rooms.ts';
 import { AuditLog } from '../schema/audit-log.ts';
 import { openDatabase } from '../schema/database.ts';
 import { migrate } from '../schema/migrate.ts';
-import { createHttpApp, createHttpServer } from '../server/http.ts';
+import { closeServer, createHttpApp, createHttpServer, listen } from '../server/http.ts';
 import { RateLimiter } from '../server/rate-limit.ts';
 import { tokenRoutes } from '../server/token-api.ts';
 import { TokenService } from '../server/token-service.ts';
@@ -145,16 +141,13 @@ export async function startTokenOnly(
 ): Promise<{ url: string; stop(): Promise<void> }> {
   const db = await openDatabase({ dataDir: 'memory://' });
   await migrate(db);
-  const federation = new FederationHttp({ timeoutMs: 5_000, caFile: opts.caFile });
-  const discovery = new ServerDiscovery({
-    dns: new BoundedDnsResolver({ servers: [], timeoutMs: 2_000 }),
-    fetchWellKnown: (endpoint) => federation.wellKnown(endpoint),
+  const { http: federation, verifier } = createFederation({
+    timeoutMs: 5_000,
+    caFile: opts.caFile,
+    dnsServers: [],
+    dnsTimeoutMs: 2_000,
     privateAddressServers: opts.privateAddressServers,
-    cacheMs: 3_600_000,
-  });
-  const verifier = new OpenIdVerifier({
-    resolve: (name) => discovery.resolve(name),
-    getJson: (endpoint, path) => federation.getJson(endpoint, path),
+    discoveryCacheMs: 3_600_000,
   });
   const roomService = new RoomServiceClient(livekitHttpUrl(opts.livekitUrl), opts.apiKey, opts.apiSecret, {
     requestTimeout: 10,
@@ -192,23 +185,13 @@ export async function startTokenOnly(
     },
   });
   const server = createHttpServer(app);
-  server.listen(opts.port, opts.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port } = await listen(server, opts.port, opts.host);
   const url = `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${port}`;
   log.info('listening', { url, mode: 'token_only', full_access_servers: opts.fullAccessServers.join(',') });
   return {
     url,
     async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-        server.closeAllConnections();
-      });
+      await closeServer(server);
       await audit.flush();
       await federation.close();
       await db.close();

@@ -40,10 +40,8 @@ export const federationUrl = (spec: Pick<HomeserverSpec, 'federationPort'>): str
   `https://${host}:${spec.federationPort}`;
 export const dataDir = (spec: Pick<HomeserverSpec, 'name'>): string => join(stateDir, `synapse-${spec.name}`);
 
-/** One self-signed certificate for "localhost" / 127.0.0.1, shared by both homeservers. */
-export function ensureTls(): void {
-  if (existsSync(tlsCert) && existsSync(tlsKey)) return;
-  mkdirSync(tlsDir, { recursive: true });
+/** A self-signed certificate for "localhost" / 127.0.0.1 (openssl), valid `days` days. */
+export function selfSignedCertificate(keyFile: string, certFile: string, days: number): void {
   execFileSync(
     'openssl',
     [
@@ -54,11 +52,11 @@ export function ensureTls(): void {
       '-nodes',
       '-sha256',
       '-days',
-      '3650',
+      String(days),
       '-keyout',
-      tlsKey,
+      keyFile,
       '-out',
-      tlsCert,
+      certFile,
       '-subj',
       '/CN=localhost',
       '-addext',
@@ -66,6 +64,13 @@ export function ensureTls(): void {
     ],
     { stdio: 'ignore' },
   );
+}
+
+/** One self-signed certificate for "localhost" / 127.0.0.1, shared by both homeservers. */
+export function ensureTls(): void {
+  if (existsSync(tlsCert) && existsSync(tlsKey)) return;
+  mkdirSync(tlsDir, { recursive: true });
+  selfSignedCertificate(tlsKey, tlsCert, 3650);
 }
 
 /** The signing key in Synapse's file format: "ed25519 <version> <unpadded base64 seed>". */

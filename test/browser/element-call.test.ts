@@ -5,14 +5,13 @@
  * runs which; our widget loaded as Element Web's call app tells the host it joined and leaves on
  * the host's hang-up; a call Element Call starts gets its notices once.
  */
-import { createRequire } from 'node:module';
-
 import { TrackType } from 'livekit-server-sdk';
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { livekitRoomAlias } from '../../core/livekit-names.ts';
 import {
+  axeViolations,
   hostPageUrl,
   launchBrowser,
   mediaProbe,
@@ -45,18 +44,6 @@ interface Host {
   join(audio: boolean, video: boolean): Promise<unknown>;
   deviceMute(audio: boolean, video: boolean): Promise<{ audio_enabled?: boolean; video_enabled?: boolean }>;
   hangup(): Promise<unknown>;
-}
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-/** Serious and critical axe-core violations in a frame (WCAG 2 A/AA rules, colour contrast included). */
-async function axeViolations(frame: Frame): Promise<string[]> {
-  await frame.addScriptTag({ path: axePath });
-  const result = await frame.evaluate<{ violations: { id: string; impact: string | null; nodes: unknown[] }[] }>(
-    `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa'] } })`,
-  );
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.nodes.length})`);
 }
 
 /** The text colour of the first element matching `selector` inside the widget's shadow roots. */

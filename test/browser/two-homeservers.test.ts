@@ -3,19 +3,22 @@
  * Matrix client (the test host page), join, and see and hear each other; a banned partner is shown
  * that he was removed; a stranger is told he is not a member; no serious accessibility violation.
  */
-import { createRequire } from 'node:module';
-
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { livekitRoomAlias } from '../../core/livekit-names.ts';
-import { hostPageUrl, launchBrowser, mediaProbe, type MediaFacts } from '../../scripts/stack/clients/browser.ts';
+import {
+  axeViolations,
+  hostPageUrl,
+  launchBrowser,
+  mediaProbe,
+  type MediaFacts,
+} from '../../scripts/stack/clients/browser.ts';
 import { livekitApi, roomWithPartner, say, waitForCallWidget } from '../../scripts/stack/clients/calls.ts';
 import { asUser, eventually, registerUser, type TestUser } from '../../scripts/stack/clients/matrix.ts';
 import { stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 
 const enc = encodeURIComponent;
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 let browser: Browser;
 beforeAll(async () => {
@@ -71,17 +74,6 @@ async function seesVideoOf(frame: Frame, userId: string): Promise<{ width: numbe
       ),
     15_000,
   );
-}
-
-/** Serious and critical axe-core violations in a frame (WCAG 2 A/AA rules). */
-async function axeViolations(frame: Frame): Promise<string[]> {
-  await frame.addScriptTag({ path: axePath });
-  const result = await frame.evaluate<{ violations: { id: string; impact: string | null; nodes: unknown[] }[] }>(
-    `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa'] } })`,
-  );
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.nodes.length})`);
 }
 
 /** A started call (widget in the room) with Alice and Bob in it from their browsers. */

@@ -7,7 +7,7 @@
  * in a room there. The service uses the embedded database (no database URL), as a first deployment
  * would.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +35,7 @@ import {
   dataDir,
   federationUrl,
   homeserverHealthy,
+  selfSignedCertificate,
   serverName,
   tlsCert,
   writeHomeserverConfig,
@@ -224,28 +225,7 @@ describe('docs/DEPLOY.md on a fresh homeserver', () => {
     // A federation certificate that is trusted but expires in 2 days: renewal has failed somewhere.
     const shortKey = join(dir, 'short.key');
     const shortCert = join(dir, 'short.crt');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-sha256',
-        '-days',
-        '2',
-        '-keyout',
-        shortKey,
-        '-out',
-        shortCert,
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    selfSignedCertificate(shortKey, shortCert, 2);
     const bundle = join(dir, 'trusted.pem');
     writeFileSync(bundle, `${readFileSync(tlsCert, 'utf8')}\n${readFileSync(shortCert, 'utf8')}`);
     const withBundle = parseDocument(readFileSync(config, 'utf8'));

@@ -3,7 +3,6 @@
  * openssl): answers are capped, stalls time out, untrusted certificates and redirects count for
  * nothing.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -15,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ApiError } from '../../core/errors.ts';
 import { FederationHttp } from '../../federation/federation-http.ts';
+import { selfSignedCertificate } from '../../scripts/stack/synapse.ts';
 import type { FederationEndpoint } from '../../federation/server-discovery.ts';
 
 let dir: string;
@@ -24,27 +24,7 @@ const servers: Server[] = [];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'causerie-fedtest-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
+  selfSignedCertificate(join(dir, 'key.pem'), join(dir, 'cert.pem'), 1);
   key = readFileSync(join(dir, 'key.pem'), 'utf8');
   cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
   writeFileSync(join(dir, 'ca.pem'), cert);

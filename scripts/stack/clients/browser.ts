@@ -2,7 +2,9 @@
  * Headless Debian Chromium for browser tests: fake camera and microphone, no background
  * networking (this machine reaches nothing outside loopback), a fresh profile per launch.
  */
-import { chromium, type Browser } from 'playwright-core';
+import { createRequire } from 'node:module';
+
+import { chromium, type Browser, type Frame } from 'playwright-core';
 
 import { chromiumPath } from '../install.ts';
 
@@ -86,4 +88,17 @@ export interface MediaFacts {
   phase: string | undefined;
   error: string | undefined;
   firstFrameMs: string | undefined;
+}
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** Serious and critical axe-core violations in a frame (WCAG 2 A/AA rules, colour contrast included). */
+export async function axeViolations(frame: Frame): Promise<string[]> {
+  await frame.addScriptTag({ path: axePath });
+  const result = await frame.evaluate<{ violations: { id: string; impact: string | null; nodes: unknown[] }[] }>(
+    `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa'] } })`,
+  );
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.nodes.length})`);
 }
