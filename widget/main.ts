@@ -65,12 +65,6 @@ async function main(): Promise<void> {
     returnToLobby: params.returnToLobby,
     audioOnly: params.audioOnly,
   };
-  // Element Web asks for end-to-end encryption in an encrypted room: not available yet, and no
-  // call rather than one its members believe encrypted.
-  if (params.perParticipantE2EE) {
-    app.startError = new CallError('e2ee_unavailable');
-    return;
-  }
   const { widgetId, userId, deviceId, roomId } = params;
   if (widgetId === undefined || userId === undefined || deviceId === undefined || roomId === undefined) {
     app.startError = new CallError('bad_params');
@@ -89,7 +83,12 @@ async function main(): Promise<void> {
     link.host.onThemeChange((name) => {
       applyTheme(themeOf(name));
     });
-    const session = new CallSession(link, await service, { notify: params.sendNotificationType });
+    // Element Web asks for per-participant encryption in an encrypted room; the room's own state
+    // decides too (a room widget is given no such parameter).
+    const session = new CallSession(link, await service, {
+      notify: params.sendNotificationType,
+      e2ee: params.perParticipantE2EE,
+    });
     app.attach(session);
     // While the user looks at the lobby, get the token ready so Join only has to connect.
     session.prepare();

@@ -24,6 +24,8 @@ export interface CallAppOptions {
   lang: string;
   /** Call-app parameters overriding Element Web's defaults (intent, skipLobby, theme…). */
   overrides: Record<string, string>;
+  /** Capabilities the user refuses (by prefix). */
+  deny?: string[];
 }
 
 const CALL_APP_ACTIONS = [
@@ -58,7 +60,8 @@ export function loadCallApp(client: MatrixClient, o: CallAppOptions): void {
     skipLobby: 'false',
     returnToLobby: 'true',
     header: 'none',
-    perParticipantE2EE: 'false',
+    // As Element Web: per-participant media encryption in a room with m.room.encryption.
+    perParticipantE2EE: String(client.getRoom(o.roomId)?.hasEncryptionStateEvent() ?? false),
     userId: o.userId,
     deviceId: o.deviceId,
     roomId: o.roomId,
@@ -86,7 +89,7 @@ export function loadCallApp(client: MatrixClient, o: CallAppOptions): void {
     'camera; microphone; display-capture; autoplay; clipboard-write; fullscreen; screen-wake-lock; speaker-selection';
   // As Element Web does: the frame is in the page and the API exists before the frame has its source.
   document.getElementById('widget')?.appendChild(iframe);
-  const api = new ClientWidgetApi(widget, iframe, new HostDriver(client, o.roomId));
+  const api = new ClientWidgetApi(widget, iframe, new HostDriver(client, o.roomId, o.deny));
   api.setViewedRoomId(o.roomId);
   const actions: string[] = [];
   for (const action of CALL_APP_ACTIONS) {
@@ -113,6 +116,16 @@ export function loadCallApp(client: MatrixClient, o: CallAppOptions): void {
   iframe.src = src;
 }
 
+/** A to-device message the host received, as the tests read it (`window.causerieToDevice`). */
+export interface ReceivedToDevice {
+  type: string;
+  sender: string;
+  /** Olm-decrypted by the host's crypto, and from which device of the sender. */
+  encrypted: boolean;
+  senderDevice: string | undefined;
+  content: unknown;
+}
+
 /** Live events, state changes and to-device messages, as Element Web feeds them to its widgets. */
 export function feed(client: MatrixClient, api: ClientWidgetApi, roomId: string): void {
   const raw = (ev: MatrixEvent): IRoomEvent => ev.getEffectiveEvent() as unknown as IRoomEvent;
@@ -124,7 +137,16 @@ export function feed(client: MatrixClient, api: ClientWidgetApi, roomId: string)
   client.on(RoomStateEvent.Events, (ev) => {
     if (ev.getRoomId() === roomId) api.feedStateUpdate(raw(ev)).catch(swallow);
   });
+  const received: ReceivedToDevice[] = [];
+  (window as unknown as { causerieToDevice: ReceivedToDevice[] }).causerieToDevice = received;
   client.on(ClientEvent.ReceivedToDeviceMessage, ({ message, encryptionInfo }) => {
+    received.push({
+      type: message.type,
+      sender: message.sender,
+      encrypted: encryptionInfo !== null,
+      senderDevice: encryptionInfo?.senderDevice,
+      content: message.content,
+    });
     api.feedToDevice(message, encryptionInfo !== null).catch(swallow);
   });
 }

@@ -23,13 +23,15 @@ export class HostDriver extends WidgetDriver {
   constructor(
     private readonly client: MatrixClient,
     private readonly roomId: string,
+    /** Capabilities the user refuses (by prefix, e.g. `org.matrix.msc3819`: to-device messages). */
+    private readonly deny: readonly string[] = [],
   ) {
     super();
   }
 
   override validateCapabilities(requested: Set<Capability>): Promise<Set<Capability>> {
-    // A test host: the user approves everything the widget asks for.
-    return Promise.resolve(requested);
+    // A test host: the user approves everything the widget asks for, but what the test denies.
+    return Promise.resolve(new Set([...requested].filter((c) => !this.deny.some((d) => c.startsWith(d)))));
   }
 
   override async sendEvent(
@@ -85,17 +87,41 @@ export class HostDriver extends WidgetDriver {
     await this.client._unstable_sendScheduledDelayedEvent(delayId);
   }
 
-  /** Clear to-device messages only: this host has no end-to-end encryption. */
+  /**
+   * To-device messages, as Element Web sends them: encrypted ones through the client's Rust crypto
+   * (Olm, one encryption per payload), so only `m.room.encrypted` leaves the client; `*` means
+   * every device of the user the crypto layer knows.
+   */
   override async sendToDevice(
     eventType: string,
     encrypted: boolean,
     contentMap: Record<string, Record<string, object>>,
   ): Promise<void> {
-    if (encrypted) throw new Error('this host does not encrypt to-device messages');
-    const batch = Object.entries(contentMap).flatMap(([userId, devices]) =>
-      Object.entries(devices).map(([deviceId, payload]) => ({ userId, deviceId, payload })),
-    );
-    await this.client.queueToDevice({ eventType, batch });
+    if (!encrypted) {
+      const batch = Object.entries(contentMap).flatMap(([userId, devices]) =>
+        Object.entries(devices).map(([deviceId, payload]) => ({ userId, deviceId, payload })),
+      );
+      await this.client.queueToDevice({ eventType, batch });
+      return;
+    }
+    const crypto = this.client.getCrypto();
+    if (crypto === undefined) throw new Error('this host has no end-to-end encryption');
+    const byPayload = new Map<string, { payload: object; devices: { userId: string; deviceId: string }[] }>();
+    for (const [userId, devices] of Object.entries(contentMap)) {
+      for (const [deviceId, payload] of Object.entries(devices)) {
+        const key = JSON.stringify(payload);
+        const entry = byPayload.get(key) ?? { payload, devices: [] };
+        if (deviceId === '*') {
+          const known = (await crypto.getUserDeviceInfo([userId], true)).get(userId);
+          for (const id of known?.keys() ?? []) entry.devices.push({ userId, deviceId: id });
+        } else entry.devices.push({ userId, deviceId });
+        byPayload.set(key, entry);
+      }
+    }
+    for (const { payload, devices } of byPayload.values()) {
+      const batch = await crypto.encryptToDeviceMessages(eventType, devices, payload);
+      await this.client.queueToDevice(batch);
+    }
   }
 
   override async readRoomState(roomId: string, eventType: string, stateKey: string | undefined): Promise<IRoomEvent[]> {

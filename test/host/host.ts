@@ -7,7 +7,7 @@
  *
  * URL: /dev/host/#hs=<client API URL>&token=<access token>&user=<user id>&device=<device id>
  *      &room=<room id>&lang=<fr|en>[&callapp=causerie|element-call&app=<Element Call URL>]
- *      [&intent=…&skipLobby=…&theme=…: call-app parameters]
+ *      [&intent=…&skipLobby=…&theme=…: call-app parameters][&deny=<capability prefix>,…]
  *
  * With `callapp` it loads Causerie (`causerie`: the service's widget, or a copy served at `app`) or
  * the real Element Call served at `app`, the way Element Web loads its call app (call-app.ts).
@@ -41,9 +41,13 @@ async function main(): Promise<void> {
   const deviceId = need('device');
   const roomId = need('room');
   const lang = fragment.get('lang') ?? 'en';
+  const deny = (fragment.get('deny') ?? '').split(',').filter((d) => d !== '');
   const client = createClient({ baseUrl, accessToken: need('token'), userId, deviceId });
-  // A full client: it syncs, and feeds the widget the room's events as they come.
+  // A full client, as Element Web: end-to-end encryption (Rust crypto, a store in memory: each
+  // page is a new device), and it syncs and feeds the widget the room's events as they come.
+  await client.initRustCrypto({ useIndexedDB: false });
   await synced(client);
+  await deviceKeysPublished(client, userId, deviceId);
   const callApp = fragment.get('callapp');
   if (callApp !== null) {
     const overrides: Record<string, string> = {};
@@ -54,7 +58,7 @@ async function main(): Promise<void> {
     const appUrl = (
       callApp === 'element-call' ? need('app') : (fragment.get('app') ?? `${location.origin}/widget`)
     ).replace(/\/+$/, '');
-    loadCallApp(client, { appUrl, baseUrl, userId, deviceId, roomId, lang, overrides });
+    loadCallApp(client, { appUrl, baseUrl, userId, deviceId, roomId, lang, overrides, deny });
     status(`${userId} in ${roomId} (call app: ${callApp === 'element-call' ? 'Element Call' : 'Causerie'})`);
     return;
   }
@@ -105,12 +109,23 @@ async function main(): Promise<void> {
   iframe.allow = 'camera; microphone; display-capture; autoplay; fullscreen';
   iframe.src = url.href;
   document.getElementById('widget')?.appendChild(iframe);
-  const api = new ClientWidgetApi(widget, iframe, new HostDriver(client, roomId));
+  const api = new ClientWidgetApi(widget, iframe, new HostDriver(client, roomId, deny));
   api.setViewedRoomId(roomId);
   feed(client, api, roomId);
   api.on('ready', () => {
     status(`${userId} in ${roomId}`);
   });
+}
+
+/** Waits until the homeserver has this device's keys, so others can encrypt to it (5 s at most). */
+async function deviceKeysPublished(client: MatrixClient, userId: string, deviceId: string): Promise<void> {
+  const until = Date.now() + 5_000;
+  while (Date.now() < until) {
+    const res = await client.downloadKeysForUsers([userId]).catch(() => undefined);
+    if (res?.device_keys[userId]?.[deviceId] !== undefined) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the device keys were not published');
 }
 
 /** Starts the client's sync and waits for its first one, as a full client has before a call. */

@@ -16,6 +16,7 @@ import { parseCallEnded, type Reaction } from '../core/signals.ts';
 import { Avatars } from './avatars.ts';
 import { LeaveKeeper } from './leave-keeper.ts';
 import type { MatrixLink } from './matrix-link.ts';
+import { MediaEncryption } from './media-encryption.ts';
 import { remoteAudio, roomFacts, type Extras } from './room-facts.ts';
 import { Ringing } from './ringing.ts';
 import { RoomSignals } from './room-signals.ts';
@@ -38,6 +39,8 @@ export interface SessionDeps {
   now?: (() => number) | undefined;
   /** Ring the room when we start the call (the host's `sendNotificationType`). */
   notify?: 'ring' | 'notification' | undefined;
+  /** The host asks for per-participant media encryption whatever the room (`perParticipantE2EE`). */
+  e2ee?: boolean | undefined;
 }
 
 /** Tokens live 15 min: one fetched in the lobby is used if Join comes within 10. */
@@ -68,6 +71,12 @@ export class CallSession extends EventTarget {
   declined: string[] = [];
   private readonly avatars: Avatars;
   private readonly extras: Extras;
+  /** Whether this call's media is end-to-end encrypted (decided at join from the room's state). */
+  encrypted = false;
+  private encryption: MediaEncryption | undefined;
+  private readonly memberId = crypto.randomUUID();
+  private readonly e2eeAsked: boolean;
+  private encryptedRoom: Promise<boolean> | undefined;
 
   constructor(
     private readonly link: MatrixLink,
@@ -76,6 +85,7 @@ export class CallSession extends EventTarget {
   ) {
     super();
     this.now = deps.now ?? (() => Date.now());
+    this.e2eeAsked = deps.e2ee === true;
     // The host's hang-up button ends our call as our own Leave does.
     link.host?.onHangup(() => {
       void this.leave();
@@ -97,7 +107,7 @@ export class CallSession extends EventTarget {
     this.tokens = new TokenClient({
       serviceUrl,
       link,
-      memberId: crypto.randomUUID(),
+      memberId: this.memberId,
       membership: 'state',
       fetch: deps.fetch,
     });
@@ -117,6 +127,7 @@ export class CallSession extends EventTarget {
       handAt: (identity) => this.signals.handAt(identity),
       reaction: (identity) => this.signals.reaction(identity),
       avatar: (userId) => this.avatars.get(userId),
+      waitingForKeys: (identity) => this.waitingForKeys(identity),
     };
   }
 
@@ -147,6 +158,7 @@ export class CallSession extends EventTarget {
    * the LiveKit token, so that Join only has to connect. Failures are kept for join() to retry.
    */
   prepare(): void {
+    void this.mustEncrypt().catch(() => undefined);
     if (this.prepared !== undefined) return;
     const work = (async () => ({ ...(await this.tokens.token(await this.leaveKeeper.schedule())), at: this.now() }))();
     work.catch(() => {
@@ -163,6 +175,33 @@ export class CallSession extends EventTarget {
     if (this.phase === 'in_call' || this.phase === 'joining' || this.leaveKeeper.pending === undefined) return;
     void this.leaveKeeper.cancel();
     this.prepared = undefined;
+  }
+
+  /** Whether the call must be encrypted: the host asked, or the room has `m.room.encryption`. */
+  private mustEncrypt(): Promise<boolean> {
+    this.encryptedRoom ??= this.e2eeAsked ? Promise.resolve(true) : this.link.roomEncrypted();
+    return this.encryptedRoom;
+  }
+
+  /**
+   * The call's media encryption when the room needs it, or undefined; refused clearly when the keys
+   * cannot be carried (no host crypto, capabilities refused): never an unencrypted call instead.
+   */
+  private async encryptionFor(): Promise<MediaEncryption | undefined> {
+    const needed = await this.mustEncrypt().catch(() => true);
+    if (!needed) return undefined;
+    const keys = this.link.keys;
+    if (keys === undefined) throw new CallError('e2ee_unavailable', 'this page cannot carry media keys');
+    if (!keys.available()) throw new CallError('e2ee_unavailable', 'the host refused the to-device capabilities');
+    const own = {
+      userId: this.link.userId,
+      deviceId: this.link.deviceId,
+      memberId: this.memberId,
+      roomId: this.link.roomId,
+    };
+    return new MediaEncryption(keys, own, this.now, () => {
+      this.changed();
+    });
   }
 
   /** The prepared token if recent enough, else a fresh one. */
@@ -183,9 +222,21 @@ export class CallSession extends EventTarget {
     this.joinStartedAt = performance.now();
     this.changed();
     try {
+      // Refused before anything else when encryption is needed and impossible (the token is
+      // usually ready from the lobby: no time lost).
+      const encryption = await this.encryptionFor();
       const { url, jwt } = await this.joinToken();
-      const room = new Room({ adaptiveStream: true, dynacast: true });
+      this.encryption = encryption;
+      this.encrypted = encryption !== undefined;
+      const room = new Room({ adaptiveStream: true, dynacast: true, ...encryption?.roomOptions() });
       this.watch(room);
+      // Our key goes out to those already in the call while we connect.
+      await encryption?.start(room, (err) => {
+        if (this.room !== room && this.phase !== 'joining') return;
+        void this.cleanup(false).then(() => {
+          this.fail(new CallError('e2ee_unavailable', errorDetail(err)));
+        });
+      });
       try {
         await room.connect(url, jwt);
       } catch (err) {
@@ -392,6 +443,8 @@ export class CallSession extends EventTarget {
   }
 
   private async cleanup(leftByServer: boolean): Promise<void> {
+    this.encryption?.stop();
+    this.encryption = undefined;
     this.signals.clear();
     this.ringing?.clear();
     this.declined = [];
@@ -428,6 +481,11 @@ export class CallSession extends EventTarget {
   /** Everyone in the call as tiles: screen shares first, then people (ourselves last). */
   tiles(youLabel: string): Tile<Track>[] {
     return this.room === undefined ? [] : projectTiles(roomFacts(this.room, this.extras), youLabel, this.now());
+  }
+
+  /** In an encrypted call, whether this participant's media key has not arrived yet. */
+  waitingForKeys(identity: string): boolean {
+    return this.encryption !== undefined && !this.encryption.hasKeyFor(identity);
   }
 
   /** The people in the call for the participant list: raised hands first, in order. */

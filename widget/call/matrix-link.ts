@@ -7,6 +7,8 @@ import { MatrixCapabilities, WidgetApi, type IWidgetApiRequest } from 'matrix-wi
 
 import { CALL_REACTION_EVENT, RINGING_EVENTS } from '../core/call-events.ts';
 import { CallError } from '../core/errors.ts';
+import { CallMembers, type CallMember } from '../core/call-members.ts';
+import { ENCRYPTION_KEYS_EVENT, type KeysContent, type ToDeviceMessage } from '../core/media-keys.ts';
 import { CALL_MEMBER_EVENT } from '../core/membership.ts';
 import type { RoomEvents } from './room-signals.ts';
 
@@ -39,6 +41,8 @@ export function membersFrom(events: readonly { state_key?: unknown; content?: un
 }
 
 export interface MatrixLink {
+  /** Whether the room's state has `m.room.encryption` (its calls must be end-to-end encrypted). */
+  roomEncrypted(): Promise<boolean>;
   readonly userId: string;
   readonly deviceId: string;
   readonly roomId: string;
@@ -57,6 +61,22 @@ export interface MatrixLink {
   readonly host?: CallHost;
   /** Room events through the host (Element Call's hands and reactions); absent when standalone. */
   readonly roomEvents?: RoomEvents;
+  /** Media keys through the host's end-to-end encryption; absent when standalone. */
+  readonly keys?: KeyCarrier;
+}
+
+/**
+ * What an encrypted call needs from the client: whether the room is encrypted, and media keys sent
+ * and received as Olm-encrypted to-device messages (the host encrypts and decrypts).
+ */
+export interface KeyCarrier {
+  /** Whether the host let us send and receive keys (to-device capabilities). */
+  available(): boolean;
+  send(targets: { userId: string; deviceId: string }[], content: KeysContent): Promise<void>;
+  onMessage(handler: (msg: ToDeviceMessage) => void): void;
+  /** The call's members by room state (who gets our key, whose keys we take). */
+  members(now: number): CallMember[];
+  onMembersChanged(handler: () => void): void;
 }
 
 /**
@@ -103,6 +123,41 @@ export class WidgetLink implements MatrixLink {
       this.eventHandlers.push(handler);
     },
   };
+
+  async roomEncrypted(): Promise<boolean> {
+    if (!this.statePushed) {
+      await Promise.race([this.firstState, new Promise((resolve) => setTimeout(resolve, STATE_WAIT_MS))]);
+    }
+    if (this.statePushed) return this.encryptionSeen;
+    const events = await this.api.readStateEvents('m.room.encryption', undefined, '');
+    return events.length > 0;
+  }
+
+  readonly keys: KeyCarrier = {
+    available: () => this.keysAvailable,
+    send: async (targets, content) => {
+      const map: Record<string, Record<string, object>> = {};
+      for (const t of targets) (map[t.userId] ??= {})[t.deviceId] = content;
+      await this.api.sendToDevice(ENCRYPTION_KEYS_EVENT, true, map);
+    },
+    onMessage: (handler) => {
+      this.toDeviceHandlers.push(handler);
+      for (const msg of this.earlyToDevice.splice(0)) handler(msg);
+    },
+    members: (now) => this.callMembers.current(now),
+    onMembersChanged: (handler) => {
+      this.membersChanged.push(handler);
+    },
+  };
+  /** Call memberships and room memberships from the state the host pushes, from the start. */
+  private readonly callMembers = new CallMembers();
+  private readonly membersChanged: (() => void)[] = [];
+  private readonly toDeviceHandlers: ((msg: ToDeviceMessage) => void)[] = [];
+  /** To-device messages that came before anyone listened (keys can come before our join). */
+  private earlyToDevice: ToDeviceMessage[] = [];
+  private keysAvailable = false;
+  /** Whether pushed state had `m.room.encryption` (an encrypted room stays encrypted). */
+  private encryptionSeen = false;
 
   readonly host: CallHost = {
     joined: () => {
@@ -160,6 +215,8 @@ export class WidgetLink implements MatrixLink {
 
   private keepMember(raw: unknown): void {
     const ev = raw as { type?: unknown; state_key?: unknown; content?: unknown } | null;
+    if (ev?.type === 'm.room.encryption' && ev.state_key === '') this.encryptionSeen = true;
+    if (this.callMembers.take(raw)) for (const h of this.membersChanged) h();
     if (ev?.type === 'm.room.member' && typeof ev.state_key === 'string')
       this.pushedMembers.set(ev.state_key, { state_key: ev.state_key, content: ev.content });
   }
@@ -179,6 +236,10 @@ export class WidgetLink implements MatrixLink {
     api.requestCapabilityToReceiveState(CALL_MEMBER_EVENT);
     api.requestCapabilityToReceiveState('m.room.member');
     api.requestCapabilityToReceiveState('m.room.power_levels');
+    // Encrypted rooms: their calls' media keys go Olm-encrypted to each call member's devices.
+    api.requestCapabilityToReceiveState('m.room.encryption');
+    api.requestCapabilityToSendToDevice(ENCRYPTION_KEYS_EVENT);
+    api.requestCapabilityToReceiveToDevice(ENCRYPTION_KEYS_EVENT);
     api.requestCapability(MatrixCapabilities.MSC4157SendDelayedEvent);
     api.requestCapability(MatrixCapabilities.MSC4157UpdateDelayedEvent);
     // Avatars: media needs authentication, which only the host client has.
@@ -214,9 +275,22 @@ export class WidgetLink implements MatrixLink {
       if (Array.isArray(state)) for (const e of state) deliver(e);
       stateArrived();
     });
+    const toDevice: ToDeviceMessage[] = [];
+    let toDeviceHandler: (msg: ToDeviceMessage) => void = (msg) => {
+      // Before the link exists (keys can come early): kept, a few.
+      if (toDevice.length < 256) toDevice.push(msg);
+    };
     api.on('action:send_to_device', (ev: CustomEvent<IWidgetApiRequest>) => {
       ev.preventDefault();
       api.transport.reply(ev.detail, {});
+      const d = ev.detail.data as Record<string, unknown>;
+      if (typeof d['type'] !== 'string' || typeof d['sender'] !== 'string') return;
+      toDeviceHandler({
+        type: d['type'],
+        sender: d['sender'],
+        encrypted: d['encrypted'] === true,
+        content: d['content'],
+      });
     });
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -238,6 +312,15 @@ export class WidgetLink implements MatrixLink {
       link.keepMember(raw);
       for (const h of link.eventHandlers) h(raw);
     });
+    link.earlyToDevice = toDevice;
+    toDeviceHandler = (msg) => {
+      if (link.toDeviceHandlers.length === 0) {
+        if (link.earlyToDevice.length < 256) link.earlyToDevice.push(msg);
+      } else for (const h of link.toDeviceHandlers) h(msg);
+    };
+    link.keysAvailable =
+      api.hasCapability(`org.matrix.msc3819.send.to_device:${ENCRYPTION_KEYS_EVENT}`) &&
+      api.hasCapability(`org.matrix.msc3819.receive.to_device:${ENCRYPTION_KEYS_EVENT}`);
     // The host asking the call to end (Element Web's hang-up button).
     api.on('action:im.vector.hangup', (ev: CustomEvent<IWidgetApiRequest>) => {
       ev.preventDefault();

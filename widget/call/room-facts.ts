@@ -11,6 +11,8 @@ export interface Extras {
   handAt(identity: string): number | undefined;
   reaction(identity: string): { emoji: string; until: number } | undefined;
   avatar(userId: string | undefined): string | undefined;
+  /** Encrypted call: whether this participant's key is still to come. */
+  waitingForKeys(identity: string): boolean;
 }
 
 export function roomFacts(room: Room, extras: Extras): ParticipantFacts<Track>[] {
@@ -33,6 +35,7 @@ export function roomFacts(room: Room, extras: Extras): ParticipantFacts<Track>[]
       handAt: extras.handAt(p.identity),
       reaction: extras.reaction(p.identity),
       avatar: extras.avatar(userId),
+      waitingForKeys: p !== room.localParticipant && extras.waitingForKeys(p.identity),
     };
   });
 }

@@ -120,6 +120,17 @@ export class StandaloneLink implements MatrixLink {
     }
   }
 
+  /** Whether the room has `m.room.encryption` (404: no; any other failure is not a no). */
+  async roomEncrypted(): Promise<boolean> {
+    const res = await fetch(`${this.baseUrl}/_matrix/client/v3/rooms/${enc(this.roomId)}/state/m.room.encryption/`, {
+      headers: { authorization: `Bearer ${this.accessToken}` },
+      signal: AbortSignal.timeout(15_000),
+    });
+    if (res.status === 404) return false;
+    if (!res.ok) throw new CallError('unknown', `reading the room's encryption → ${res.status}`);
+    return true;
+  }
+
   async members(): Promise<Map<string, MemberInfo>> {
     const res = await this.call('GET', `/_matrix/client/v3/rooms/${enc(this.roomId)}/members?membership=join`);
     return membersFrom(

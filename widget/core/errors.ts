@@ -16,7 +16,8 @@ export type CallErrorKind =
   | 'removed'
   | 'bad_params'
   | 'widget_api'
-  // Element Web asked for an end-to-end encrypted call (an encrypted room): not available yet.
+  // An encrypted room (or a host asking for encryption) where the keys cannot be carried: the host
+  // refused the to-device capabilities or cannot encrypt, or the standalone page (no crypto yet).
   | 'e2ee_unavailable'
   // Signing in (standalone mode), shown in the sign-in form.
   | 'bad_user_id'

@@ -27,6 +27,8 @@ export interface ParticipantFacts<V> {
   reaction: { emoji: string; until: number } | undefined;
   /** Object URL of the person's Matrix avatar, when they have one. */
   avatar: string | undefined;
+  /** In an encrypted call, their media key has not arrived: their media cannot be shown yet. */
+  waitingForKeys?: boolean | undefined;
 }
 
 export interface Tile<V> {
@@ -44,6 +46,8 @@ export interface Tile<V> {
   hand: number | undefined;
   /** A reaction being shown, if any. */
   reaction: string | undefined;
+  /** Encrypted call, key not yet arrived: "waiting for keys" rather than a black tile. */
+  waitingForKeys: boolean;
 }
 
 export interface Person {
@@ -98,6 +102,7 @@ export function projectTiles<V>(all: readonly ParticipantFacts<V>[], youLabel: s
       quality: p.quality,
       hand: hands.get(p.identity),
       reaction: p.reaction !== undefined && p.reaction.until > now ? p.reaction.emoji : undefined,
+      waitingForKeys: p.waitingForKeys === true,
     };
     people.push({ ...base, key: `${p.identity}:camera`, video: p.camera, screen: false });
     if (p.screen !== undefined) screens.push({ ...base, key: `${p.identity}:screen`, video: p.screen, screen: true });

@@ -211,6 +211,7 @@ export class CauserieApp extends LitElement {
             .controls=${{ micEnabled: s.micEnabled, camEnabled: s.camEnabled, screenSharing: s.screenSharing, handRaised: s.handRaised }}
             .notice=${s.error}
             .declined=${s.declined}
+            ?encrypted=${s.encrypted}
             @toggle-mic=${() => void s.toggleMic()}
             @toggle-cam=${() => void s.toggleCam()}
             @toggle-screen=${() => void s.toggleScreenShare()}

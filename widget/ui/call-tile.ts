@@ -96,6 +96,11 @@ export class CauserieTile extends LitElement {
         color: #fff;
         font-size: 2.2rem;
       }
+      .placeholder.waiting {
+        font-size: 1rem;
+        padding: 8px;
+        text-align: center;
+      }
     `,
   ];
 
@@ -133,7 +138,7 @@ export class CauserieTile extends LitElement {
     return html`
       <video
         class=${tile.screen ? 'screen' : tile.local ? 'mirror' : ''}
-        ?hidden=${tile.video === undefined}
+        ?hidden=${tile.video === undefined || tile.waitingForKeys}
         autoplay
         playsinline
         muted
@@ -143,8 +148,15 @@ export class CauserieTile extends LitElement {
         data-source=${tile.screen ? 'screen' : 'camera'}
         data-hand=${tile.hand ?? ''}
         data-reaction=${tile.reaction ?? ''}
+        data-waiting-for-keys=${String(tile.waitingForKeys)}
       ></video>
-      ${tile.video === undefined ? html`<div class="placeholder" aria-hidden="true">${initial}</div>` : null}
+      ${
+        tile.waitingForKeys
+          ? html`<div class="placeholder waiting" role="status">🔒 ${t.waitingForKeys}</div>`
+          : tile.video === undefined
+            ? html`<div class="placeholder" aria-hidden="true">${initial}</div>`
+            : null
+      }
       ${tile.hand !== undefined ? html`<div class="badges">✋ ${t.handRaised(tile.hand)}</div>` : null}
       ${tile.reaction !== undefined ? html`<div class="reaction" role="img" aria-label=${tile.reaction}>${tile.reaction}</div>` : null}
       <button

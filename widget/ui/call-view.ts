@@ -23,6 +23,7 @@ export class CauserieCall extends LitElement {
     controls: { attribute: false },
     notice: { attribute: false },
     declined: { attribute: false },
+    encrypted: { type: Boolean },
     pinned: { state: true },
     showPeople: { state: true },
   };
@@ -34,6 +35,8 @@ export class CauserieCall extends LitElement {
   declare notice: CallError | undefined;
   /** Who declined our ring, by name. */
   declare declined: string[];
+  /** The call's media is end-to-end encrypted: shown as such. */
+  declare encrypted: boolean;
   declare pinned: string | undefined;
   declare showPeople: boolean;
 
@@ -43,6 +46,7 @@ export class CauserieCall extends LitElement {
     this.people = [];
     this.notice = undefined;
     this.declined = [];
+    this.encrypted = false;
     this.pinned = undefined;
     this.showPeople = false;
   }
@@ -152,6 +156,7 @@ export class CauserieCall extends LitElement {
           this.showPeople = !this.showPeople;
         },
       })}
+      ${this.encrypted ? html`<p class="status e2ee" role="status">🔒 ${t.encrypted}</p>` : null}
       ${this.declined.length === 0 ? null : html`<p class="status" role="status">${t.declined(this.declined.join(', '))}</p>`}
       ${
         notice === undefined

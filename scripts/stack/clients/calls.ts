@@ -96,8 +96,13 @@ export async function botNotice(
   );
 }
 
-/** A call room where the bot may write the widget, with Alice (A) and Bob (B). */
-export async function roomWithPartner(): Promise<{ alice: TestUser; bob: TestUser; roomId: string }> {
+/**
+ * A call room where the bot may write the widget, with Alice (A) and Bob (B); `encrypted`: with
+ * `m.room.encryption` from the start, as Element creates private rooms.
+ */
+export async function roomWithPartner(
+  opts: { encrypted?: boolean } = {},
+): Promise<{ alice: TestUser; bob: TestUser; roomId: string }> {
   const [alice, bob] = await Promise.all([registerUser('a', undefined), registerUser('b')]);
   await asUser(alice, 'PUT', `/_matrix/client/v3/profile/${enc(alice.userId)}/displayname`, {
     displayname: 'Alice Martin',
@@ -109,6 +114,9 @@ export async function roomWithPartner(): Promise<{ alice: TestUser; bob: TestUse
       users: { [stackEnv().appservice.sender]: 50 },
     },
     invite: [stackEnv().appservice.sender],
+    ...(opts.encrypted === true
+      ? { initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }] }
+      : {}),
   });
   await waitForMembership(alice, roomId, stackEnv().appservice.sender, 'join');
   await inviteAndJoin(alice, roomId, bob);
