@@ -4,8 +4,10 @@
  * the lobby in front of him for a moment, then clicks Join; measured in Bob's page from that click
  * to the first decoded frame of a remote video, by the same in-page watcher for both clients.
  * Pairings: Causerie joining Causerie, Causerie joining an Element Call user, Element Call joining
- * a Causerie user, Element Call joining Element Call. Headless Chromium with fake media, two
- * browser contexts on this 2-core machine, real stack.
+ * a Causerie user, Element Call joining Element Call; then the same four in an end-to-end
+ * encrypted room (media keys exchanged as Olm to-device messages between the two homeservers; both
+ * clients loaded as Element Web's call app, since a bot cannot read `!call` there). Headless
+ * Chromium with fake media, two browser contexts on this 2-core machine, real stack.
  */
 import type { Browser, Frame, Page } from 'playwright-core';
 
@@ -75,17 +77,25 @@ async function localVideoFlowing(side: Side, client: Client): Promise<boolean> {
   );
 }
 
-async function pairing(browser: Browser, ecUrl: string, inCall: Client, joiner: Client, rounds: number) {
+async function pairing(
+  browser: Browser,
+  ecUrl: string,
+  inCall: Client,
+  joiner: Client,
+  rounds: number,
+  encrypted: boolean,
+) {
   const { env } = await up();
   const samples: number[] = [];
   for (let i = 0; i < rounds; i++) {
-    const { alice, bob, roomId } = await roomWithPartner();
-    if (inCall === 'causerie') {
+    const { alice, bob, roomId } = await roomWithPartner({ encrypted });
+    // A call Element Call started, or any call in an encrypted room, has no widget in the room:
+    // Causerie comes as the call app.
+    const asCallApp = inCall === 'element-call' || encrypted;
+    if (!asCallApp) {
       await say(alice, roomId, '!call');
       await waitForCallWidget(bob, roomId);
     }
-    // A call Element Call started has no widget in the room: Causerie comes as the call app.
-    const asCallApp = inCall === 'element-call';
     const a = await open(browser, env.service.url, ecUrl, inCall, alice, roomId, asCallApp);
     await a.frame.getByRole('button', { name: a.joinButton }).click({ timeout: 30_000 });
     await eventually(
@@ -120,27 +130,32 @@ export async function joinBench(rounds = 5): Promise<void> {
   const { env } = await up();
   const ec = await serveElementCall(env.service.url);
   const browser = await launchBrowser();
-  const results: { name: string; median: number }[] = [];
+  const results: { name: string; median: number; encrypted: boolean }[] = [];
   try {
-    for (const [inCall, joiner] of [
-      ['causerie', 'causerie'],
-      ['element-call', 'causerie'],
-      ['causerie', 'element-call'],
-      ['element-call', 'element-call'],
-    ] as const) {
-      const samples = await pairing(browser, ec.url, inCall, joiner, rounds);
-      const s = [...samples].sort((x, y) => x - y);
-      const name = `${label[joiner]} joining ${label[inCall]}`;
-      results.push({ name, median: percentile(s, 50) });
-      console.log(
-        `join → first remote video frame, ${name} (B joins A, ${s.length} rounds): median ${percentile(s, 50).toFixed(0)} ms, min ${(s[0] ?? NaN).toFixed(0)} ms, max ${(s.at(-1) ?? NaN).toFixed(0)} ms; samples ${samples.map((x) => x.toFixed(0)).join(', ')}`,
-      );
+    for (const encrypted of [false, true]) {
+      for (const [inCall, joiner] of [
+        ['causerie', 'causerie'],
+        ['element-call', 'causerie'],
+        ['causerie', 'element-call'],
+        ['element-call', 'element-call'],
+      ] as const) {
+        const samples = await pairing(browser, ec.url, inCall, joiner, rounds, encrypted);
+        const s = [...samples].sort((x, y) => x - y);
+        const name = `${label[joiner]} joining ${label[inCall]}${encrypted ? ', encrypted room' : ''}`;
+        results.push({ name, median: percentile(s, 50), encrypted });
+        console.log(
+          `join → first remote video frame, ${name} (B joins A, ${s.length} rounds): median ${percentile(s, 50).toFixed(0)} ms, min ${(s[0] ?? NaN).toFixed(0)} ms, max ${(s.at(-1) ?? NaN).toFixed(0)} ms; samples ${samples.map((x) => x.toFixed(0)).join(', ')}`,
+        );
+      }
     }
   } finally {
     await browser.close();
     await ec.close();
   }
-  const ecec = results.at(-1)?.median ?? NaN;
-  for (const r of results.slice(0, -1))
-    console.log(`  ${r.name}: ${(r.median / ecec).toFixed(2)}x Element Call joining Element Call`);
+  for (const encrypted of [false, true]) {
+    const set = results.filter((r) => r.encrypted === encrypted);
+    const ecec = set.at(-1)?.median ?? NaN;
+    for (const r of set.slice(0, -1))
+      console.log(`  ${r.name}: ${(r.median / ecec).toFixed(2)}x Element Call joining Element Call`);
+  }
 }

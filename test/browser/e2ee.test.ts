@@ -96,7 +96,7 @@ interface SubscriberFacts {
  * (so nobody sends them keys), with the JWT the service gives them: a connection the service lets
  * stay (it removes identities it does not know).
  */
-async function subscriber(roomId: string, e2ee: boolean, alice: TestUser): Promise<Page> {
+async function subscriber(roomId: string, e2ee: boolean, alice: TestUser, publish = false): Promise<Page> {
   const member = await registerUser('a');
   await inviteAndJoin(alice, roomId, member);
   const answer = await eventually('a token for the member outside the call', async () => {
@@ -107,11 +107,13 @@ async function subscriber(roomId: string, e2ee: boolean, alice: TestUser): Promi
   await page.goto(`${stackEnv().service.url}/dev/host/subscriber.html`);
   await page.waitForFunction(() => document.title === 'subscriber ready');
   await page.evaluate(
-    ([url, t, e]) =>
+    ([url, t, e, p]) =>
       (
-        window as unknown as { causerieSubscriber: { connect(a: string, b: string, c: boolean): Promise<void> } }
-      ).causerieSubscriber.connect(url, t, e),
-    [answer.body['url'] as string, answer.body['jwt'] as string, e2ee] as const,
+        window as unknown as {
+          causerieSubscriber: { connect(a: string, b: string, c: boolean, d: boolean): Promise<void> };
+        }
+      ).causerieSubscriber.connect(url, t, e, p),
+    [answer.body['url'] as string, answer.body['jwt'] as string, e2ee, publish] as const,
   );
   return page;
 }
@@ -187,6 +189,19 @@ describe('end-to-end encrypted calls', () => {
     }
     // Meanwhile Alice and Bob still decode each other.
     await oursSeesAndHears(b, alice);
+
+    // A member outside the call publishing clear video into it: no key for them, so their tile
+    // says it is waiting for keys and shows none of their video.
+    await subscriber(roomId, false, alice, true);
+    const waiting = await eventually('a tile waiting for keys', async () =>
+      (await facts(a)).videos.find((v) => v.remote && v.waitingForKeys),
+    );
+    expect(waiting.frames).toBe(0);
+    await a.getByText('Waiting for encryption keys…').waitFor({ timeout: 5_000 });
+    // Only the one publishing without a key waits; Bob does not (nor do members who publish nothing).
+    const remote = (await facts(a)).videos.filter((v) => v.remote);
+    expect(remote.filter((v) => v.waitingForKeys)).toHaveLength(1);
+    expect(remote.find((v) => v.user === bob.userId)?.waitingForKeys).toBe(false);
   });
 
   it('our widget on A and the real Element Call on B, encrypted room: keys cross in io.element.call.encryption_keys both ways and each decodes the other', async () => {

@@ -72,4 +72,60 @@ describe('standalone mode', () => {
     await context.close();
     await aliceContext.close();
   });
+
+  it('in an encrypted room the page becomes a Matrix device of its own: keys cross as Olm to-device messages with Alice’s client and each decodes the other', async () => {
+    const { alice, roomId } = await roomWithPartner({ encrypted: true });
+    const carol = await registerUser('b');
+    await invite(alice, roomId, carol.userId);
+
+    const aliceContext = await browser.newContext();
+    const alicePage = await aliceContext.newPage();
+    await alicePage.goto(hostPageUrl(stackEnv().service.url, alice, roomId, 'en', { app: 'causerie' }));
+    const aliceFrame = await eventually('Alice’s widget', () =>
+      Promise.resolve(alicePage.frames().find((f) => f.url().includes('/widget/'))),
+    );
+    await aliceFrame.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
+
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page: Page = await context.newPage();
+    await page.goto(
+      `${stackEnv().service.url}/widget/?roomId=${encodeURIComponent(roomId)}&via=${encodeURIComponent(homeserver('a').server_name)}&lang=en`,
+    );
+    const frame: Frame = page.mainFrame();
+    await frame.getByLabel('Matrix ID').fill(carol.userId);
+    await frame.getByLabel('Password').fill(carol.password);
+    await frame.getByRole('button', { name: 'Sign in' }).click();
+    await frame.getByRole('button', { name: 'Join the call' }).click({ timeout: 60_000 });
+
+    const decoded = (f: Frame, who: string) => async () =>
+      (await f.evaluate<MediaFacts>(mediaProbe)).videos.find(
+        (v) => v.remote && v.user === who && !v.waitingForKeys && v.width > 0 && v.frames > 5,
+      );
+    await eventually('Alice’s video decrypted in Carol’s page', decoded(frame, alice.userId), 40_000);
+    await eventually('Carol’s video decrypted on Alice’s side', decoded(aliceFrame, carol.userId), 40_000);
+    await frame.getByText('End-to-end encrypted').waitFor({ timeout: 5_000 });
+    // Carol's page is a device of her own, with published keys, and her key reached Alice by Olm.
+    const devices = await asUser<{ devices: { device_id: string }[] }>(carol, 'GET', '/_matrix/client/v3/devices');
+    const pageDevice = devices.devices.map((d) => d.device_id).find((d) => d !== carol.deviceId);
+    expect(pageDevice).toBeDefined();
+    const received = await alicePage.evaluate(
+      () =>
+        (
+          window as unknown as {
+            causerieToDevice: { type: string; sender: string; encrypted: boolean; senderDevice?: string }[];
+          }
+        ).causerieToDevice,
+    );
+    expect(
+      received.some(
+        (m) =>
+          m.type === 'io.element.call.encryption_keys' &&
+          m.sender === carol.userId &&
+          m.encrypted &&
+          m.senderDevice === pageDevice,
+      ),
+    ).toBe(true);
+    await context.close();
+    await aliceContext.close();
+  });
 });

@@ -5,7 +5,10 @@
  * using only the keys it is handed — a removed member who kept its old keys, or an eavesdropper
  * with none.
  *
- * window.causerieSubscriber.connect(url, jwt, e2ee) · .setKey(identity, index, base64) · .facts()
+ * With `publish` it also publishes its fake camera, unencrypted (a member outside the call pushing
+ * clear media into an encrypted one).
+ *
+ * window.causerieSubscriber.connect(url, jwt, e2ee, publish?) · .setKey(identity, index, base64) · .facts()
  */
 import { BaseKeyProvider, Room, RoomEvent, Track, type RemoteTrack } from 'livekit-client';
 
@@ -33,7 +36,7 @@ const videos = new Map<string, RemoteTrack[]>();
 const audio = new Set<string>();
 let encryptionErrors = 0;
 
-async function connect(url: string, jwt: string, e2ee: boolean): Promise<void> {
+async function connect(url: string, jwt: string, e2ee: boolean, publish = false): Promise<void> {
   const room = new Room(
     e2ee
       ? {
@@ -59,6 +62,7 @@ async function connect(url: string, jwt: string, e2ee: boolean): Promise<void> {
   });
   if (e2ee) await room.setE2EEEnabled(true);
   await room.connect(url, jwt, { autoSubscribe: true });
+  if (publish) await room.localParticipant.setCameraEnabled(true);
 }
 
 async function facts(): Promise<Facts> {

@@ -147,7 +147,7 @@ describe('media keys', () => {
     expect(h.failures).toHaveLength(1);
   });
 
-  it('received keys: taken from a call member’s device; refused when clear, malformed, for another room, our own, or stale; held until the sender’s membership arrives', () => {
+  it('received keys: taken from a call member’s device; refused when clear, malformed, for another room, our own, from another device than claimed, or stale; held until the sender’s membership arrives', () => {
     const h = harness();
     h.keys.start();
     const bob = member('@bob:b.example', 'BOBDEV');
@@ -163,6 +163,8 @@ describe('media keys', () => {
     expect(h.keys.received({ ...keyEvent({ member: { claimed_device_id: 'ALICEDEV' } }), sender: ALICE.userId })).toBe(
       'own_device',
     );
+    // Sent by another of Bob's devices than the one it claims (where the client says which).
+    expect(h.keys.received({ ...keyEvent(), senderDevice: 'BOBOTHER' })).toBe('wrong_device');
     // Bob's key before his membership: held, then taken when it arrives.
     expect(h.keys.received(keyEvent({ sent_ts: 10 }))).toBe('pending');
     expect(h.keys.hasKeyFor('@bob:b.example:BOBDEV')).toBe(false);

@@ -61,8 +61,8 @@ export interface MatrixLink {
   readonly host?: CallHost;
   /** Room events through the host (Element Call's hands and reactions); absent when standalone. */
   readonly roomEvents?: RoomEvents;
-  /** Media keys through the host's end-to-end encryption; absent when standalone. */
-  readonly keys?: KeyCarrier;
+  /** Media keys through the client's end-to-end encryption (the host's, or the standalone page's own device). */
+  readonly keys?: KeyCarrier | undefined;
 }
 
 /**

@@ -35,7 +35,9 @@ export function roomFacts(room: Room, extras: Extras): ParticipantFacts<Track>[]
       handAt: extras.handAt(p.identity),
       reaction: extras.reaction(p.identity),
       avatar: extras.avatar(userId),
-      waitingForKeys: p !== room.localParticipant && extras.waitingForKeys(p.identity),
+      // Only someone publishing has media to wait for.
+      waitingForKeys:
+        p !== room.localParticipant && p.trackPublications.size > 0 && extras.waitingForKeys(p.identity),
     };
   });
 }

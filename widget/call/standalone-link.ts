@@ -1,11 +1,12 @@
 /**
  * Standalone mode: the user signs in with their Matrix account on their *own* homeserver (found from
  * their user id through /.well-known/matrix/client), and the widget talks to the client-server API
- * itself — the way a partner without a Causerie-enabled client joins a call from a shared link.
+ * itself — the way a partner without a Causerie-enabled client joins a call from a shared link. In an
+ * encrypted room the page also becomes a Matrix device with its own keys (standalone-crypto.ts).
  */
 import { CallError, errorDetail } from '../core/errors.ts';
 import { CALL_MEMBER_EVENT } from '../core/membership.ts';
-import { membersFrom, type MatrixLink, type MemberInfo, type OpenIdToken } from './matrix-link.ts';
+import { membersFrom, type KeyCarrier, type MatrixLink, type MemberInfo, type OpenIdToken } from './matrix-link.ts';
 
 const enc = encodeURIComponent;
 
@@ -35,6 +36,9 @@ export async function discoverHomeserver(userId: string): Promise<string> {
 }
 
 export class StandaloneLink implements MatrixLink {
+  /** In an encrypted room: this page's own Matrix device, carrying media keys. */
+  keys: KeyCarrier | undefined;
+
   private constructor(
     private readonly baseUrl: string,
     private readonly accessToken: string,
@@ -78,6 +82,18 @@ export class StandaloneLink implements MatrixLink {
     }
     const link = new StandaloneLink(baseUrl, body.access_token, body.user_id, body.device_id, opts.roomId);
     await link.ensureJoined(opts.via);
+    // An encrypted room: this page becomes a full Matrix device (Rust crypto, loaded only now).
+    if (await link.roomEncrypted().catch(() => true)) {
+      const { startCryptoDevice } = await import('./standalone-crypto.ts');
+      const device = await startCryptoDevice({
+        baseUrl,
+        accessToken: body.access_token,
+        userId: body.user_id,
+        deviceId: body.device_id,
+        roomId: opts.roomId,
+      });
+      link.keys = device.keys;
+    }
     return link;
   }
 

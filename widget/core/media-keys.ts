@@ -7,7 +7,8 @@
  * for our own media 1 s after it is sent (so it arrives first); the very first at once.
  *
  * Received keys are refused unless the host decrypted them (Olm), they name this room, and they come
- * from a user whose device (`claimed_device_id`) is a current call member; a key from a device not
+ * from a user whose device (`claimed_device_id`, which must be the Olm-authenticated sending device
+ * where the client says which) is a current call member; a key from a device not
  * (yet) in the call waits briefly for its membership. Pure: the transport, LiveKit's key setter,
  * randomness and time are given.
  */
@@ -28,6 +29,8 @@ export interface ToDeviceMessage {
   sender: string;
   /** Decrypted by the host (Olm); a clear message is never a key. */
   encrypted: boolean;
+  /** The sending device as Olm authenticated it, when the client says (not through the widget API). */
+  senderDevice?: string | undefined;
   content: unknown;
 }
 
@@ -50,7 +53,14 @@ export interface MediaKeysDeps {
 }
 
 /** Why a message was not taken as a key (for logs and tests). */
-export type KeyRefusal = 'not_keys' | 'unencrypted' | 'malformed' | 'other_room' | 'own_device' | 'outdated';
+export type KeyRefusal =
+  | 'not_keys'
+  | 'unencrypted'
+  | 'malformed'
+  | 'other_room'
+  | 'own_device'
+  | 'wrong_device'
+  | 'outdated';
 
 const KEY_BYTES = 16;
 /** Keys waiting for their sender's membership: how many and how long. */
@@ -210,6 +220,8 @@ export class MediaKeys {
     if (parsed === undefined) return 'malformed';
     if (parsed.roomId !== this.deps.roomId) return 'other_room';
     if (msg.sender === this.deps.own.userId && parsed.deviceId === this.deps.own.deviceId) return 'own_device';
+    // Where the client tells us which device Olm authenticated, the key must be that device's.
+    if (msg.senderDevice !== undefined && msg.senderDevice !== parsed.deviceId) return 'wrong_device';
     const p: Pending = { sender: msg.sender, ...parsed, at: this.deps.now() };
     const slot = `${p.sender}|${p.deviceId}|${p.index}`;
     if ((this.latest.get(slot) ?? -Infinity) > p.sentTs) return 'outdated';

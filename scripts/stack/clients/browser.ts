@@ -63,7 +63,7 @@ export const mediaProbe = `(() => {
   const found = { videos: [], audios: [] };
   const walk = (root) => {
     for (const el of root.querySelectorAll('*')) {
-      if (el.tagName === 'VIDEO') found.videos.push({ identity: el.dataset.identity, user: el.dataset.user, hand: el.dataset.hand, reaction: el.dataset.reaction, remote: el.dataset.remote === 'true', source: el.dataset.source, width: el.videoWidth, frames: el.getVideoPlaybackQuality().totalVideoFrames });
+      if (el.tagName === 'VIDEO') found.videos.push({ identity: el.dataset.identity, user: el.dataset.user, hand: el.dataset.hand, reaction: el.dataset.reaction, remote: el.dataset.remote === 'true', source: el.dataset.source, waitingForKeys: el.dataset.waitingForKeys === 'true', width: el.videoWidth, frames: el.getVideoPlaybackQuality().totalVideoFrames });
       if (el.tagName === 'AUDIO') { const t = el.srcObject && el.srcObject.getAudioTracks()[0]; found.audios.push({ live: !!t && t.readyState === 'live' }); }
       if (el.shadowRoot) walk(el.shadowRoot);
     }
@@ -81,6 +81,8 @@ export interface MediaFacts {
     reaction: string;
     remote: boolean;
     source: string;
+    /** Encrypted call: the tile waits for this participant's key (shows no video). */
+    waitingForKeys: boolean;
     width: number;
     frames: number;
   }[];
