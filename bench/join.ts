@@ -126,13 +126,13 @@ async function pairing(
 
 const label: Record<Client, string> = { causerie: 'Causerie', 'element-call': 'Element Call' };
 
-export async function joinBench(rounds = 5): Promise<void> {
+export async function joinBench(rounds = 5, kinds: boolean[] = [false, true]): Promise<void> {
   const { env } = await up();
   const ec = await serveElementCall(env.service.url);
   const browser = await launchBrowser();
   const results: { name: string; median: number; encrypted: boolean }[] = [];
   try {
-    for (const encrypted of [false, true]) {
+    for (const encrypted of kinds) {
       for (const [inCall, joiner] of [
         ['causerie', 'causerie'],
         ['element-call', 'causerie'],
@@ -152,7 +152,7 @@ export async function joinBench(rounds = 5): Promise<void> {
     await browser.close();
     await ec.close();
   }
-  for (const encrypted of [false, true]) {
+  for (const encrypted of kinds) {
     const set = results.filter((r) => r.encrypted === encrypted);
     const ecec = set.at(-1)?.median ?? NaN;
     for (const r of set.slice(0, -1))

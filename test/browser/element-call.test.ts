@@ -313,7 +313,6 @@ describe('one call with Element Call', () => {
       );
       return bobs?.tracks.length === 1 && bobs.tracks[0]?.type === TrackType.AUDIO ? true : undefined;
     });
-
   });
 
   it('ringing as Element Call does: starting a DM call rings the room (MSC4075 and its legacy form) on our membership; a decline is shown', async () => {

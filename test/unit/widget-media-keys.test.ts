@@ -14,11 +14,12 @@ function member(userId: string, deviceId: string, createdTs = 1_000): CallMember
   return { userId, deviceId, createdTs, expiresAt: createdTs + 3_600_000 };
 }
 
-function harness(opts: { failSend?: boolean } = {}) {
+function harness(opts: { failSend?: boolean; lobby?: boolean } = {}) {
   let now = 10_000;
   const sent: { to: string[]; content: KeysContent }[] = [];
   const set: { identity: string; index: number; key: string }[] = [];
   const failures: unknown[] = [];
+  const slept: number[] = [];
   let n = 0;
   const keys = new MediaKeys({
     own: ALICE,
@@ -32,15 +33,20 @@ function harness(opts: { failSend?: boolean } = {}) {
     onSendFailed: (err) => failures.push(err),
     onKeysChanged: () => undefined,
     now: () => now,
-    sleep: () => Promise.resolve(),
+    sleep: (ms) => {
+      slept.push(ms);
+      return Promise.resolve();
+    },
     // Distinct, recognisable keys: the nth key is 16 bytes of n.
     random: (bytes) => new Uint8Array(bytes).fill(++n),
   });
+  if (opts.lobby !== true) keys.joinedCall();
   return {
     keys,
     sent,
     set,
     failures,
+    slept,
     advance: (ms: number) => {
       now += ms;
     },
@@ -63,7 +69,7 @@ const keyEvent = (over: Record<string, unknown> = {}, keysOver: Record<string, u
 });
 
 describe('media keys', () => {
-  it('our first key is used at once and goes, in Element Call’s shape, to every other device in the call', async () => {
+  it('our first key is used at once and goes, in Element Call’s shape, to every other device in the call; in the call the next key follows', async () => {
     const h = harness();
     h.keys.start();
     expect(h.set).toEqual([
@@ -71,7 +77,6 @@ describe('media keys', () => {
     ]);
     h.keys.membersChanged([member(ALICE.userId, ALICE.deviceId), member('@bob:b.example', 'BOBDEV')]);
     await h.keys.settled();
-    expect(h.sent).toHaveLength(1);
     expect(h.sent[0]?.to).toEqual(['@bob:b.example:BOBDEV']);
     expect(h.sent[0]?.content).toEqual({
       keys: { index: 0, key: toBase64(new Uint8Array(16).fill(1)) },
@@ -80,49 +85,86 @@ describe('media keys', () => {
       session: { application: 'm.call', call_id: '', scope: 'm.room' },
       sent_ts: h.now(),
     });
+    // The next key, to have one ready for a newcomer; our media stays on the first.
+    expect(h.sent[1]).toMatchObject({ to: ['@bob:b.example:BOBDEV'], content: { keys: { index: 1 } } });
+    expect(h.sent).toHaveLength(2);
+    expect(h.set).toHaveLength(1);
   });
 
-  it('a joiner within 10 s gets the current key alone; after that everyone gets a new one', async () => {
+  it('from the lobby, our key goes out once and no next key is kept', async () => {
+    const h = harness({ lobby: true });
+    h.keys.membersChanged([member('@bob:b.example', 'BOBDEV')]);
+    await h.keys.settled();
+    expect(h.sent.map((x) => x.content.keys.index)).toEqual([0]);
+  });
+
+  it('a joiner within 10 s gets the current key alone; later, the next key (already with the others), used at once; a joiner never gets a key used before they came', async () => {
     const h = harness();
     h.keys.membersChanged([member('@bob:b.example', 'BOBDEV')]);
     await h.keys.settled();
     h.advance(5_000);
     h.keys.membersChanged([member('@bob:b.example', 'BOBDEV'), member('@carol:a.example', 'CAROLDEV')]);
     await h.keys.settled();
-    expect(h.sent[1]).toMatchObject({ to: ['@carol:a.example:CAROLDEV'], content: { keys: { index: 0 } } });
+    expect(h.sent.slice(2).map((x) => [x.to, x.content.keys.index])).toEqual([
+      [['@carol:a.example:CAROLDEV'], 0],
+      [['@carol:a.example:CAROLDEV'], 1],
+    ]);
     h.advance(10_000);
+    const sentBefore = h.sent.length;
     h.keys.membersChanged([
       member('@bob:b.example', 'BOBDEV'),
       member('@carol:a.example', 'CAROLDEV'),
       member('@dan:b.example', 'DANDEV'),
     ]);
     await h.keys.settled();
-    expect(h.sent[2]?.to.sort()).toEqual([
+    const after = h.sent.slice(sentBefore);
+    // Dan gets key 1 (held by Bob and Carol, never used), our media moves to it at once…
+    expect(after[0]).toMatchObject({ to: ['@dan:b.example:DANDEV'], content: { keys: { index: 1 } } });
+    expect(h.set.at(-1)).toMatchObject({ identity: '@alice:a.example:ALICEDEV', index: 1 });
+    // …and a new next key goes to all three.
+    expect(after[1]?.to.sort()).toEqual([
       '@bob:b.example:BOBDEV',
       '@carol:a.example:CAROLDEV',
       '@dan:b.example:DANDEV',
     ]);
-    expect(h.sent[2]?.content.keys.index).toBe(1);
-    // Our media moves to the new key (after the delay that lets it arrive).
-    expect(h.set.at(-1)).toMatchObject({ identity: '@alice:a.example:ALICEDEV', index: 1 });
+    expect(after[1]?.content.keys.index).toBe(2);
+    expect(h.sent.filter((x) => x.to.includes('@dan:b.example:DANDEV')).map((x) => x.content.keys.index)).toEqual([
+      1, 2,
+    ]);
   });
 
-  it('someone leaving rotates the key: the new one goes only to those who stay', async () => {
+  it('alone in the call with an old key: a newcomer gets a fresh key, used at once (nobody else needs time to receive it)', async () => {
+    const h = harness();
+    h.keys.membersChanged([]);
+    await h.keys.settled();
+    h.advance(60_000);
+    h.keys.membersChanged([member('@bob:b.example', 'BOBDEV')]);
+    await h.keys.settled();
+    expect(h.sent[0]).toMatchObject({ to: ['@bob:b.example:BOBDEV'], content: { keys: { index: 1 } } });
+    expect(h.set.at(-1)).toMatchObject({ identity: '@alice:a.example:ALICEDEV', index: 1 });
+    expect(h.slept).toEqual([]);
+  });
+
+  it('someone leaving rotates to a fresh key, past the next one they hold, sent only to those who stay', async () => {
     const h = harness();
     h.keys.membersChanged([member('@bob:b.example', 'BOBDEV'), member('@carol:a.example', 'CAROLDEV')]);
     await h.keys.settled();
+    const heldByBob = h.sent.filter((x) => x.to.includes('@bob:b.example:BOBDEV')).map((x) => x.content.keys.key);
     h.keys.membersChanged([member('@carol:a.example', 'CAROLDEV')]);
     await h.keys.settled();
-    const last = h.sent.at(-1);
-    expect(last?.to).toEqual(['@carol:a.example:CAROLDEV']);
-    expect(last?.content.keys.index).toBe(1);
-    expect(last?.content.keys.key).not.toBe(h.sent[0]?.content.keys.key);
-    expect(h.set.at(-1)).toMatchObject({ identity: '@alice:a.example:ALICEDEV', index: 1 });
+    const fresh = h.sent.find((x) => x.content.keys.index === 2);
+    expect(fresh?.to).toEqual(['@carol:a.example:CAROLDEV']);
+    expect(heldByBob).not.toContain(fresh?.content.keys.key);
+    expect(h.set.at(-1)).toMatchObject({ identity: '@alice:a.example:ALICEDEV', index: 2 });
+    // Carol gets time to receive it before our media uses it.
+    expect(h.slept).toEqual([1_000]);
+    expect(h.sent.every((x) => x.content.keys.index < 2 || !x.to.includes('@bob:b.example:BOBDEV'))).toBe(true);
     // The last one leaving: a new key, ours alone, used at once.
+    const sent = h.sent.length;
     h.keys.membersChanged([]);
     await h.keys.settled();
-    expect(h.set.at(-1)).toMatchObject({ index: 2 });
-    expect(h.sent).toHaveLength(2);
+    expect(h.set.at(-1)?.index).toBeGreaterThan(2);
+    expect(h.sent).toHaveLength(sent);
   });
 
   it('a re-joined device (new membership) gets the key again; the index wraps after 255', async () => {
@@ -131,7 +173,13 @@ describe('media keys', () => {
     await h.keys.settled();
     h.keys.membersChanged([member('@bob:b.example', 'BOBDEV', 2)]);
     await h.keys.settled();
-    expect(h.sent.map((s) => s.to)).toEqual([['@bob:b.example:BOBDEV'], ['@bob:b.example:BOBDEV']]);
+    // A re-join counts as a leave and a join: a fresh key for the new membership (and a next one).
+    expect(h.sent.map((s) => [s.to, s.content.keys.index])).toEqual([
+      [['@bob:b.example:BOBDEV'], 0],
+      [['@bob:b.example:BOBDEV'], 1],
+      [['@bob:b.example:BOBDEV'], 2],
+      [['@bob:b.example:BOBDEV'], 3],
+    ]);
     for (let i = 0; i < 600; i++) {
       h.keys.membersChanged(i % 2 === 0 ? [] : [member('@bob:b.example', 'BOBDEV', 2)]);
       await h.keys.settled();

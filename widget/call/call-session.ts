@@ -15,7 +15,7 @@ import { projectPeople, projectTiles, type Person, type Tile } from '../core/pro
 import { parseCallEnded, type Reaction } from '../core/signals.ts';
 import { Avatars } from './avatars.ts';
 import { LeaveKeeper } from './leave-keeper.ts';
-import type { MatrixLink } from './matrix-link.ts';
+import type { KeyCarrier, MatrixLink } from './matrix-link.ts';
 import { MediaEncryption } from './media-encryption.ts';
 import { remoteAudio, roomFacts, type Extras } from './room-facts.ts';
 import { Ringing } from './ringing.ts';
@@ -76,7 +76,6 @@ export class CallSession extends EventTarget {
   private encryption: MediaEncryption | undefined;
   private readonly memberId = crypto.randomUUID();
   private readonly e2eeAsked: boolean;
-  private encryptedRoom: Promise<boolean> | undefined;
 
   constructor(
     private readonly link: MatrixLink,
@@ -128,6 +127,7 @@ export class CallSession extends EventTarget {
       reaction: (identity) => this.signals.reaction(identity),
       avatar: (userId) => this.avatars.get(userId),
       waitingForKeys: (identity) => this.waitingForKeys(identity),
+      encrypted: () => this.encrypted,
     };
   }
 
@@ -158,7 +158,7 @@ export class CallSession extends EventTarget {
    * the LiveKit token, so that Join only has to connect. Failures are kept for join() to retry.
    */
   prepare(): void {
-    void this.mustEncrypt().catch(() => undefined);
+    void this.prewarmEncryption();
     if (this.prepared !== undefined) return;
     const work = (async () => ({ ...(await this.tokens.token(await this.leaveKeeper.schedule())), at: this.now() }))();
     work.catch(() => {
@@ -175,12 +175,42 @@ export class CallSession extends EventTarget {
     if (this.phase === 'in_call' || this.phase === 'joining' || this.leaveKeeper.pending === undefined) return;
     void this.leaveKeeper.cancel();
     this.prepared = undefined;
+    this.stopEncryption();
   }
 
-  /** Whether the call must be encrypted: the host asked, or the room has `m.room.encryption`. */
+  /**
+   * Whether the call must be encrypted: the host asked, or the room has `m.room.encryption` (asked
+   * each time: a room can become encrypted, never the other way).
+   */
   private mustEncrypt(): Promise<boolean> {
-    this.encryptedRoom ??= this.e2eeAsked ? Promise.resolve(true) : this.link.roomEncrypted();
-    return this.encryptedRoom;
+    return this.e2eeAsked ? Promise.resolve(true) : this.link.roomEncrypted();
+  }
+
+  private newEncryption(keys: KeyCarrier): MediaEncryption {
+    // As Element Call's legacy memberships: the member id is the identity.
+    const own = { userId: this.link.userId, deviceId: this.link.deviceId, roomId: this.link.roomId };
+    return new MediaEncryption(keys, { ...own, memberId: `${own.userId}:${own.deviceId}` }, this.now, () => {
+      this.changed();
+    });
+  }
+
+  private stopEncryption(): void {
+    this.encryption?.stop();
+    this.encryption = undefined;
+  }
+
+  /** In the lobby of an encrypted call: our key (and Olm sessions) ready before Join. */
+  private async prewarmEncryption(): Promise<void> {
+    const needed = await this.mustEncrypt().catch(() => false);
+    const keys = this.link.keys;
+    if (!needed || keys?.available() !== true || this.encryption !== undefined) return;
+    if (this.phase === 'joining' || this.phase === 'in_call') return;
+    const encryption = this.newEncryption(keys);
+    this.encryption = encryption;
+    encryption.prewarm(() => {
+      // Not sent from the lobby: Join starts again with a new one (and fails clearly if it must).
+      if (this.encryption === encryption && this.phase !== 'joining' && this.phase !== 'in_call') this.stopEncryption();
+    });
   }
 
   /**
@@ -193,15 +223,8 @@ export class CallSession extends EventTarget {
     const keys = this.link.keys;
     if (keys === undefined) throw new CallError('e2ee_unavailable', 'this page cannot carry media keys');
     if (!keys.available()) throw new CallError('e2ee_unavailable', 'the host refused the to-device capabilities');
-    const own = {
-      userId: this.link.userId,
-      deviceId: this.link.deviceId,
-      memberId: this.memberId,
-      roomId: this.link.roomId,
-    };
-    return new MediaEncryption(keys, own, this.now, () => {
-      this.changed();
-    });
+    this.encryption ??= this.newEncryption(keys);
+    return this.encryption;
   }
 
   /** The prepared token if recent enough, else a fresh one. */
@@ -221,56 +244,72 @@ export class CallSession extends EventTarget {
     this.endedByUser = undefined;
     this.joinStartedAt = performance.now();
     this.changed();
+    let room: Room | undefined;
     try {
       // Refused before anything else when encryption is needed and impossible (the token is
       // usually ready from the lobby: no time lost).
       const encryption = await this.encryptionFor();
-      const { url, jwt } = await this.joinToken();
-      this.encryption = encryption;
+      if (encryption === undefined) this.stopEncryption();
       this.encrypted = encryption !== undefined;
-      const room = new Room({ adaptiveStream: true, dynacast: true, ...encryption?.roomOptions() });
-      this.watch(room);
-      // Our key goes out to those already in the call while we connect.
-      await encryption?.start(room, (err) => {
-        if (this.room !== room && this.phase !== 'joining') return;
-        void this.cleanup(false).then(() => {
-          this.fail(new CallError('e2ee_unavailable', errorDetail(err)));
-        });
+      const { url, jwt } = await this.joinToken();
+      const joining = new Room({ adaptiveStream: true, dynacast: true, ...encryption?.roomOptions() });
+      room = joining;
+      this.watch(joining);
+      let keyFailure: unknown;
+      await encryption?.join(joining, (err) => {
+        if (this.encryption !== encryption) return;
+        if (this.phase === 'in_call' && this.room === joining) {
+          void this.cleanup(false).then(() => {
+            this.fail(new CallError('e2ee_unavailable', errorDetail(err)));
+          });
+        } else keyFailure = err;
       });
+      // Encrypted: our membership goes out while we connect, since the others send us their keys
+      // when they see it. Otherwise once connected.
+      let membership = encryption === undefined ? undefined : this.announce(opts);
       try {
-        await room.connect(url, jwt);
+        await joining.connect(url, jwt);
       } catch (err) {
         throw new CallError('livekit_unreachable', errorDetail(err));
       }
-      this.room = room;
+      if (keyFailure !== undefined) throw new CallError('e2ee_unavailable', errorDetail(keyFailure));
+      encryption?.connected();
+      this.room = joining;
       this.phase = 'in_call';
       this.changed();
       this.link.host?.joined();
       this.leaveKeeper.keepAlive();
       this.avatars.load();
+      membership ??= this.announce(opts);
       // Announcing ourselves in Matrix and publishing media do not depend on each other.
-      await Promise.all([
-        this.link
-          .sendMembership(
-            this.stateKey,
-            membershipContent({
-              userId: this.link.userId,
-              deviceId: this.link.deviceId,
-              roomId: this.link.roomId,
-              serviceUrl: this.serviceUrl,
-              createdTs: this.now(),
-            }),
-          )
-          .then(async (eventId) => {
-            this.roomSignals?.joined(eventId);
-            await this.ringing?.joined(eventId, !opts.video, this.now());
-          }),
-        this.publish(room, opts),
-      ]);
+      await Promise.all([membership, this.publish(joining, opts)]);
     } catch (err) {
       await this.cleanup(false);
+      if (room !== undefined && room !== this.room) await room.disconnect();
       this.fail(err);
     }
+  }
+
+  /** Writes our MatrixRTC membership (and then rings, when asked). */
+  private announce(opts: JoinOptions): Promise<void> {
+    const sent = this.link
+      .sendMembership(
+        this.stateKey,
+        membershipContent({
+          userId: this.link.userId,
+          deviceId: this.link.deviceId,
+          roomId: this.link.roomId,
+          serviceUrl: this.serviceUrl,
+          createdTs: this.now(),
+        }),
+      )
+      .then(async (eventId) => {
+        this.roomSignals?.joined(eventId);
+        await this.ringing?.joined(eventId, !opts.video, this.now());
+      });
+    // Awaited by join(); a failure before that is not unhandled.
+    sent.catch(() => undefined);
+    return sent;
   }
 
   private async publish(room: Room, opts: JoinOptions): Promise<void> {
@@ -495,6 +534,6 @@ export class CallSession extends EventTarget {
 
   /** Remote audio tracks to play. */
   audioTracks(): Track[] {
-    return this.room === undefined ? [] : remoteAudio(this.room);
+    return this.room === undefined ? [] : remoteAudio(this.room, this.encrypted);
   }
 }

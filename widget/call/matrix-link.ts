@@ -73,10 +73,20 @@ export interface KeyCarrier {
   /** Whether the host let us send and receive keys (to-device capabilities). */
   available(): boolean;
   send(targets: { userId: string; deviceId: string }[], content: KeysContent): Promise<void>;
-  onMessage(handler: (msg: ToDeviceMessage) => void): void;
+  /** Listens for to-device messages; returns what stops listening. */
+  onMessage(handler: (msg: ToDeviceMessage) => void): () => void;
   /** The call's members by room state (who gets our key, whose keys we take). */
   members(now: number): CallMember[];
-  onMembersChanged(handler: () => void): void;
+  onMembersChanged(handler: () => void): () => void;
+}
+
+/** Adds a handler to a list; returns what removes it. */
+export function listen<T>(list: T[], handler: T): () => void {
+  list.push(handler);
+  return () => {
+    const i = list.indexOf(handler);
+    if (i >= 0) list.splice(i, 1);
+  };
 }
 
 /**
@@ -125,6 +135,8 @@ export class WidgetLink implements MatrixLink {
   };
 
   async roomEncrypted(): Promise<boolean> {
+    // Not allowed to see the room's encryption state: it may be encrypted, so it counts as such.
+    if (!this.api.hasCapability('org.matrix.msc2762.receive.state_event:m.room.encryption')) return true;
     if (!this.statePushed) {
       await Promise.race([this.firstState, new Promise((resolve) => setTimeout(resolve, STATE_WAIT_MS))]);
     }
@@ -141,13 +153,12 @@ export class WidgetLink implements MatrixLink {
       await this.api.sendToDevice(ENCRYPTION_KEYS_EVENT, true, map);
     },
     onMessage: (handler) => {
-      this.toDeviceHandlers.push(handler);
+      const stop = listen(this.toDeviceHandlers, handler);
       for (const msg of this.earlyToDevice.splice(0)) handler(msg);
+      return stop;
     },
     members: (now) => this.callMembers.current(now),
-    onMembersChanged: (handler) => {
-      this.membersChanged.push(handler);
-    },
+    onMembersChanged: (handler) => listen(this.membersChanged, handler),
   };
   /** Call memberships and room memberships from the state the host pushes, from the start. */
   private readonly callMembers = new CallMembers();

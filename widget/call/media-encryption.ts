@@ -28,6 +28,11 @@ export class MediaEncryption {
   private readonly worker: Worker;
   private readonly keys: MediaKeys;
   private failed: ((err: unknown) => void) | undefined;
+  /** Following the call's members (from join on; in the lobby our key goes out once). */
+  private joined = false;
+  private warming = false;
+  private warmed = false;
+  private readonly unlisten: (() => void)[] = [];
 
   constructor(
     private readonly carrier: KeyCarrier,
@@ -49,12 +54,35 @@ export class MediaEncryption {
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       random: (n) => crypto.getRandomValues(new Uint8Array(n)),
     });
-    carrier.onMembersChanged(() => {
-      this.keys.membersChanged(carrier.members(this.now()));
-    });
-    carrier.onMessage((msg) => {
-      this.keys.received(msg);
-    });
+    this.unlisten.push(
+      carrier.onMembersChanged(() => {
+        if (this.joined) this.keys.membersChanged(carrier.members(this.now()));
+        else if (this.warming) this.warm();
+      }),
+      carrier.onMessage((msg) => {
+        this.keys.received(msg);
+      }),
+    );
+  }
+
+  /**
+   * In the lobby: our first key goes once to those already in the call, which also sets up the
+   * Olm sessions with their devices, so that their keys come back quickly when we join. Our key
+   * encrypts only our own media: holding it before we publish gives nothing away.
+   */
+  prewarm(onFailure: (err: unknown) => void): void {
+    this.failed = onFailure;
+    this.warming = true;
+    this.keys.start();
+    this.warm();
+  }
+
+  /** Once, as soon as someone is in the call (their memberships may come after the lobby shows). */
+  private warm(): void {
+    const members = this.carrier.members(this.now());
+    if (this.warmed || members.length === 0) return;
+    this.warmed = true;
+    this.keys.membersChanged(members);
   }
 
   /** The LiveKit room options that make it encrypt and decrypt with our keys. */
@@ -63,15 +91,24 @@ export class MediaEncryption {
   }
 
   /**
-   * Our key exists and goes to everyone already in the call, before we even connect: they keep it
-   * until our membership reaches them. `onFailure`: the host could not send a key.
+   * Joining: encryption on for the room, and from now on our key follows the call's members (to
+   * newcomers, a new one when someone leaves). `onFailure`: a key could not be sent.
    */
-  async start(room: Room, onFailure: (err: unknown) => void): Promise<void> {
+  async join(room: Room, onFailure: (err: unknown) => void): Promise<void> {
     this.failed = onFailure;
+    this.joined = true;
+    this.keys.joinedCall();
     await room.setE2EEEnabled(true);
-    room.on(RoomEvent.EncryptionError, () => undefined);
+    room.on(RoomEvent.EncryptionError, (err) => {
+      console.warn('media encryption:', err.message);
+    });
     this.keys.start();
     this.keys.membersChanged(this.carrier.members(this.now()));
+  }
+
+  /** Once connected: LiveKit re-posts every key on connecting; ours must stay the current one. */
+  connected(): void {
+    this.keys.reassertOwn();
   }
 
   /** Whether this participant's key has arrived (else their tile waits for keys). */
@@ -80,6 +117,8 @@ export class MediaEncryption {
   }
 
   stop(): void {
+    this.failed = undefined;
+    for (const f of this.unlisten.splice(0)) f();
     this.keys.stop();
     this.worker.terminate();
   }

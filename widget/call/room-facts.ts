@@ -2,7 +2,7 @@
  * Reads a LiveKit room into the plain facts the view is projected from (core/projection.ts), and
  * lists the remote audio to play. The only place that knows where LiveKit keeps these facts.
  */
-import { Track, type Participant, type Room } from 'livekit-client';
+import { Track, type Participant, type Room, type TrackPublication } from 'livekit-client';
 
 import type { ParticipantFacts } from '../core/projection.ts';
 
@@ -13,21 +13,33 @@ export interface Extras {
   avatar(userId: string | undefined): string | undefined;
   /** Encrypted call: whether this participant's key is still to come. */
   waitingForKeys(identity: string): boolean;
+  /** Whether the call is end-to-end encrypted (then media published in clear is not shown). */
+  encrypted(): boolean;
 }
+
+/** A remote publication we may show: any in a clear call, only encrypted ones in an encrypted call. */
+const showable = (pub: TrackPublication | undefined, encrypted: boolean): TrackPublication | undefined =>
+  pub !== undefined && (!encrypted || pub.isEncrypted) ? pub : undefined;
 
 export function roomFacts(room: Room, extras: Extras): ParticipantFacts<Track>[] {
   const speaking = new Set(room.activeSpeakers.map((p) => p.identity));
   const all: Participant[] = [room.localParticipant, ...room.remoteParticipants.values()];
+  const encrypted = extras.encrypted();
   return all.map((p) => {
-    const cam = p.getTrackPublication(Track.Source.Camera);
+    const local = p === room.localParticipant;
+    // In an encrypted call, someone publishing in clear (a modified client) is shown no media.
+    const pick = (source: Track.Source): TrackPublication | undefined =>
+      local ? p.getTrackPublication(source) : showable(p.getTrackPublication(source), encrypted);
+    const cam = pick(Track.Source.Camera);
+    const clear = !local && encrypted && [...p.trackPublications.values()].some((pub) => !pub.isEncrypted);
     const userId = p.attributes['matrix_user_id'];
     return {
       identity: p.identity,
       name: p.name,
       userId,
-      local: p === room.localParticipant,
+      local,
       camera: cam !== undefined && !cam.isMuted ? cam.track : undefined,
-      screen: p.getTrackPublication(Track.Source.ScreenShare)?.track,
+      screen: pick(Track.Source.ScreenShare)?.track,
       micOn: p.isMicrophoneEnabled,
       camOn: p.isCameraEnabled,
       speaking: speaking.has(p.identity),
@@ -35,19 +47,18 @@ export function roomFacts(room: Room, extras: Extras): ParticipantFacts<Track>[]
       handAt: extras.handAt(p.identity),
       reaction: extras.reaction(p.identity),
       avatar: extras.avatar(userId),
-      // Only someone publishing has media to wait for.
-      waitingForKeys:
-        p !== room.localParticipant && p.trackPublications.size > 0 && extras.waitingForKeys(p.identity),
+      // Only someone publishing has media to wait for; clear media never gets a key.
+      waitingForKeys: !local && p.trackPublications.size > 0 && (clear || extras.waitingForKeys(p.identity)),
     };
   });
 }
 
-/** Remote microphone and screen-share audio tracks, to play. */
-export function remoteAudio(room: Room): Track[] {
+/** Remote microphone and screen-share audio tracks, to play (in an encrypted call, encrypted ones only). */
+export function remoteAudio(room: Room, encrypted: boolean): Track[] {
   const out: Track[] = [];
   for (const p of room.remoteParticipants.values()) {
     for (const source of [Track.Source.Microphone, Track.Source.ScreenShareAudio]) {
-      const track = p.getTrackPublication(source)?.track;
+      const track = showable(p.getTrackPublication(source), encrypted)?.track;
       if (track !== undefined) out.push(track);
     }
   }

@@ -19,7 +19,7 @@ import { CallMembers } from '../core/call-members.ts';
 import { CallError, errorDetail } from '../core/errors.ts';
 import { ENCRYPTION_KEYS_EVENT, type ToDeviceMessage } from '../core/media-keys.ts';
 import { CALL_MEMBER_EVENT } from '../core/membership.ts';
-import type { KeyCarrier } from './matrix-link.ts';
+import { listen, type KeyCarrier } from './matrix-link.ts';
 
 export interface CryptoDevice {
   keys: KeyCarrier;
@@ -58,11 +58,12 @@ export async function startCryptoDevice(opts: {
   client.on(RoomStateEvent.Events, take);
   client.on(ClientEvent.ReceivedToDeviceMessage, ({ message, encryptionInfo }) => {
     if (message.type !== ENCRYPTION_KEYS_EVENT) return;
+    // The sender and device Olm authenticated (a decrypted message with no device counts as none).
     const msg: ToDeviceMessage = {
       type: message.type,
-      sender: message.sender,
+      sender: encryptionInfo?.sender ?? message.sender,
       encrypted: encryptionInfo !== null,
-      senderDevice: encryptionInfo?.senderDevice,
+      senderDevice: encryptionInfo === null ? undefined : (encryptionInfo.senderDevice ?? ''),
       content: message.content,
     };
     if (messages.length === 0) {
@@ -90,13 +91,12 @@ export async function startCryptoDevice(opts: {
       await client.queueToDevice(batch);
     },
     onMessage: (handler) => {
-      messages.push(handler);
+      const stop = listen(messages, handler);
       for (const msg of early.splice(0)) handler(msg);
+      return stop;
     },
     members: (now) => members.current(now),
-    onMembersChanged: (handler) => {
-      membersChanged.push(handler);
-    },
+    onMembersChanged: (handler) => listen(membersChanged, handler),
   };
   return {
     keys,

@@ -63,9 +63,12 @@ export type KeyRefusal =
   | 'outdated';
 
 const KEY_BYTES = 16;
-/** Keys waiting for their sender's membership: how many and how long. */
+/** Keys waiting for their sender's membership: how many, per sender, and how long. */
 const MAX_PENDING = 64;
+const MAX_PENDING_PER_SENDER = 8;
 const PENDING_MS = 60_000;
+/** A key that fails to go out is tried again after these pauses before the call gives up. */
+const SEND_RETRIES_MS = [500, 1_500];
 
 interface Outbound {
   key: Uint8Array<ArrayBuffer>;
@@ -86,6 +89,14 @@ interface Pending {
 
 export class MediaKeys {
   private outbound: Outbound | undefined;
+  /** The key our own media uses now. */
+  private inUse: Outbound | undefined;
+  /**
+   * In the call: the next key, already given to everyone in it, so that a newcomer can be given a
+   * key nobody used before without waiting for it to reach the others (see roll()).
+   */
+  private next: Outbound | undefined;
+  private inCall = false;
   private rollout: Promise<void> | undefined;
   private again = false;
   private members: CallMember[] = [];
@@ -148,6 +159,18 @@ export class MediaKeys {
     while (this.rollout !== undefined) await this.rollout;
   }
 
+  /** From now on we are in the call: keep a next key ready with everyone in it. */
+  joinedCall(): void {
+    this.inCall = true;
+  }
+
+  /**
+   * One round of distribution, as Element Call's: someone left → a fresh key to those who stay,
+   * used after `useKeyDelayMs`; someone joined → our key if under `rotationGraceMs` old, else a
+   * key they have never seen. For that last case we keep the next key with everyone already in
+   * the call: the newcomer gets it and our media switches to it at once (nobody else needs time to
+   * receive it), then a new next key goes round. A fresh key is never one a leaver could hold.
+   */
   private async roll(): Promise<void> {
     this.start();
     const current = this.outbound;
@@ -155,39 +178,64 @@ export class MediaKeys {
     const others = this.members.filter(
       (m) => !(m.userId === this.deps.own.userId && m.deviceId === this.deps.own.deviceId),
     );
+    const has = (o: Outbound, m: CallMember): boolean => o.sharedWith.get(memberIdentity(m)) === m.createdTs;
     const now = this.deps.now();
     const anyLeft = [...current.sharedWith.entries()].some(
       ([id, created]) => !others.some((m) => memberIdentity(m) === id && m.createdTs === created),
     );
-    const joined = others.filter((m) => current.sharedWith.get(memberIdentity(m)) !== m.createdTs);
+    const joined = others.filter((m) => !has(current, m));
     let target = current;
-    let to: CallMember[];
+    let to = joined;
+    let wait = true;
     if (anyLeft || (joined.length > 0 && now - current.createdAt >= this.rotationGraceMs)) {
-      target = this.newOutbound((current.index + 1) % 256);
+      const next = this.next;
+      this.next = undefined;
+      if (!anyLeft && next !== undefined && others.every((m) => joined.includes(m) || has(next, m))) {
+        target = next;
+        wait = false;
+      } else {
+        // Past whatever index a leaver may hold as "next".
+        target = this.newOutbound(((next?.index ?? current.index) + 1) % 256);
+        to = others;
+      }
       this.outbound = target;
-      to = others;
-    } else {
-      to = joined;
     }
-    if (to.length === 0) {
-      // Nobody left to tell: the new key is ours alone, from now on.
-      if (target !== current) this.useOwn(target);
-      return;
-    }
-    try {
-      await this.deps.send(
-        to.map((m) => ({ userId: m.userId, deviceId: m.deviceId })),
-        this.content(target),
-      );
-    } catch (err) {
-      this.deps.onSendFailed(err);
-      return;
-    }
-    for (const m of to) target.sharedWith.set(memberIdentity(m), m.createdTs);
+    if (to.length > 0 && !(await this.sendTo(to, target))) return;
     if (target !== current) {
-      // Give the new key time to arrive before our media uses it.
-      await this.deps.sleep(this.useKeyDelayMs);
-      if (!this.stopped && this.outbound === target) this.useOwn(target);
+      // Give a fresh key time to reach those already in the call before our media uses it (a
+      // newcomer sees nothing of ours until it arrives anyway).
+      if (wait && to.some((m) => !joined.includes(m))) await this.deps.sleep(this.useKeyDelayMs);
+      if (this.stopped || this.outbound !== target) return;
+      this.useOwn(target);
+    }
+    if (this.inCall) await this.shareNext(others);
+  }
+
+  /** The next key, to everyone in the call who does not have it yet. */
+  private async shareNext(others: CallMember[]): Promise<void> {
+    const current = this.outbound;
+    if (current === undefined || others.length === 0 || this.stopped) return;
+    const next = (this.next ??= this.newOutbound((current.index + 1) % 256));
+    const missing = others.filter((m) => next.sharedWith.get(memberIdentity(m)) !== m.createdTs);
+    if (missing.length > 0) await this.sendTo(missing, next);
+  }
+
+  /** Sends a key, trying again twice; false when it could not go (the call cannot be encrypted). */
+  private async sendTo(to: CallMember[], o: Outbound): Promise<boolean> {
+    const targets = to.map((m) => ({ userId: m.userId, deviceId: m.deviceId }));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.deps.send(targets, this.content(o));
+        for (const m of to) o.sharedWith.set(memberIdentity(m), m.createdTs);
+        return true;
+      } catch (err) {
+        const pause = SEND_RETRIES_MS[attempt];
+        if (pause === undefined || this.stopped) {
+          if (!this.stopped) this.deps.onSendFailed(err);
+          return false;
+        }
+        await this.deps.sleep(pause);
+      }
     }
   }
 
@@ -196,8 +244,17 @@ export class MediaKeys {
   }
 
   private useOwn(o: Outbound): void {
+    this.inUse = o;
     this.keyed.add(this.ownIdentity);
     this.deps.setKey(this.ownIdentity, o.index, o.key);
+  }
+
+  /**
+   * Gives LiveKit our current key again (after connecting: LiveKit then re-posts every key and may
+   * make another index current for us).
+   */
+  reassertOwn(): void {
+    if (this.inUse !== undefined && !this.stopped) this.deps.setKey(this.ownIdentity, this.inUse.index, this.inUse.key);
   }
 
   private content(o: Outbound): KeysContent {
@@ -222,18 +279,31 @@ export class MediaKeys {
     if (msg.sender === this.deps.own.userId && parsed.deviceId === this.deps.own.deviceId) return 'own_device';
     // Where the client tells us which device Olm authenticated, the key must be that device's.
     if (msg.senderDevice !== undefined && msg.senderDevice !== parsed.deviceId) return 'wrong_device';
+    // Where the client tells us which device Olm authenticated, the key must be that device's.
+    if (msg.senderDevice !== undefined && msg.senderDevice !== parsed.deviceId) return 'wrong_device';
     const p: Pending = { sender: msg.sender, ...parsed, at: this.deps.now() };
-    const slot = `${p.sender}|${p.deviceId}|${p.index}`;
-    if ((this.latest.get(slot) ?? -Infinity) > p.sentTs) return 'outdated';
-    this.latest.set(slot, p.sentTs);
+    if (this.isOutdated(p)) return 'outdated';
     if (!this.isMember(p.sender, p.deviceId)) {
-      // Its membership may reach us after the key: keep it a little while.
+      // Its membership may reach us after the key: keep it a little while (a few per sender).
+      const mine = this.pending.filter((x) => x.sender === p.sender);
+      const oldest = mine[0];
+      if (mine.length >= MAX_PENDING_PER_SENDER && oldest !== undefined)
+        this.pending.splice(this.pending.indexOf(oldest), 1);
       this.pending.push(p);
       if (this.pending.length > MAX_PENDING) this.pending.shift();
       return 'pending';
     }
     this.apply(p);
     return 'taken';
+  }
+
+  private slot(p: Pending): string {
+    return `${p.sender}|${p.deviceId}|${p.index}`;
+  }
+
+  /** An older key at an index where a newer one from that device was already taken. */
+  private isOutdated(p: Pending): boolean {
+    return (this.latest.get(this.slot(p)) ?? -Infinity) > p.sentTs;
   }
 
   private isMember(userId: string, deviceId: string): boolean {
@@ -251,6 +321,9 @@ export class MediaKeys {
   }
 
   private apply(p: Pending): void {
+    if (this.isOutdated(p)) return;
+    // Recorded only for keys taken: call members' devices, at most 256 indexes each.
+    this.latest.set(this.slot(p), p.sentTs);
     const identity = memberIdentity({ userId: p.sender, deviceId: p.deviceId });
     this.deps.setKey(identity, p.index, p.key);
     this.keyed.add(identity);

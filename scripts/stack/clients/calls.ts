@@ -115,7 +115,9 @@ export async function roomWithPartner(
     },
     invite: [stackEnv().appservice.sender],
     ...(opts.encrypted === true
-      ? { initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }] }
+      ? {
+          initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }],
+        }
       : {}),
   });
   await waitForMembership(alice, roomId, stackEnv().appservice.sender, 'join');
