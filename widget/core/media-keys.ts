@@ -54,13 +54,7 @@ export interface MediaKeysDeps {
 
 /** Why a message was not taken as a key (for logs and tests). */
 export type KeyRefusal =
-  | 'not_keys'
-  | 'unencrypted'
-  | 'malformed'
-  | 'other_room'
-  | 'own_device'
-  | 'wrong_device'
-  | 'outdated';
+  'not_keys' | 'unencrypted' | 'malformed' | 'other_room' | 'own_device' | 'wrong_device' | 'outdated';
 
 const KEY_BYTES = 16;
 /** Keys waiting for their sender's membership: how many, per sender, and how long. */
