@@ -10,7 +10,13 @@ import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { livekitRoomAlias } from '../../core/livekit-names.ts';
-import { hostPageUrl, launchBrowser, mediaProbe, type MediaFacts } from '../../scripts/stack/clients/browser.ts';
+import {
+  axeViolations,
+  hostPageUrl,
+  launchBrowser,
+  mediaProbe,
+  type MediaFacts,
+} from '../../scripts/stack/clients/browser.ts';
 import { inviteAndJoin, livekitApi, roomWithPartner, sfuGet } from '../../scripts/stack/clients/calls.ts';
 import { elementCallFrame, elementCallSeesVideoOf } from '../../scripts/stack/clients/element-call.ts';
 import {
@@ -212,6 +218,8 @@ describe('end-to-end encrypted calls', () => {
     const remote = (await facts(a)).videos.filter((v) => v.remote);
     expect(remote.filter((v) => v.waitingForKeys)).toHaveLength(1);
     expect(remote.find((v) => v.user === bob.userId)?.waitingForKeys).toBe(false);
+    // The encrypted call's badge and the waiting tile are accessible.
+    expect(await axeViolations(a)).toEqual([]);
   });
 
   it('our widget on A and the real Element Call on B, encrypted room: keys cross in io.element.call.encryption_keys both ways and each decodes the other', async () => {
