@@ -6,17 +6,11 @@
  * with a valid JWT and no keys receives the tracks and decodes nothing; a banned member's keys stop
  * working once the others rotate.
  */
-import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 
 import { livekitRoomAlias } from '../../core/livekit-names.ts';
-import {
-  axeViolations,
-  hostPageUrl,
-  launchBrowser,
-  mediaProbe,
-  type MediaFacts,
-} from '../../scripts/stack/clients/browser.ts';
+import { axeViolations } from '../../scripts/stack/clients/browser.ts';
 import { inviteAndJoin, livekitApi, roomWithPartner, sfuGet } from '../../scripts/stack/clients/calls.ts';
 import { elementCallFrame, elementCallSeesVideoOf } from '../../scripts/stack/clients/element-call.ts';
 import {
@@ -29,63 +23,26 @@ import {
 import { stackEnv } from '../../scripts/stack/clients/env.ts';
 import { elementCallUrl } from '../../scripts/stack/element-call.ts';
 import type { ReceivedToDevice } from '../host/call-app.ts';
+import { browserPages, facts, ours, oursSeesAndHears } from './pages.ts';
 
 const KEYS_EVENT = 'io.element.call.encryption_keys';
 /** LiveKit's `Encryption_Type.GCM`: a track its publisher encrypts end to end. */
 const GCM = 1;
 const enc = encodeURIComponent;
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser.close();
-});
-const contexts: BrowserContext[] = [];
-afterEach(async () => {
-  for (const c of contexts.splice(0)) await c.close();
-});
-
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
-  contexts.push(context);
-  return context.newPage();
-}
+const pages = browserPages();
+const newPage = pages.newPage;
 
 /** The host page (a real Matrix device) loading a call app as Element Web does. */
-async function hostPage(
+const hostPage = (
   user: TestUser,
   roomId: string,
   app: 'causerie' | 'element-call',
   params: Record<string, string> = {},
-): Promise<Page> {
-  const page = await newPage();
-  const callApp = app === 'causerie' ? { app, params } : { app, url: elementCallUrl, params };
-  await page.goto(hostPageUrl(stackEnv().service.url, user, roomId, 'en', callApp));
-  return page;
-}
-
-const ours = (page: Page): Promise<Frame> =>
-  eventually('the Causerie frame', () => Promise.resolve(page.frames().find((f) => f.url().includes('/widget/'))));
-
-const facts = (frame: Frame): Promise<MediaFacts> => frame.evaluate<MediaFacts>(mediaProbe);
-
-/** Our widget decodes `user`'s camera (frames keep coming) and plays live audio. */
-async function oursSeesAndHears(frame: Frame, user: TestUser): Promise<void> {
-  const remote = async (): Promise<MediaFacts['videos'][0] | undefined> =>
-    (await facts(frame)).videos.find(
-      (v) => v.remote && v.source === 'camera' && v.user === user.userId && v.width > 0 && v.frames > 0,
-    );
-  const first = await eventually(`decoded video of ${user.userId}`, remote, 40_000);
-  await eventually('more decoded frames', async () => {
-    const v = await remote();
-    return v !== undefined && v.frames > first.frames + 5 ? v : undefined;
+): Promise<Page> =>
+  pages.hostPage(user, roomId, {
+    callApp: app === 'causerie' ? { app, params } : { app, url: elementCallUrl, params },
   });
-  await eventually('live remote audio', async () =>
-    (await facts(frame)).audios.some((a) => a.live) ? true : undefined,
-  );
-}
 
 /** The to-device messages a host page received, decrypted by its crypto. */
 const toDevice = (page: Page): Promise<ReceivedToDevice[]> =>
@@ -141,8 +98,8 @@ describe('end-to-end encrypted calls', () => {
     const b = await ours(bobPage);
     await b.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
 
-    await oursSeesAndHears(a, bob);
-    await oursSeesAndHears(b, alice);
+    await oursSeesAndHears(a, bob, 40_000);
+    await oursSeesAndHears(b, alice, 40_000);
     await a.getByText('End-to-end encrypted').waitFor({ timeout: 5_000 });
 
     // Each side got the other's key, decrypted by its Olm session, from the member's own device.

@@ -6,18 +6,11 @@
  * the host's hang-up; a call Element Call starts gets its notices once.
  */
 import { TrackType } from 'livekit-server-sdk';
-import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Frame, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 
 import { livekitRoomAlias } from '../../core/livekit-names.ts';
-import {
-  axeViolations,
-  hostPageUrl,
-  launchBrowser,
-  mediaProbe,
-  type CallApp,
-  type MediaFacts,
-} from '../../scripts/stack/clients/browser.ts';
+import { axeViolations, type CallApp } from '../../scripts/stack/clients/browser.ts';
 import {
   botMessages,
   botNotice,
@@ -35,6 +28,7 @@ import {
 import { asUser, eventually, type TestUser } from '../../scripts/stack/clients/matrix.ts';
 import { stackEnv } from '../../scripts/stack/clients/env.ts';
 import { causerieCopyPath, elementCallUrl } from '../../scripts/stack/element-call.ts';
+import { browserPages, facts, ours, oursSeesAndHears } from './pages.ts';
 
 const enc = encodeURIComponent;
 
@@ -62,50 +56,13 @@ const colourOf = (frame: Frame, tag: string): Promise<string | undefined> =>
     return walk(document);
   }, tag);
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser.close();
-});
-const contexts: BrowserContext[] = [];
-afterEach(async () => {
-  for (const c of contexts.splice(0)) await c.close();
-});
+const pages = browserPages();
 
-async function hostPage(
+const hostPage = (
   user: TestUser,
   roomId: string,
   callApp?: CallApp & { params?: Record<string, string> },
-): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  await page.goto(hostPageUrl(stackEnv().service.url, user, roomId, 'en', callApp));
-  return page;
-}
-
-const ours = (page: Page): Promise<Frame> =>
-  eventually('the Causerie frame', () => Promise.resolve(page.frames().find((f) => f.url().includes('/widget/'))));
-
-const facts = (frame: Frame): Promise<MediaFacts> => frame.evaluate<MediaFacts>(mediaProbe);
-
-/** Our widget shows `user`'s camera with decoded frames that keep coming, and plays live audio. */
-async function oursSeesAndHears(frame: Frame, user: TestUser): Promise<void> {
-  const remote = async (): Promise<MediaFacts['videos'][0] | undefined> =>
-    (await facts(frame)).videos.find(
-      (v) => v.remote && v.source === 'camera' && v.user === user.userId && v.width > 0 && v.frames > 0,
-    );
-  const first = await eventually(`remote video of ${user.userId}`, remote, 30_000);
-  await eventually('more decoded frames', async () => {
-    const v = await remote();
-    return v !== undefined && v.frames > first.frames + 5 ? v : undefined;
-  });
-  await eventually('live remote audio', async () =>
-    (await facts(frame)).audios.some((a) => a.live) ? true : undefined,
-  );
-}
+): Promise<Page> => pages.hostPage(user, roomId, callApp === undefined ? {} : { callApp });
 
 async function elementCallHears(frame: Frame): Promise<void> {
   await eventually('Element Call playing live remote audio', async () =>

@@ -3,35 +3,19 @@
  * Matrix client (the test host page), join, and see and hear each other; a banned partner is shown
  * that he was removed; a stranger is told he is not a member; no serious accessibility violation.
  */
-import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Frame, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 
 import { livekitRoomAlias } from '../../core/livekit-names.ts';
-import {
-  axeViolations,
-  hostPageUrl,
-  launchBrowser,
-  mediaProbe,
-  type MediaFacts,
-} from '../../scripts/stack/clients/browser.ts';
+import { axeViolations } from '../../scripts/stack/clients/browser.ts';
 import { livekitApi, roomWithPartner, say, waitForCallWidget } from '../../scripts/stack/clients/calls.ts';
 import { asUser, eventually, registerUser, type TestUser } from '../../scripts/stack/clients/matrix.ts';
-import { stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
+import { stackFetch } from '../../scripts/stack/clients/env.ts';
+import { browserPages, facts, ours } from './pages.ts';
 
 const enc = encodeURIComponent;
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser.close();
-});
-// Each test's pages stream media: close them so the next test has the CPU.
-const contexts: BrowserContext[] = [];
-afterEach(async () => {
-  for (const c of contexts.splice(0)) await c.close();
-});
+const pages = browserPages();
 
 interface Side {
   page: Page;
@@ -44,17 +28,10 @@ async function openWidget(
   lang = 'en',
   viewport = { width: 1100, height: 700 },
 ): Promise<Side> {
-  const context = await browser.newContext({ viewport });
-  contexts.push(context);
-  const page = await context.newPage();
-  await page.goto(hostPageUrl(stackEnv().service.url, user, roomId, lang));
-  const frame = await eventually('the widget frame', () =>
-    Promise.resolve(page.frames().find((f) => f.url().includes('/widget/'))),
-  );
+  const page = await pages.hostPage(user, roomId, { lang, options: { viewport } });
+  const frame = await ours(page);
   return { page, frame };
 }
-
-const facts = (frame: Frame): Promise<MediaFacts> => frame.evaluate<MediaFacts>(mediaProbe);
 
 /** Waits until the frame shows the user's camera with decoded frames that keep coming. */
 async function seesVideoOf(frame: Frame, userId: string): Promise<{ width: number }> {

@@ -15,6 +15,7 @@
 import { ClientEvent, createClient, SyncState, type MatrixClient } from 'matrix-js-sdk';
 import { ClientWidgetApi, Widget } from 'matrix-widget-api';
 
+import { deviceKeysPublished } from '../../widget/call/standalone-crypto.ts';
 import { CALL_APP_PARAMS, feed, loadCallApp } from './call-app.ts';
 import { HostDriver } from './driver.ts';
 
@@ -115,17 +116,6 @@ async function main(): Promise<void> {
   api.on('ready', () => {
     status(`${userId} in ${roomId}`);
   });
-}
-
-/** Waits until the homeserver has this device's keys, so others can encrypt to it (5 s at most). */
-async function deviceKeysPublished(client: MatrixClient, userId: string, deviceId: string): Promise<void> {
-  const until = Date.now() + 5_000;
-  while (Date.now() < until) {
-    const res = await client.downloadKeysForUsers([userId]).catch(() => undefined);
-    if (res?.device_keys[userId]?.[deviceId] !== undefined) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('the device keys were not published');
 }
 
 /** Starts the client's sync and waits for its first one, as a full client has before a call. */

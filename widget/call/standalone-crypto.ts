@@ -117,7 +117,7 @@ function synced(client: MatrixClient): Promise<void> {
 }
 
 /** Others can encrypt to this device once the homeserver has its keys (10 s at most). */
-async function deviceKeysPublished(client: MatrixClient, userId: string, deviceId: string): Promise<void> {
+export async function deviceKeysPublished(client: MatrixClient, userId: string, deviceId: string): Promise<void> {
   const until = Date.now() + 10_000;
   while (Date.now() < until) {
     const res = await client.downloadKeysForUsers([userId]).catch(() => undefined);
