@@ -59,3 +59,15 @@ export interface ErrorBody {
   reason?: string;
   retry_after_ms?: number;
 }
+
+/** Server data topic of moderation notices (server/moderation.ts → widget/core/signals.ts). */
+export const MODERATION_TOPIC = 'io.causerie.moderation';
+
+/**
+ * What the service tells participants when a moderator acts: to those muted or removed, who did it;
+ * to everyone, whose hand a moderator lowered. Server data: no participant can send it.
+ */
+export type ModerationWire =
+  | { action: 'muted'; source: 'microphone' | 'camera'; by: string }
+  | { action: 'removed'; by: string }
+  | { action: 'lower_hand'; target: string; by: string };

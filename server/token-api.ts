@@ -13,7 +13,8 @@ import type { TokenService } from './token-service.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
-function cors(_req: Request, res: Response, next: NextFunction): void {
+/** CORS for browser clients on any origin (the widget may be served from another origin). */
+export function cors(_req: Request, res: Response, next: NextFunction): void {
   res.setHeader('access-control-allow-origin', '*');
   res.setHeader('access-control-allow-methods', 'POST, OPTIONS');
   res.setHeader(
@@ -25,9 +26,9 @@ function cors(_req: Request, res: Response, next: NextFunction): void {
 }
 
 /** Reads the raw body (bounded) and parses JSON ourselves, for exact errors on bad input. */
-const rawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES, inflate: false });
+export const rawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES, inflate: false });
 
-function parseJson(req: Request): unknown {
+export function parseJsonBody(req: Request): unknown {
   const buf: unknown = req.body;
   if (!Buffer.isBuffer(buf) || buf.length === 0) throw notJson();
   try {
@@ -60,7 +61,7 @@ export function tokenRoutes(service: Pick<TokenService, 'issue'>, limiter: Pick<
       },
       rawBody,
       async (req, res) => {
-        const request = parseTokenRequest(endpoint, parseJson(req));
+        const request = parseTokenRequest(endpoint, parseJsonBody(req));
         res.json(await service.issue(request));
       },
     );

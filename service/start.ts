@@ -30,6 +30,7 @@ import { isServerNameListed } from '../core/matrix-ids.ts';
 import { createMetrics, metricsRoutes } from '../server/metrics.ts';
 import { RateLimiter } from '../server/rate-limit.ts';
 import type { DnsResolver } from '../federation/server-discovery.ts';
+import { Moderation, moderationRoutes } from '../server/moderation.ts';
 import { tokenRoutes } from '../server/token-api.ts';
 import { staticRoutes } from '../server/static-api.ts';
 import { TokenService } from '../server/token-service.ts';
@@ -191,6 +192,11 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     },
   );
   const limiter = new RateLimiter({ perSecond: config.rate_limit.per_second, burst: config.rate_limit.burst });
+  // Moderation in calls: muting takes the moderator level (as `!call end`), removal the room's kick level.
+  const moderation = new Moderation(
+    { verifier, rooms, identities, livekit: roomService, audit, log },
+    { mutePowerLevel: config.token.moderator_power_level },
+  );
 
   const app = createHttpApp({
     db,
@@ -213,6 +219,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       }),
       metricsRoutes(metrics, { enabled: config.metrics.enabled, bearerToken: config.metrics.bearer_token }),
       tokenRoutes(tokens, limiter),
+      moderationRoutes(moderation, limiter),
       transactionRoutes({
         hsToken: registration.hs_token,
         db,

@@ -4,7 +4,6 @@
  */
 import { CallSession } from './call/call-session.ts';
 import { WidgetLink } from './call/matrix-link.ts';
-import { StandaloneLink } from './call/standalone-link.ts';
 import { CallError, errorDetail } from './core/errors.ts';
 import { membershipStateKey } from './core/membership.ts';
 import { parseParams, themeOf } from './core/url-params.ts';
@@ -54,6 +53,8 @@ async function main(): Promise<void> {
     }
     // A partner opening a shared link: sign in on their own homeserver, then the same call.
     app.signIn = async ({ userId, password }) => {
+      // Code only the standalone page needs (a chunk of its own).
+      const { StandaloneLink } = await import('./call/standalone-link.ts');
       const link = await StandaloneLink.signIn({ userId, password, roomId, via: params.via });
       return new CallSession(link, await service);
     };

@@ -12,11 +12,13 @@ import type { TokenAnswer } from '../../core/token-wire.ts';
 import { CallError, errorDetail, errorName, toCallError } from '../core/errors.ts';
 import { membershipContent, membershipStateKey } from '../core/membership.ts';
 import { projectPeople, projectTiles, type Person, type Tile } from '../core/projection.ts';
-import { parseCallEnded, type Reaction } from '../core/signals.ts';
+import type { ModerationWire } from '../../core/token-wire.ts';
+import { moderationRights, powerIn, type ModerationRights } from '../core/moderation.ts';
+import { parseCallEnded, parseModeration, type Reaction } from '../core/signals.ts';
 import { Avatars } from './avatars.ts';
 import { LeaveKeeper } from './leave-keeper.ts';
 import type { KeyCarrier, MatrixLink } from './matrix-link.ts';
-import { MediaEncryption } from './media-encryption.ts';
+import type { MediaEncryption } from './media-encryption.ts';
 import { remoteAudio, roomFacts, type Extras } from './room-facts.ts';
 import { Ringing } from './ringing.ts';
 import { RoomSignals } from './room-signals.ts';
@@ -71,6 +73,10 @@ export class CallSession extends EventTarget {
   declined: string[] = [];
   private readonly avatars: Avatars;
   private readonly extras: Extras;
+  /** A moderator muted us: which device and who (their name when known), until dismissed. */
+  mutedBy: { source: 'microphone' | 'camera'; by: string } | undefined;
+  /** Who removed us from the call, when a moderator did. */
+  removedBy: string | undefined;
   /** Whether this call's media is end-to-end encrypted (decided at join from the room's state). */
   encrypted = false;
   private encryption: MediaEncryption | undefined;
@@ -186,7 +192,9 @@ export class CallSession extends EventTarget {
     return this.e2eeAsked ? Promise.resolve(true) : this.link.roomEncrypted();
   }
 
-  private newEncryption(keys: KeyCarrier): MediaEncryption {
+  /** Encryption is code only encrypted calls load (a chunk of its own). */
+  private async newEncryption(keys: KeyCarrier): Promise<MediaEncryption> {
+    const { MediaEncryption } = await import('./media-encryption.ts');
     // As Element Call's legacy memberships: the member id is the identity.
     const own = { userId: this.link.userId, deviceId: this.link.deviceId, roomId: this.link.roomId };
     return new MediaEncryption(keys, { ...own, memberId: `${own.userId}:${own.deviceId}` }, this.now, () => {
@@ -199,13 +207,23 @@ export class CallSession extends EventTarget {
     this.encryption = undefined;
   }
 
+  /** Whether a join started, or made its encryption, while the lobby's was being made. */
+  private busyWithEncryption(): boolean {
+    return this.encryption !== undefined || this.phase === 'joining' || this.phase === 'in_call';
+  }
+
   /** In the lobby of an encrypted call: our key (and Olm sessions) ready before Join. */
   private async prewarmEncryption(): Promise<void> {
     const needed = await this.mustEncrypt().catch(() => false);
     const keys = this.link.keys;
     if (!needed || keys?.available() !== true || this.encryption !== undefined) return;
     if (this.phase === 'joining' || this.phase === 'in_call') return;
-    const encryption = this.newEncryption(keys);
+    const encryption = await this.newEncryption(keys);
+    // Join may have made its own meanwhile.
+    if (this.busyWithEncryption()) {
+      encryption.stop();
+      return;
+    }
     this.encryption = encryption;
     encryption.prewarm(() => {
       // Not sent from the lobby: Join starts again with a new one (and fails clearly if it must).
@@ -223,7 +241,10 @@ export class CallSession extends EventTarget {
     const keys = this.link.keys;
     if (keys === undefined) throw new CallError('e2ee_unavailable', 'this page cannot carry media keys');
     if (!keys.available()) throw new CallError('e2ee_unavailable', 'the host refused the to-device capabilities');
-    this.encryption ??= this.newEncryption(keys);
+    const made = this.encryption ?? (await this.newEncryption(keys));
+    // A lobby pre-warm may have finished meanwhile: keep one.
+    if (this.encryption !== undefined && this.encryption !== made) made.stop();
+    this.encryption ??= made;
     return this.encryption;
   }
 
@@ -242,6 +263,8 @@ export class CallSession extends EventTarget {
     this.firstRemoteFrameMs = undefined;
     this.endedBy = undefined;
     this.endedByUser = undefined;
+    this.mutedBy = undefined;
+    this.removedBy = undefined;
     this.joinStartedAt = performance.now();
     this.changed();
     let room: Room | undefined;
@@ -351,7 +374,11 @@ export class CallSession extends EventTarget {
     room.on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
       if (participant !== undefined) this.signals.received(participant.identity, topic, payload);
       // Server data (no participant): the service's own word, which no participant can forge.
-      else this.endedByUser = parseCallEnded(topic, payload)?.by ?? this.endedByUser;
+      else {
+        this.endedByUser = parseCallEnded(topic, payload)?.by ?? this.endedByUser;
+        const moderation = parseModeration(topic, payload);
+        if (moderation !== undefined) void this.moderated(room, moderation);
+      }
     });
     room.on(RoomEvent.ParticipantConnected, (p) => {
       this.avatars.load();
@@ -469,6 +496,65 @@ export class CallSession extends EventTarget {
       this.firstRemoteFrameMs = performance.now() - this.joinStartedAt;
       this.changed();
     }
+  }
+
+  /** What a moderator did, as the service told us. */
+  private async moderated(room: Room, m: ModerationWire): Promise<void> {
+    if (m.action === 'lower_hand') {
+      if (m.target === room.localParticipant.identity) {
+        if (this.handRaised) await this.toggleHand();
+      } else this.signals.remoteHand(m.target, false, this.now());
+      return;
+    }
+    const name = (await this.link.members().catch(() => undefined))?.get(m.by)?.displayname ?? m.by;
+    if (m.action === 'muted') {
+      this.mutedBy = { source: m.source, by: name };
+      const lp = room.localParticipant;
+      this.link.host?.deviceMute(lp.isMicrophoneEnabled, lp.isCameraEnabled);
+    } else this.removedBy = name;
+    this.changed();
+  }
+
+  /** What we may do as a moderator (buttons to show; the service decides). */
+  rights(): ModerationRights {
+    const facts = this.link.roomFacts?.();
+    return facts === undefined ? { mute: false, remove: false, power: 0 } : moderationRights(facts, this.link.userId);
+  }
+
+  /** Someone's power in the room as we see it (moderation applies only to those with less). */
+  powerOf(userId: string | undefined): number {
+    const facts = this.link.roomFacts?.();
+    return facts === undefined || userId === undefined ? 0 : powerIn(facts, userId);
+  }
+
+  dismissMuted(): void {
+    this.mutedBy = undefined;
+    this.changed();
+  }
+
+  /** Asks the service to act as moderator; a refusal becomes a notice. */
+  moderate(
+    action: 'mute' | 'mute_all' | 'remove' | 'lower_hand',
+    target?: string,
+    source?: 'microphone' | 'camera',
+  ): Promise<void> {
+    return this.act(async () => {
+      const token = await this.link.openIdToken();
+      let res: Response;
+      try {
+        res = await fetch(`${this.serviceUrl}/_causerie/v1/moderate`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ room_id: this.link.roomId, openid_token: token, action, target, source }),
+          signal: AbortSignal.timeout(15_000),
+        });
+      } catch (err) {
+        throw new CallError('token_service_unreachable', errorDetail(err));
+      }
+      if (res.status === 403) throw new CallError('not_moderator');
+      if (!res.ok)
+        throw new CallError(res.status >= 500 ? 'token_service_unreachable' : 'unknown', `HTTP ${res.status}`);
+    });
   }
 
   /** Names for the people who declined (their user id until the members are read). */

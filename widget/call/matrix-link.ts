@@ -8,8 +8,10 @@ import { MatrixCapabilities, WidgetApi, type IWidgetApiRequest } from 'matrix-wi
 import { CALL_REACTION_EVENT, RINGING_EVENTS } from '../core/call-events.ts';
 import { CallError } from '../core/errors.ts';
 import { CallMembers, type CallMember } from '../core/call-members.ts';
-import { ENCRYPTION_KEYS_EVENT, type KeysContent, type ToDeviceMessage } from '../core/media-keys.ts';
+import { ENCRYPTION_KEYS_EVENT } from '../core/call-events.ts';
+import type { KeysContent, ToDeviceMessage } from '../core/media-keys.ts';
 import { CALL_MEMBER_EVENT } from '../core/membership.ts';
+import type { RoomFacts } from '../core/moderation.ts';
 import type { RoomEvents } from './room-signals.ts';
 
 export interface OpenIdToken {
@@ -61,6 +63,8 @@ export interface MatrixLink {
   readonly host?: CallHost;
   /** Room events through the host (Element Call's hands and reactions); absent when standalone. */
   readonly roomEvents?: RoomEvents;
+  /** The room's power levels and create event as last seen (moderation buttons); absent when unknown. */
+  roomFacts?(): RoomFacts;
   /** Media keys through the client's end-to-end encryption (the host's, or the standalone page's own device). */
   readonly keys?: KeyCarrier | undefined;
 }
@@ -167,6 +171,12 @@ export class WidgetLink implements MatrixLink {
   /** To-device messages that came before anyone listened (keys can come before our join). */
   private earlyToDevice: ToDeviceMessage[] = [];
   private keysAvailable = false;
+  private readonly facts: RoomFacts = { powerLevels: undefined, create: undefined };
+
+  roomFacts(): RoomFacts {
+    return this.facts;
+  }
+
   /** Whether pushed state had `m.room.encryption` (an encrypted room stays encrypted). */
   private encryptionSeen = false;
 
@@ -227,6 +237,12 @@ export class WidgetLink implements MatrixLink {
   private keepMember(raw: unknown): void {
     const ev = raw as { type?: unknown; state_key?: unknown; content?: unknown } | null;
     if (ev?.type === 'm.room.encryption' && ev.state_key === '') this.encryptionSeen = true;
+    const content =
+      typeof ev?.content === 'object' && ev.content !== null ? (ev.content as Record<string, unknown>) : {};
+    if (ev?.type === 'm.room.power_levels' && ev.state_key === '') this.facts.powerLevels = content;
+    const sender = (raw as { sender?: unknown }).sender;
+    if (ev?.type === 'm.room.create' && ev.state_key === '' && typeof sender === 'string')
+      this.facts.create = { sender, content };
     if (this.callMembers.take(raw)) for (const h of this.membersChanged) h();
     if (ev?.type === 'm.room.member' && typeof ev.state_key === 'string')
       this.pushedMembers.set(ev.state_key, { state_key: ev.state_key, content: ev.content });
@@ -247,6 +263,8 @@ export class WidgetLink implements MatrixLink {
     api.requestCapabilityToReceiveState(CALL_MEMBER_EVENT);
     api.requestCapabilityToReceiveState('m.room.member');
     api.requestCapabilityToReceiveState('m.room.power_levels');
+    // Who may moderate: in room v12+ the creators have unlimited power.
+    api.requestCapabilityToReceiveState('m.room.create');
     // Encrypted rooms: their calls' media keys go Olm-encrypted to each call member's devices.
     api.requestCapabilityToReceiveState('m.room.encryption');
     api.requestCapabilityToSendToDevice(ENCRYPTION_KEYS_EVENT);

@@ -17,7 +17,8 @@ import {
 
 import { CallMembers } from '../core/call-members.ts';
 import { CallError, errorDetail } from '../core/errors.ts';
-import { ENCRYPTION_KEYS_EVENT, type ToDeviceMessage } from '../core/media-keys.ts';
+import { ENCRYPTION_KEYS_EVENT } from '../core/call-events.ts';
+import type { ToDeviceMessage } from '../core/media-keys.ts';
 import { CALL_MEMBER_EVENT } from '../core/membership.ts';
 import { listen, type KeyCarrier } from './matrix-link.ts';
 

@@ -10,6 +10,8 @@ import { CALL_MEMBER_EVENT } from './membership.ts';
 import { REACTIONS } from './signals.ts';
 
 export const CALL_REACTION_EVENT = 'io.element.call.reaction';
+/** Media keys of encrypted calls, as Olm-encrypted to-device messages (core/media-keys.ts). */
+export const ENCRYPTION_KEYS_EVENT = 'io.element.call.encryption_keys';
 /** Ringing (MSC4075) as Element Call sends it when it starts a call, its legacy form, and a decline (MSC4310). */
 export const NOTIFICATION_EVENT = 'org.matrix.msc4075.rtc.notification';
 export const LEGACY_NOTIFY_EVENT = 'org.matrix.msc4075.call.notify';

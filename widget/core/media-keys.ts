@@ -14,7 +14,9 @@
  */
 import { memberIdentity, type CallMember } from './call-members.ts';
 
-export const ENCRYPTION_KEYS_EVENT = 'io.element.call.encryption_keys';
+import { ENCRYPTION_KEYS_EVENT } from './call-events.ts';
+
+export { ENCRYPTION_KEYS_EVENT };
 
 export interface KeysContent {
   keys: { index: number; key: string };

@@ -5,7 +5,7 @@
  * within the last hour and never in the future (nobody jumps the queue by claiming to have raised
  * their hand first). Ours are written by encodeSignal. Pure: no I/O.
  */
-import type { CallEndedWire } from '../../core/token-wire.ts';
+import { MODERATION_TOPIC, type CallEndedWire, type ModerationWire } from '../../core/token-wire.ts';
 
 /** Reactions anyone can send; shown a few seconds on the sender's tile. */
 export const REACTIONS = ['👍', '👏', '❤️', '😂', '🎉'] as const;
@@ -76,4 +76,33 @@ export function parseCallEnded(topic: string | undefined, payload: Uint8Array): 
   if (typeof msg !== 'object' || msg?.ended !== true) return undefined;
   const by = msg.by;
   return { by: typeof by === 'string' && by.startsWith('@') && by.length <= MAX_USER_ID ? by : undefined };
+}
+
+/**
+ * Reads a moderation notice from the service (server data only, as for the call's end): who muted
+ * or removed us, or whose hand a moderator lowered. Anything else is ignored.
+ */
+export function parseModeration(topic: string | undefined, payload: Uint8Array): ModerationWire | undefined {
+  if (topic !== MODERATION_TOPIC || payload.length > MAX_SIGNAL_BYTES) return undefined;
+  let msg: Record<string, unknown> | null;
+  try {
+    msg = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown> | null;
+  } catch {
+    return undefined;
+  }
+  if (typeof msg !== 'object' || msg === null) return undefined;
+  const by = msg['by'];
+  if (typeof by !== 'string' || !by.startsWith('@') || by.length > MAX_USER_ID) return undefined;
+  const source = msg['source'];
+  const target = msg['target'];
+  switch (msg['action']) {
+    case 'muted':
+      return source === 'microphone' || source === 'camera' ? { action: 'muted', source, by } : undefined;
+    case 'removed':
+      return { action: 'removed', by };
+    case 'lower_hand':
+      return typeof target === 'string' && target.length <= 512 ? { action: 'lower_hand', target, by } : undefined;
+    default:
+      return undefined;
+  }
 }

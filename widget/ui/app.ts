@@ -12,6 +12,7 @@ import type { Reaction } from '../core/signals.ts';
 import type { Lang } from '../core/url-params.ts';
 import { base, theme } from './styles.ts';
 import './call-view.ts';
+import type { ModerateDetail, Moderation } from './people-panel.ts';
 import './lobby.ts';
 import './sign-in.ts';
 import type { SignInDetail } from './sign-in.ts';
@@ -153,6 +154,11 @@ export class CauserieApp extends LitElement {
     return html`<div class="message" role="alert" data-error=${error.kind}>
       <h1>${this.t.errors[error.kind]}</h1>
       ${
+        error.kind === 'removed' && this.session?.removedBy !== undefined
+          ? html`<p data-removed-by>${this.t.removedBy(this.session.removedBy)}</p>`
+          : null
+      }
+      ${
         error.recovery === 'none'
           ? null
           : html`<button class="primary" @click=${() => void this.session?.join(this.lastJoin)}>
@@ -212,6 +218,12 @@ export class CauserieApp extends LitElement {
             .notice=${s.error}
             .declined=${s.declined}
             ?encrypted=${s.encrypted}
+            .moderation=${moderationView(s)}
+            .mutedBy=${s.mutedBy}
+            @moderate=${(e: CustomEvent<ModerateDetail>) => void s.moderate(e.detail.action, e.detail.target, e.detail.source)}
+            @dismiss-muted=${() => {
+              s.dismissMuted();
+            }}
             @toggle-mic=${() => void s.toggleMic()}
             @toggle-cam=${() => void s.toggleCam()}
             @toggle-screen=${() => void s.toggleScreenShare()}
@@ -244,6 +256,12 @@ export class CauserieApp extends LitElement {
   }
 }
 customElements.define('causerie-app', CauserieApp);
+
+/** What the participant list offers a moderator: actions on people with less power than us. */
+function moderationView(s: CallSession): Moderation {
+  const rights = s.rights();
+  return { rights, below: (userId) => s.powerOf(userId) < rights.power };
+}
 
 declare global {
   interface HTMLElementTagNameMap {

@@ -12,7 +12,7 @@ import { gridLayout, type Person, type Tile } from '../core/projection.ts';
 import './call-audio.ts';
 import { controlsBar, controlsStyles, type CallControls } from './call-controls.ts';
 import './call-tile.ts';
-import { peoplePanel, peopleStyles } from './people-panel.ts';
+import { peoplePanel, peopleStyles, type Moderation } from './people-panel.ts';
 import { base } from './styles.ts';
 
 export class CauserieCall extends LitElement {
@@ -24,6 +24,8 @@ export class CauserieCall extends LitElement {
     notice: { attribute: false },
     declined: { attribute: false },
     encrypted: { type: Boolean },
+    moderation: { attribute: false },
+    mutedBy: { attribute: false },
     pinned: { state: true },
     showPeople: { state: true },
   };
@@ -37,6 +39,10 @@ export class CauserieCall extends LitElement {
   declare declined: string[];
   /** The call's media is end-to-end encrypted: shown as such. */
   declare encrypted: boolean;
+  /** What we may do as a moderator. */
+  declare moderation: Moderation | undefined;
+  /** A moderator muted us: shown until dismissed. */
+  declare mutedBy: { source: 'microphone' | 'camera'; by: string } | undefined;
   declare pinned: string | undefined;
   declare showPeople: boolean;
 
@@ -47,6 +53,8 @@ export class CauserieCall extends LitElement {
     this.notice = undefined;
     this.declined = [];
     this.encrypted = false;
+    this.moderation = undefined;
+    this.mutedBy = undefined;
     this.pinned = undefined;
     this.showPeople = false;
   }
@@ -139,7 +147,13 @@ export class CauserieCall extends LitElement {
             (tile) => html`<causerie-tile .tile=${tile} .t=${t} ?pinned=${tile.key === this.pinned}></causerie-tile>`,
           )}
         </section>
-        ${this.showPeople ? peoplePanel(t, this.people) : null}
+        ${
+          this.showPeople
+            ? peoplePanel(t, this.people, this.moderation, (detail) => {
+                this.emit('moderate', detail);
+              })
+            : null
+        }
       </div>
       ${controlsBar({
         t,
@@ -157,6 +171,20 @@ export class CauserieCall extends LitElement {
         },
       })}
       ${this.encrypted ? html`<p class="status e2ee" role="status">🔒 ${t.encrypted}</p>` : null}
+      ${
+        this.mutedBy === undefined
+          ? null
+          : html`<div class="notice" role="alert" data-muted-by>
+              <span>${t.mutedBy(this.mutedBy.by, this.mutedBy.source === 'camera')}</span>
+              <button
+                @click=${() => {
+                  this.emit('dismiss-muted');
+                }}
+              >
+                ${t.dismiss}
+              </button>
+            </div>`
+      }
       ${this.declined.length === 0 ? null : html`<p class="status" role="status">${t.declined(this.declined.join(', '))}</p>`}
       ${
         notice === undefined

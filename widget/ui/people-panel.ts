@@ -5,7 +5,20 @@
 import { css, html, type TemplateResult } from 'lit';
 
 import type { Strings } from '../core/i18n.ts';
+import type { ModerationRights } from '../core/moderation.ts';
 import type { Person } from '../core/projection.ts';
+
+/** What a moderator may do from the list: their rights, and whether someone has less power. */
+export interface Moderation {
+  rights: ModerationRights;
+  below(userId: string | undefined): boolean;
+}
+
+export interface ModerateDetail {
+  action: 'mute' | 'mute_all' | 'remove' | 'lower_hand';
+  target?: string | undefined;
+  source?: 'microphone' | 'camera' | undefined;
+}
 
 export const peopleStyles = css`
   aside {
@@ -39,6 +52,21 @@ export const peopleStyles = css`
     vertical-align: middle;
     margin-right: 8px;
   }
+  .moderate {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 4px;
+    margin: 4px 0 0 40px;
+  }
+  .moderate button,
+  button.mute-all {
+    min-height: 32px;
+    padding: 2px 8px;
+    font-size: 0.85rem;
+  }
+  button.mute-all {
+    margin-bottom: 8px;
+  }
   .initial {
     display: inline-grid;
     place-items: center;
@@ -47,9 +75,69 @@ export const peopleStyles = css`
   }
 `;
 
-export function peoplePanel(t: Strings, people: readonly Person[]): TemplateResult {
+export function peoplePanel(
+  t: Strings,
+  people: readonly Person[],
+  moderation: Moderation | undefined,
+  moderate: (detail: ModerateDetail) => void,
+): TemplateResult {
+  const rights = moderation?.rights;
+  const actionsFor = (p: Person): TemplateResult | null => {
+    if (p.local || rights === undefined || moderation?.below(p.userId) !== true) return null;
+    const buttons = [
+      rights.mute && p.micOn
+        ? html`<button
+            @click=${() => {
+              moderate({ action: 'mute', target: p.identity, source: 'microphone' });
+            }}
+          >
+            ${t.muteMic(p.name)}
+          </button>`
+        : null,
+      rights.mute && p.camOn
+        ? html`<button
+            @click=${() => {
+              moderate({ action: 'mute', target: p.identity, source: 'camera' });
+            }}
+          >
+            ${t.muteCam(p.name)}
+          </button>`
+        : null,
+      rights.mute && p.hand !== undefined
+        ? html`<button
+            @click=${() => {
+              moderate({ action: 'lower_hand', target: p.identity });
+            }}
+          >
+            ${t.lowerHandOf(p.name)}
+          </button>`
+        : null,
+      rights.remove
+        ? html`<button
+            @click=${() => {
+              moderate({ action: 'remove', target: p.identity });
+            }}
+          >
+            ${t.removeFromCall(p.name)}
+          </button>`
+        : null,
+    ].filter((b) => b !== null);
+    return buttons.length === 0 ? null : html`<div class="moderate">${buttons}</div>`;
+  };
   return html`<aside aria-labelledby="people-title">
     <h2 id="people-title">${t.peopleTitle}</h2>
+    ${
+      rights?.mute === true && people.some((p) => !p.local)
+        ? html`<button
+            class="mute-all"
+            @click=${() => {
+              moderate({ action: 'mute_all' });
+            }}
+          >
+            ${t.muteAll}
+          </button>`
+        : null
+    }
     <ul>
       ${people.map(
         (p) =>
@@ -63,6 +151,7 @@ export function peoplePanel(t: Strings, people: readonly Person[]): TemplateResu
             }
             ${p.hand !== undefined ? html`✋ ${p.hand} ` : null}${p.name}
             <small>${t.micState(p.micOn)} · ${t.camState(p.camOn)}</small>
+            ${actionsFor(p)}
           </li>`,
       )}
     </ul>

@@ -1,0 +1,215 @@
+/**
+ * Moderation in a call: a member with the room's power mutes someone's microphone or camera, mutes
+ * everyone, removes someone from the call, or lowers their hand. The widget asks with the
+ * moderator's OpenID token (verified with their own homeserver, as for a LiveKit token); the
+ * decision reads the room's current power levels (Matrix rules: only someone with less power than
+ * you); the service acts on LiveKit with its own key — participants never hold `roomAdmin`. The
+ * people concerned are told who acted by LiveKit server data (topic `io.causerie.moderation`, which
+ * no participant can forge). Every action and every refusal of a verified user is audited.
+ *
+ * POST /_causerie/v1/moderate {room_id, openid_token, action, target?, source?} → {done: n}
+ */
+import express, { type Router } from 'express';
+import { DataPacket_Kind, TrackSource, type ParticipantInfo, type RoomServiceClient } from 'livekit-server-sdk';
+import { z } from 'zod';
+
+import type { AuditSink } from '../core/audit-trail.ts';
+import { ApiError, badJson, forbidden, invalidParam, rateLimited, unavailable } from '../core/errors.ts';
+import { livekitRoomAlias } from '../core/livekit-names.ts';
+import type { Logger } from '../core/log.ts';
+import { isValidRoomId } from '../core/matrix-ids.ts';
+import { powerOf, RoomNotVisibleError, type RoomView } from '../core/room-model.ts';
+import { MODERATION_TOPIC, type ModerationWire } from '../core/token-wire.ts';
+import type { OpenIdVerifier } from '../federation/openid-verify.ts';
+import type { LivekitIdentities } from '../livekit/identities.ts';
+import { rateLimitKey, type RateLimiter } from './rate-limit.ts';
+import { cors, parseJsonBody, rawBody } from './token-api.ts';
+
+export const MODERATE_PATH = '/_causerie/v1/moderate';
+
+const requestSchema = z.looseObject({
+  room_id: z.string().min(1).max(255),
+  openid_token: z.looseObject({
+    access_token: z.string().min(1).max(4096),
+    matrix_server_name: z.string().min(1).max(255),
+  }),
+  action: z.enum(['mute', 'mute_all', 'remove', 'lower_hand']),
+  target: z.string().min(1).max(512).optional(),
+  source: z.enum(['microphone', 'camera']).optional(),
+});
+
+export type ModerationRequest = z.infer<typeof requestSchema>;
+
+export interface ModerationPolicy {
+  /** Power needed to mute someone, everyone, or lower a hand (default 50). */
+  mutePowerLevel: number;
+}
+
+export interface ModerationDeps {
+  verifier: Pick<OpenIdVerifier, 'verify'>;
+  rooms: { get(roomId: string): Promise<RoomView> };
+  identities: Pick<LivekitIdentities, 'usersOf'>;
+  livekit: Pick<RoomServiceClient, 'listParticipants' | 'mutePublishedTrack' | 'removeParticipant' | 'sendData'>;
+  audit: AuditSink;
+  log: Logger;
+}
+
+const SOURCES = { microphone: TrackSource.MICROPHONE, camera: TrackSource.CAMERA } as const;
+
+export class Moderation {
+  constructor(
+    private readonly deps: ModerationDeps,
+    private readonly policy: ModerationPolicy,
+  ) {}
+
+  /** Does what a moderator asks, or refuses with a Matrix-style error; returns how many were acted on. */
+  async act(req: ModerationRequest): Promise<{ done: number }> {
+    if (!isValidRoomId(req.room_id)) throw invalidParam('room_id is not a room id');
+    if ((req.action === 'mute' || req.action === 'remove' || req.action === 'lower_hand') && req.target === undefined)
+      throw badJson(`${req.action} needs a target`);
+    let room: RoomView;
+    try {
+      room = await this.deps.rooms.get(req.room_id);
+    } catch (err) {
+      if (err instanceof RoomNotVisibleError) throw forbidden('You are not a member of this room', 'not_member');
+      throw unavailable('local_homeserver_unreachable');
+    }
+    if (room.hasServer?.(req.openid_token.matrix_server_name) === false)
+      throw forbidden('You are not a member of this room', 'not_member');
+    const actor = await this.deps.verifier.verify({
+      access_token: req.openid_token.access_token,
+      matrix_server_name: req.openid_token.matrix_server_name,
+    });
+    try {
+      const done = await this.decideAndAct(room, actor, req);
+      this.deps.audit.record({
+        action: 'moderation',
+        roomId: req.room_id,
+        userId: actor,
+        detail: { action: req.action, target: req.target, source: req.source, done },
+      });
+      this.deps.log.info('moderation', { room_id: req.room_id, user_id: actor, action: req.action, done });
+      return { done };
+    } catch (err) {
+      const e = err instanceof ApiError ? err : unavailable('livekit_unreachable');
+      this.deps.audit.record({
+        action: 'moderation_refused',
+        roomId: req.room_id,
+        userId: actor,
+        detail: { action: req.action, target: req.target, reason: e.reason, status: e.status },
+      });
+      this.deps.log.info('moderation_refused', { room_id: req.room_id, user_id: actor, reason: e.reason });
+      throw e;
+    }
+  }
+
+  private async decideAndAct(room: RoomView, actor: string, req: ModerationRequest): Promise<number> {
+    if (room.members.get(actor)?.membership !== 'join')
+      throw forbidden('You are not a member of this room', 'not_member');
+    const power = powerOf(room, actor);
+    const needed = req.action === 'remove' ? room.powerLevels.kick : this.policy.mutePowerLevel;
+    if (power < needed)
+      throw forbidden(`Moderating this call needs power level ${needed} in the room`, 'not_moderator');
+    const alias = livekitRoomAlias(req.room_id);
+    const participants = await this.deps.livekit.listParticipants(alias).catch((err: unknown) => {
+      this.deps.log.error('livekit_unreachable', { room_id: req.room_id, error: (err as Error).message });
+      throw unavailable('livekit_unreachable');
+    });
+    const users = await this.deps.identities.usersOf(
+      alias,
+      participants.map((p) => p.identity),
+    );
+    // Only someone with less power than the moderator, as Matrix's own kick and ban rules.
+    const below = (p: ParticipantInfo): boolean => {
+      const user = users.get(p.identity);
+      return user !== undefined && user !== actor && powerOf(room, user) < power;
+    };
+    const one = (): ParticipantInfo => {
+      const p = participants.find((x) => x.identity === req.target);
+      if (p === undefined) throw forbidden('Nobody with this identity is in the call', 'not_in_call');
+      if (!below(p)) throw forbidden('You cannot moderate someone with as much power as you', 'not_below');
+      return p;
+    };
+    switch (req.action) {
+      case 'mute': {
+        const p = one();
+        const n = await this.mute(alias, p, req.source ?? 'microphone');
+        await this.tell(alias, { action: 'muted', source: req.source ?? 'microphone', by: actor }, [p.identity]);
+        return n;
+      }
+      case 'mute_all': {
+        const targets = participants.filter(below);
+        let n = 0;
+        for (const p of targets) n += await this.mute(alias, p, 'microphone');
+        if (targets.length > 0)
+          await this.tell(
+            alias,
+            { action: 'muted', source: 'microphone', by: actor },
+            targets.map((p) => p.identity),
+          );
+        return n;
+      }
+      case 'remove': {
+        const p = one();
+        await this.tell(alias, { action: 'removed', by: actor }, [p.identity]);
+        await this.deps.livekit.removeParticipant(alias, p.identity);
+        return 1;
+      }
+      case 'lower_hand': {
+        const p = one();
+        await this.tell(alias, { action: 'lower_hand', target: p.identity, by: actor });
+        return 1;
+      }
+    }
+  }
+
+  /** Mutes a participant's published tracks of one source at the SFU; how many. */
+  private async mute(alias: string, p: ParticipantInfo, source: 'microphone' | 'camera'): Promise<number> {
+    let n = 0;
+    for (const t of p.tracks) {
+      if (t.source !== SOURCES[source] || t.muted) continue;
+      await this.deps.livekit.mutePublishedTrack(alias, p.identity, t.sid, true);
+      n += 1;
+    }
+    return n;
+  }
+
+  /** Server data to the people concerned (or everyone): participants cannot send it. */
+  private async tell(alias: string, message: ModerationWire, to?: string[]): Promise<void> {
+    await this.deps.livekit
+      .sendData(alias, new TextEncoder().encode(JSON.stringify(message)), DataPacket_Kind.RELIABLE, {
+        topic: MODERATION_TOPIC,
+        ...(to === undefined ? {} : { destinationIdentities: to }),
+      })
+      .catch((err: unknown) => {
+        this.deps.log.warn('moderation_notice_failed', { error: (err as Error).message });
+      });
+  }
+}
+
+export function moderationRoutes(moderation: Pick<Moderation, 'act'>, limiter: Pick<RateLimiter, 'take'>): Router {
+  const router = express.Router();
+  router.use(MODERATE_PATH, cors);
+  router.options(MODERATE_PATH, (_req, res) => {
+    res.status(200).end();
+  });
+  router.post(
+    MODERATE_PATH,
+    (req, _res, next) => {
+      const wait = limiter.take(rateLimitKey(req.ip ?? req.socket.remoteAddress ?? 'unknown'));
+      if (wait > 0) throw rateLimited(wait);
+      next();
+    },
+    rawBody,
+    async (req, res) => {
+      const parsed = requestSchema.safeParse(parseJsonBody(req));
+      if (!parsed.success) throw badJson(parsed.error.issues[0]?.message ?? 'bad request');
+      res.json(await moderation.act(parsed.data));
+    },
+  );
+  router.all(MODERATE_PATH, (_req, res) => {
+    res.setHeader('allow', 'POST, OPTIONS');
+    throw new ApiError('method_not_allowed', 'Method not allowed', { reason: 'method_not_allowed' });
+  });
+  return router;
+}

@@ -1,0 +1,126 @@
+/**
+ * Moderation in a call, across homeservers: Alice (A, the room's creator) moderates Bob (B) from
+ * the participant list of her widget. The service acts on LiveKit (server-side mute, removal) and
+ * tells Bob who did it; Bob, without the power, is refused (403) and the refusal is audited.
+ */
+import { TrackType } from 'livekit-server-sdk';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+
+import { livekitRoomAlias } from '../../core/livekit-names.ts';
+import { axeViolations } from '../../scripts/stack/clients/browser.ts';
+import {
+  livekitApi,
+  openIdToken,
+  postToService,
+  roomWithPartner,
+  say,
+  waitForCallWidget,
+} from '../../scripts/stack/clients/calls.ts';
+import { stackEnv } from '../../scripts/stack/clients/env.ts';
+import { asUser, eventually, type TestUser } from '../../scripts/stack/clients/matrix.ts';
+import { browserPages, facts, ours, oursSeesAndHears } from './pages.ts';
+
+const pages = browserPages();
+const enc = encodeURIComponent;
+
+async function audit(roomId: string): Promise<{ action: string; user_id: string; detail: Record<string, unknown> }[]> {
+  const client = new pg.Client({ connectionString: stackEnv().postgres.url });
+  await client.connect();
+  try {
+    const r = await client.query<{ action: string; user_id: string; detail: Record<string, unknown> }>(
+      "SELECT action, user_id, detail FROM audit_log WHERE room_id = $1 AND action LIKE 'moderation%' ORDER BY id",
+      [roomId],
+    );
+    return r.rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Bob's microphone (or camera) as LiveKit has it: muted or not. */
+async function bobTrackMuted(roomId: string, bob: TestUser, type: TrackType): Promise<boolean | undefined> {
+  const p = (await livekitApi().listParticipants(livekitRoomAlias(roomId))).find((x) =>
+    x.identity.startsWith(bob.userId),
+  );
+  return p?.tracks.find((t) => t.type === type)?.muted;
+}
+
+describe('moderation in a call', () => {
+  it('a moderator on A mutes a partner on B (microphone at the SFU, the partner told by whom), lowers his hand, mutes everyone, removes him; the partner’s own attempt is refused and audited', async () => {
+    const { alice, bob, roomId } = await roomWithPartner();
+    await asUser(bob, 'PUT', `/_matrix/client/v3/profile/${enc(bob.userId)}/displayname`, {
+      displayname: 'Bob Partenaire',
+    });
+    await say(alice, roomId, '!call');
+    await waitForCallWidget(bob, roomId);
+    const a = await ours(await pages.hostPage(alice, roomId));
+    await a.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
+    const b = await ours(await pages.hostPage(bob, roomId));
+    await b.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
+    await oursSeesAndHears(a, bob);
+    await eventually('Bob’s microphone live at the SFU', async () =>
+      (await bobTrackMuted(roomId, bob, TrackType.AUDIO)) === false ? true : undefined,
+    );
+
+    // Alice mutes Bob's microphone from the participant list.
+    await a.getByRole('button', { name: 'Show participants' }).click();
+    await a.getByRole('button', { name: 'Mute Bob Partenaire’s microphone' }).click({ timeout: 10_000 });
+    await eventually('Bob’s microphone muted at the SFU', async () =>
+      (await bobTrackMuted(roomId, bob, TrackType.AUDIO)) === true ? true : undefined,
+    );
+    await b.getByText('Alice Martin turned off your microphone.').waitFor({ timeout: 10_000 });
+    await b.getByRole('button', { name: 'Unmute microphone' }).waitFor({ timeout: 10_000 });
+    expect(await axeViolations(a)).toEqual([]);
+
+    // Bob has no moderation buttons, and the service refuses him when he asks anyway.
+    await b.getByRole('button', { name: 'Show participants' }).click();
+    expect(await b.getByRole('button', { name: /Mute Alice|Remove Alice|Mute everyone/ }).count()).toBe(0);
+    const aliceIdentity = `${alice.userId}:${alice.deviceId}`;
+    const refused = await postToService('/_causerie/v1/moderate', {
+      room_id: roomId,
+      openid_token: await openIdToken(bob),
+      action: 'mute',
+      target: aliceIdentity,
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body['errcode']).toBe('M_FORBIDDEN');
+
+    // Bob raises his hand; Alice lowers it.
+    await b.getByRole('button', { name: 'Raise hand' }).click();
+    await a.getByRole('button', { name: 'Lower Bob Partenaire’s hand' }).click({ timeout: 10_000 });
+    await b.getByRole('button', { name: 'Raise hand' }).waitFor({ timeout: 10_000 });
+    await eventually('Bob’s hand down on Alice’s side', async () =>
+      (await facts(a)).videos.find((v) => v.remote && v.user === bob.userId && v.hand === ''),
+    );
+
+    // Bob unmutes himself; Alice mutes everyone.
+    await b.getByRole('button', { name: 'Dismiss' }).first().click();
+    await b.getByRole('button', { name: 'Unmute microphone' }).click();
+    await eventually('Bob’s microphone live again', async () =>
+      (await bobTrackMuted(roomId, bob, TrackType.AUDIO)) === false ? true : undefined,
+    );
+    await a.getByRole('button', { name: 'Mute everyone' }).click();
+    await eventually('everyone muted', async () =>
+      (await bobTrackMuted(roomId, bob, TrackType.AUDIO)) === true ? true : undefined,
+    );
+
+    // Alice removes Bob from the call.
+    await a.getByRole('button', { name: 'Remove Bob Partenaire from the call' }).click();
+    await b.getByText('You were removed from the call.').waitFor({ timeout: 10_000 });
+    await b.getByText('Alice Martin removed you from the call.').waitFor({ timeout: 10_000 });
+    await eventually('Bob gone from LiveKit', async () =>
+      (await livekitApi().listParticipants(livekitRoomAlias(roomId))).some((p) => p.identity.startsWith(bob.userId))
+        ? undefined
+        : true,
+    );
+
+    // All of it in the audit log: Alice's actions, Bob's refusal.
+    const rows = await audit(roomId);
+    expect(
+      rows.filter((r) => r.action === 'moderation' && r.user_id === alice.userId).map((r) => r.detail['action']),
+    ).toEqual(['mute', 'lower_hand', 'mute_all', 'remove']);
+    const refusals = rows.filter((r) => r.action === 'moderation_refused');
+    expect(refusals.map((r) => [r.user_id, r.detail['reason']])).toEqual([[bob.userId, 'not_moderator']]);
+  });
+});

@@ -1,0 +1,98 @@
+/**
+ * The moderation endpoint's hostile inputs, through the real HTTP path and the real homeservers and
+ * LiveKit: what it refuses, with which Matrix error, and that a refusal does nothing at the SFU.
+ */
+import { dispose, type Room } from '@livekit/rtc-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { livekitRoomAlias } from '../../core/livekit-names.ts';
+import { callRoom, connectToCall, livekitApi, openIdToken, postToService } from '../../scripts/stack/clients/calls.ts';
+import {
+  asUser,
+  inviteAndJoin,
+  registerUser,
+  waitForMembership,
+  type TestUser,
+} from '../../scripts/stack/clients/matrix.ts';
+
+const PATH = '/_causerie/v1/moderate';
+let alice: TestUser;
+let bob: TestUser;
+let carol: TestUser;
+let roomId: string;
+const connected: Room[] = [];
+const identity = (u: TestUser): string => `${u.userId}:${u.deviceId}`;
+
+beforeAll(async () => {
+  [alice, bob, carol] = await Promise.all([registerUser('a'), registerUser('b'), registerUser('a')]);
+  roomId = await callRoom(alice);
+  for (const u of [bob, carol]) {
+    await inviteAndJoin(alice, roomId, u);
+    await waitForMembership(alice, roomId, u.userId, 'join');
+  }
+  // Carol is a moderator (50), Bob is not; Alice has more power than both.
+  const pl = await asUser<Record<string, unknown>>(
+    alice,
+    'GET',
+    `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.power_levels/`,
+  );
+  await asUser(alice, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.power_levels/`, {
+    ...pl,
+    users: { ...(pl['users'] as Record<string, number>), [carol.userId]: 50 },
+  });
+  for (const u of [alice, bob, carol]) await connectToCall(u, roomId, connected);
+});
+
+afterAll(async () => {
+  for (const r of connected) await r.disconnect();
+  await dispose();
+});
+
+const ask = async (user: TestUser, body: Record<string, unknown>) =>
+  postToService(PATH, { room_id: roomId, openid_token: await openIdToken(user), ...body });
+
+describe('moderation endpoint', () => {
+  it('refuses bodies that are not JSON, an unknown action, a missing target, a bad room id', async () => {
+    expect((await postToService(PATH, '{not json', true)).body['errcode']).toBe('M_NOT_JSON');
+    expect((await ask(carol, { action: 'ban_everyone' })).body['errcode']).toBe('M_BAD_JSON');
+    expect((await ask(carol, { action: 'mute' })).body['errcode']).toBe('M_BAD_JSON');
+    const bad = await postToService(PATH, {
+      room_id: 'not-a-room',
+      openid_token: await openIdToken(carol),
+      action: 'mute_all',
+    });
+    expect(bad.status).toBe(400);
+  });
+
+  it('refuses a token its homeserver does not confirm (401) and a user not in the room (403)', async () => {
+    const forged = await postToService(PATH, {
+      room_id: roomId,
+      openid_token: { access_token: 'forged', matrix_server_name: alice.hs.server_name },
+      action: 'mute_all',
+    });
+    expect(forged.status).toBe(401);
+    const stranger = await registerUser('b');
+    const answer = await ask(stranger, { action: 'mute_all' });
+    expect(answer.status).toBe(403);
+    expect(answer.body['errcode']).toBe('M_FORBIDDEN');
+  });
+
+  it('refuses someone without the power, a target with as much power or more, and someone not in the call; nothing changes at the SFU', async () => {
+    const before = await livekitApi().listParticipants(livekitRoomAlias(roomId));
+    expect((await ask(bob, { action: 'remove', target: identity(carol) })).status).toBe(403);
+    expect((await ask(carol, { action: 'remove', target: identity(alice) })).status).toBe(403);
+    expect((await ask(carol, { action: 'mute', target: 'nobody-here' })).status).toBe(403);
+    // A moderator cannot be muted by another of the same level, nor themselves counted in mute_all.
+    expect((await ask(carol, { action: 'mute', target: identity(carol) })).status).toBe(403);
+    const after = await livekitApi().listParticipants(livekitRoomAlias(roomId));
+    expect(after.map((p) => p.identity).sort()).toEqual(before.map((p) => p.identity).sort());
+  });
+
+  it('a moderator removes someone with less power from the call', async () => {
+    const answer = await ask(carol, { action: 'remove', target: identity(bob) });
+    expect(answer.status).toBe(200);
+    expect(answer.body['done']).toBe(1);
+    const left = await livekitApi().listParticipants(livekitRoomAlias(roomId));
+    expect(left.map((p) => p.identity)).not.toContain(identity(bob));
+  });
+});
