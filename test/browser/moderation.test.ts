@@ -3,13 +3,16 @@
  * the participant list of her widget. The service acts on LiveKit (server-side mute, removal) and
  * tells Bob who did it; Bob, without the power, is refused (403) and the refusal is audited.
  */
+import { dispose, type Room } from '@livekit/rtc-node';
 import { TrackType } from 'livekit-server-sdk';
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { livekitRoomAlias } from '../../core/livekit-names.ts';
 import { axeViolations } from '../../scripts/stack/clients/browser.ts';
 import {
+  connectToCall,
+  inviteAndJoin,
   livekitApi,
   openIdToken,
   postToService,
@@ -18,11 +21,16 @@ import {
   waitForCallWidget,
 } from '../../scripts/stack/clients/calls.ts';
 import { stackEnv } from '../../scripts/stack/clients/env.ts';
-import { asUser, eventually, type TestUser } from '../../scripts/stack/clients/matrix.ts';
+import { asUser, eventually, registerUser, type TestUser } from '../../scripts/stack/clients/matrix.ts';
 import { browserPages, facts, ours, oursSeesAndHears } from './pages.ts';
 
 const pages = browserPages();
 const enc = encodeURIComponent;
+const connected: Room[] = [];
+afterAll(async () => {
+  for (const r of connected) await r.disconnect();
+  await dispose();
+});
 
 async function audit(roomId: string): Promise<{ action: string; user_id: string; detail: Record<string, unknown> }[]> {
   const client = new pg.Client({ connectionString: stackEnv().postgres.url });
@@ -85,6 +93,19 @@ describe('moderation in a call', () => {
     });
     expect(refused.status).toBe(403);
     expect(refused.body['errcode']).toBe('M_FORBIDDEN');
+
+    // A participant cannot pass for the service: "you were muted" on the service's topic, sent by
+    // Carol (a member in the call), changes nothing on Alice's side.
+    const carol = await registerUser('a');
+    await inviteAndJoin(alice, roomId, carol);
+    const carolRoom = await connectToCall(carol, roomId, connected);
+    await carolRoom.localParticipant?.publishData(
+      new TextEncoder().encode(JSON.stringify({ action: 'muted', source: 'camera', by: carol.userId })),
+      { reliable: true, topic: 'io.causerie.moderation' },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await a.getByText('turned off your camera').count()).toBe(0);
+    expect(await a.getByRole('button', { name: 'Turn camera off' }).count()).toBe(1);
 
     // Bob raises his hand; Alice lowers it.
     await b.getByRole('button', { name: 'Raise hand' }).click();

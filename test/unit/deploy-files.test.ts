@@ -27,15 +27,16 @@ describe('deploy/', () => {
     expect(r.status).toBe(0);
   });
 
-  it('the proxies pass the token API and widget, and never the appservice API, webhook, metrics or doctor probe', () => {
+  it('the proxies pass the token API, moderation and widget, and never the appservice API, webhook, metrics or doctor probe', () => {
     for (const file of ['nginx.conf', 'Caddyfile']) {
       const text = read(file);
-      for (const open of ['/sfu/get', '/get_token', '/widget']) expect(text, file).toContain(open);
+      for (const open of ['/sfu/get', '/get_token', '/_causerie/v1/moderate', '/widget'])
+        expect(text, file).toContain(open);
       const routes = text
         .split('\n')
         .filter((l) => !l.trim().startsWith('#'))
         .join('\n');
-      for (const closed of ['/_matrix/app', '/livekit/webhook', '/metrics', '/_causerie', '/readyz'])
+      for (const closed of ['/_matrix/app', '/livekit/webhook', '/metrics', '/_causerie/doctor', '/readyz'])
         expect(routes, `${file} must not route ${closed}`).not.toContain(closed);
     }
   });

@@ -371,10 +371,11 @@ export class CallSession extends EventTarget {
     ] as const) {
       room.on(ev, update);
     }
-    room.on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
+    room.on(RoomEvent.DataReceived, (payload, participant, _kind, topic, _encryption, sender) => {
       if (participant !== undefined) this.signals.received(participant.identity, topic, payload);
-      // Server data (no participant): the service's own word, which no participant can forge.
-      else {
+      // Server data (no sending identity at all): the service's own word, which no participant can
+      // forge. Data from a participant we do not know yet is not server data: it is ignored.
+      else if (sender === undefined || sender === '') {
         this.endedByUser = parseCallEnded(topic, payload)?.by ?? this.endedByUser;
         const moderation = parseModeration(topic, payload);
         if (moderation !== undefined) void this.moderated(room, moderation);
