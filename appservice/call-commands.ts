@@ -112,18 +112,26 @@ export class CallCommands {
   }
 
   private async end(roomId: string, by: string, reply: string): Promise<void> {
+    if (!(await this.endCall(roomId, by))) await this.deps.calls.notice(roomId, reply, notices.noCall());
+  }
+
+  /**
+   * A moderator ends the room's call for everyone (`!call end`, or from the widget): its LiveKit
+   * room is closed, everyone told who ended it, the summary posted. False when no call runs.
+   */
+  async endCall(roomId: string, by: string): Promise<boolean> {
     const { deps } = this;
     const running = await deps.store.running(roomId);
     if (running === undefined) {
-      // A re-sent `!call end` whose first run ended the call but crashed before the summary.
-      if ((await deps.store.endedWithoutSummary(roomId)) !== undefined)
-        await deps.calls.finish(roomId, 'ended_by_moderator');
-      else await deps.calls.notice(roomId, reply, notices.noCall());
-      return;
+      // A re-sent request whose first run ended the call but crashed before the summary.
+      if ((await deps.store.endedWithoutSummary(roomId)) === undefined) return false;
+      await deps.calls.finish(roomId, 'ended_by_moderator');
+      return true;
     }
     // Closing the LiveKit room disconnects everyone; its room_finished webhook ends the call.
     await deps.calls.closeLivekitRoom(running.livekitRoom, by);
     await deps.calls.finish(roomId, 'ended_by_moderator');
     deps.audit.record({ action: 'call_ended', roomId, userId: by, detail: { call_id: running.callId } });
+    return true;
   }
 }

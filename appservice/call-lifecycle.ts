@@ -78,6 +78,11 @@ export class CallLifecycle {
     return this.commands.onMessage(ev);
   }
 
+  /** A moderator ends the call from the widget (decided by the caller); false when none runs. */
+  endCall(roomId: string, by: string): Promise<boolean> {
+    return this.commands.endCall(roomId, by);
+  }
+
   /** The bot is no longer in the room: its call ends. */
   onBotRemoved(roomId: string): Promise<void> {
     return this.calls.onBotRemoved(roomId);

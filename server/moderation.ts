@@ -1,6 +1,7 @@
 /**
  * Moderation in a call: a member with the room's power mutes someone's microphone or camera, mutes
- * everyone, removes someone from the call, or lowers their hand. The widget asks with the
+ * everyone, removes someone from the call, lowers their hand, or ends the call for everyone (as
+ * `!call end`). The widget asks with the
  * moderator's OpenID token (verified with their own homeserver, as for a LiveKit token); the
  * decision reads the room's current power levels (Matrix rules: only someone with less power than
  * you); the service acts on LiveKit with its own key — participants never hold `roomAdmin`. The
@@ -33,7 +34,7 @@ const requestSchema = z.looseObject({
     access_token: z.string().min(1).max(4096),
     matrix_server_name: z.string().min(1).max(255),
   }),
-  action: z.enum(['mute', 'mute_all', 'remove', 'lower_hand']),
+  action: z.enum(['mute', 'mute_all', 'remove', 'lower_hand', 'end']),
   target: z.string().min(1).max(512).optional(),
   source: z.enum(['microphone', 'camera']).optional(),
 });
@@ -41,7 +42,7 @@ const requestSchema = z.looseObject({
 export type ModerationRequest = z.infer<typeof requestSchema>;
 
 export interface ModerationPolicy {
-  /** Power needed to mute someone, everyone, or lower a hand (default 50). */
+  /** Power needed to mute someone, everyone, lower a hand or end the call (`token.moderator_power_level`, 50). */
   mutePowerLevel: number;
 }
 
@@ -50,9 +51,14 @@ export interface ModerationDeps {
   rooms: { get(roomId: string): Promise<RoomView> };
   identities: Pick<LivekitIdentities, 'usersOf'>;
   livekit: Pick<RoomServiceClient, 'listParticipants' | 'mutePublishedTrack' | 'removeParticipant' | 'sendData'>;
+  /** Ends the room's call for everyone as `!call end` does; false when none runs. */
+  endCall(roomId: string, by: string): Promise<boolean>;
   audit: AuditSink;
   log: Logger;
 }
+
+/** Between telling someone they are removed and closing their connection (as for the call's end). */
+const NOTICE_GRACE_MS = 200;
 
 const SOURCES = { microphone: TrackSource.MICROPHONE, camera: TrackSource.CAMERA } as const;
 
@@ -110,6 +116,10 @@ export class Moderation {
     const needed = req.action === 'remove' ? room.powerLevels.kick : this.policy.mutePowerLevel;
     if (power < needed)
       throw forbidden(`Moderating this call needs power level ${needed} in the room`, 'not_moderator');
+    if (req.action === 'end') {
+      if (!(await this.deps.endCall(req.room_id, actor))) throw forbidden('No call is running in this room', 'no_call');
+      return 1;
+    }
     const alias = livekitRoomAlias(req.room_id);
     const participants = await this.deps.livekit.listParticipants(alias).catch((err: unknown) => {
       this.deps.log.error('livekit_unreachable', { room_id: req.room_id, error: (err as Error).message });
@@ -151,7 +161,9 @@ export class Moderation {
       }
       case 'remove': {
         const p = one();
-        await this.tell(alias, { action: 'removed', by: actor }, [p.identity]);
+        // Told first, with a moment for the message to arrive before the connection closes.
+        if (await this.tell(alias, { action: 'removed', by: actor }, [p.identity]))
+          await new Promise((resolve) => setTimeout(resolve, NOTICE_GRACE_MS));
         await this.deps.livekit.removeParticipant(alias, p.identity);
         return 1;
       }
@@ -174,16 +186,20 @@ export class Moderation {
     return n;
   }
 
-  /** Server data to the people concerned (or everyone): participants cannot send it. */
-  private async tell(alias: string, message: ModerationWire, to?: string[]): Promise<void> {
-    await this.deps.livekit
+  /** Server data to the people concerned (or everyone): participants cannot send it. Whether it went. */
+  private async tell(alias: string, message: ModerationWire, to?: string[]): Promise<boolean> {
+    return this.deps.livekit
       .sendData(alias, new TextEncoder().encode(JSON.stringify(message)), DataPacket_Kind.RELIABLE, {
         topic: MODERATION_TOPIC,
         ...(to === undefined ? {} : { destinationIdentities: to }),
       })
-      .catch((err: unknown) => {
-        this.deps.log.warn('moderation_notice_failed', { error: (err as Error).message });
-      });
+      .then(
+        () => true,
+        (err: unknown) => {
+          this.deps.log.warn('moderation_notice_failed', { error: (err as Error).message });
+          return false;
+        },
+      );
   }
 }
 

@@ -194,7 +194,15 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const limiter = new RateLimiter({ perSecond: config.rate_limit.per_second, burst: config.rate_limit.burst });
   // Moderation in calls: muting takes the moderator level (as `!call end`), removal the room's kick level.
   const moderation = new Moderation(
-    { verifier, rooms, identities, livekit: roomService, audit, log },
+    {
+      verifier,
+      rooms,
+      identities,
+      livekit: roomService,
+      audit,
+      log,
+      endCall: (roomId, by) => calls.endCall(roomId, by),
+    },
     { mutePowerLevel: config.token.moderator_power_level },
   );
 

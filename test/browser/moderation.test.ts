@@ -22,6 +22,8 @@ import {
 } from '../../scripts/stack/clients/calls.ts';
 import { stackEnv } from '../../scripts/stack/clients/env.ts';
 import { asUser, eventually, registerUser, type TestUser } from '../../scripts/stack/clients/matrix.ts';
+import { elementCallFrame, elementCallSeesVideoOf } from '../../scripts/stack/clients/element-call.ts';
+import { elementCallUrl } from '../../scripts/stack/element-call.ts';
 import { browserPages, facts, ours, oursSeesAndHears } from './pages.ts';
 
 const pages = browserPages();
@@ -136,12 +138,50 @@ describe('moderation in a call', () => {
         : true,
     );
 
+    // Alice ends the call for everyone, as `!call end` does.
+    await a.getByRole('button', { name: 'End the call for everyone' }).click();
+    await a.getByText('The call has ended.').waitFor({ timeout: 15_000 });
+    await a.getByText('Alice Martin ended the call.').waitFor({ timeout: 10_000 });
+
     // All of it in the audit log: Alice's actions, Bob's refusal.
+    const actions = async (): Promise<unknown[]> =>
+      (await audit(roomId))
+        .filter((r) => r.action === 'moderation' && r.user_id === alice.userId)
+        .map((r) => r.detail['action']);
+    // The call's end reaches everyone before the request returns: its row may come a moment later.
+    await eventually('Alice’s five actions audited', async () => ((await actions()).length === 5 ? true : undefined));
+    expect(await actions()).toEqual(['mute', 'lower_hand', 'mute_all', 'remove', 'end']);
     const rows = await audit(roomId);
-    expect(
-      rows.filter((r) => r.action === 'moderation' && r.user_id === alice.userId).map((r) => r.detail['action']),
-    ).toEqual(['mute', 'lower_hand', 'mute_all', 'remove']);
     const refusals = rows.filter((r) => r.action === 'moderation_refused');
     expect(refusals.map((r) => [r.user_id, r.detail['reason']])).toEqual([[bob.userId, 'not_moderator']]);
+  });
+
+  it('works on an Element Call user on our SFU: muted at the SFU, then removed from the call', async () => {
+    const { alice, bob, roomId } = await roomWithPartner();
+    await asUser(bob, 'PUT', `/_matrix/client/v3/profile/${enc(bob.userId)}/displayname`, {
+      displayname: 'Bob Partenaire',
+    });
+    await say(alice, roomId, '!call');
+    await waitForCallWidget(bob, roomId);
+    const a = await ours(await pages.hostPage(alice, roomId));
+    await a.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
+    const b = await elementCallFrame(
+      await pages.hostPage(bob, roomId, { callApp: { app: 'element-call', url: elementCallUrl } }),
+    );
+    await b.getByRole('button', { name: 'Join call' }).click({ timeout: 30_000 });
+    await oursSeesAndHears(a, bob);
+    await elementCallSeesVideoOf(b, 'Alice Martin');
+
+    await a.getByRole('button', { name: 'Show participants' }).click();
+    await a.getByRole('button', { name: 'Mute Bob Partenaire’s microphone' }).click({ timeout: 10_000 });
+    await eventually('Element Call’s microphone muted at the SFU', async () =>
+      (await bobTrackMuted(roomId, bob, TrackType.AUDIO)) === true ? true : undefined,
+    );
+    await a.getByRole('button', { name: 'Remove Bob Partenaire from the call' }).click();
+    await eventually('Element Call’s user gone from LiveKit', async () =>
+      (await livekitApi().listParticipants(livekitRoomAlias(roomId))).some((p) => p.identity.startsWith(bob.userId))
+        ? undefined
+        : true,
+    );
   });
 });

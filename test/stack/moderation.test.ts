@@ -95,4 +95,14 @@ describe('moderation endpoint', () => {
     const left = await livekitApi().listParticipants(livekitRoomAlias(roomId));
     expect(left.map((p) => p.identity)).not.toContain(identity(bob));
   });
+
+  it('a moderator ends the call for everyone; a second end finds no call', async () => {
+    expect((await ask(bob, { action: 'end' })).status).toBe(403);
+    const ended = await ask(carol, { action: 'end' });
+    expect(ended.status).toBe(200);
+    const rooms = await livekitApi().listRooms([livekitRoomAlias(roomId)]);
+    expect(rooms).toEqual([]);
+    const again = await ask(carol, { action: 'end' });
+    expect([again.status, again.body['errcode']]).toEqual([403, 'M_FORBIDDEN']);
+  });
 });

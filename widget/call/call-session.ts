@@ -507,13 +507,19 @@ export class CallSession extends EventTarget {
       } else this.signals.remoteHand(m.target, false, this.now());
       return;
     }
-    const name = (await this.link.members().catch(() => undefined))?.get(m.by)?.displayname ?? m.by;
+    // Shown at once by user id, then by name once the members are read.
+    const show = (by: string): void => {
+      if (m.action === 'muted') this.mutedBy = { source: m.source, by };
+      else this.removedBy = by;
+      this.changed();
+    };
+    show(m.by);
     if (m.action === 'muted') {
-      this.mutedBy = { source: m.source, by: name };
       const lp = room.localParticipant;
       this.link.host?.deviceMute(lp.isMicrophoneEnabled, lp.isCameraEnabled);
-    } else this.removedBy = name;
-    this.changed();
+    }
+    const name = (await this.link.members().catch(() => undefined))?.get(m.by)?.displayname;
+    if (name !== undefined) show(name);
   }
 
   /** What we may do as a moderator (buttons to show; the service decides). */
@@ -535,7 +541,7 @@ export class CallSession extends EventTarget {
 
   /** Asks the service to act as moderator; a refusal becomes a notice. */
   moderate(
-    action: 'mute' | 'mute_all' | 'remove' | 'lower_hand',
+    action: 'mute' | 'mute_all' | 'remove' | 'lower_hand' | 'end',
     target?: string,
     source?: 'microphone' | 'camera',
   ): Promise<void> {

@@ -15,7 +15,7 @@ export interface Moderation {
 }
 
 export interface ModerateDetail {
-  action: 'mute' | 'mute_all' | 'remove' | 'lower_hand';
+  action: 'mute' | 'mute_all' | 'remove' | 'lower_hand' | 'end';
   target?: string | undefined;
   source?: 'microphone' | 'camera' | undefined;
 }
@@ -135,6 +135,18 @@ export function peoplePanel(
             }}
           >
             ${t.muteAll}
+          </button>`
+        : null
+    }
+    ${
+      rights?.mute === true
+        ? html`<button
+            class="mute-all"
+            @click=${() => {
+              moderate({ action: 'end' });
+            }}
+          >
+            ${t.endForAll}
           </button>`
         : null
     }
