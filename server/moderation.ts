@@ -27,6 +27,16 @@ import { rateLimitKey, type RateLimiter } from './rate-limit.ts';
 import { cors, parseJsonBody, rawBody } from './token-api.ts';
 
 export const MODERATE_PATH = '/_causerie/v1/moderate';
+/** The waiting room's answer for someone who knocked: POST {room_id, openid_token} → {state}. */
+export const KNOCK_STATUS_PATH = '/_causerie/v1/knock_status';
+
+const knockStatusSchema = z.looseObject({
+  room_id: z.string().min(1).max(255),
+  openid_token: z.looseObject({
+    access_token: z.string().min(1).max(4096),
+    matrix_server_name: z.string().min(1).max(255),
+  }),
+});
 
 const requestSchema = z.looseObject({
   room_id: z.string().min(1).max(255),
@@ -34,7 +44,7 @@ const requestSchema = z.looseObject({
     access_token: z.string().min(1).max(4096),
     matrix_server_name: z.string().min(1).max(255),
   }),
-  action: z.enum(['mute', 'mute_all', 'remove', 'lower_hand', 'end']),
+  action: z.enum(['mute', 'mute_all', 'remove', 'lower_hand', 'end', 'admit', 'refuse']),
   target: z.string().min(1).max(512).optional(),
   source: z.enum(['microphone', 'camera']).optional(),
 });
@@ -53,6 +63,8 @@ export interface ModerationDeps {
   livekit: Pick<RoomServiceClient, 'listParticipants' | 'mutePublishedTrack' | 'removeParticipant' | 'sendData'>;
   /** Ends the room's call for everyone as `!call end` does; false when none runs. */
   endCall(roomId: string, by: string): Promise<boolean>;
+  /** The bot's client-server requests (inviting a knocker in, turning a knock away). */
+  homeserver: { request<T>(method: string, path: string, body?: unknown): Promise<T> };
   audit: AuditSink;
   log: Logger;
 }
@@ -71,7 +83,7 @@ export class Moderation {
   /** Does what a moderator asks, or refuses with a Matrix-style error; returns how many were acted on. */
   async act(req: ModerationRequest): Promise<{ done: number }> {
     if (!isValidRoomId(req.room_id)) throw invalidParam('room_id is not a room id');
-    if ((req.action === 'mute' || req.action === 'remove' || req.action === 'lower_hand') && req.target === undefined)
+    if (req.action !== 'mute_all' && req.action !== 'end' && req.target === undefined)
       throw badJson(`${req.action} needs a target`);
     let room: RoomView;
     try {
@@ -113,9 +125,16 @@ export class Moderation {
     if (room.members.get(actor)?.membership !== 'join')
       throw forbidden('You are not a member of this room', 'not_member');
     const power = powerOf(room, actor);
-    const needed = req.action === 'remove' ? room.powerLevels.kick : this.policy.mutePowerLevel;
+    const needed =
+      req.action === 'remove' || req.action === 'refuse'
+        ? room.powerLevels.kick
+        : req.action === 'admit'
+          ? room.powerLevels.invite
+          : this.policy.mutePowerLevel;
     if (power < needed)
       throw forbidden(`Moderating this call needs power level ${needed} in the room`, 'not_moderator');
+    if (req.action === 'admit' || req.action === 'refuse')
+      return this.answerKnock(room, req.action, req.target ?? '', actor);
     if (req.action === 'end') {
       if (!(await this.deps.endCall(req.room_id, actor))) throw forbidden('No call is running in this room', 'no_call');
       return 1;
@@ -175,6 +194,53 @@ export class Moderation {
     }
   }
 
+  /**
+   * The waiting room: someone who knocked is let in (the bot invites them; their page then joins) or
+   * turned away (the bot kicks the knock, which tells them). Only a current knock is answered.
+   */
+  private async answerKnock(
+    room: RoomView,
+    action: 'admit' | 'refuse',
+    target: string,
+    actor: string,
+  ): Promise<number> {
+    if (room.members.get(target)?.membership !== 'knock')
+      throw forbidden('This person is not waiting to be let in', 'not_knocking');
+    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(room.roomId)}/${action === 'admit' ? 'invite' : 'kick'}`;
+    const reason = action === 'admit' ? `Let in by ${actor}` : `Refused by ${actor}`;
+    try {
+      await this.deps.homeserver.request('POST', path, { user_id: target, reason });
+    } catch (err) {
+      this.deps.log.error('knock_answer_failed', { room_id: room.roomId, error: (err as Error).message });
+      throw unavailable('local_homeserver_unreachable');
+    }
+    return 1;
+  }
+
+  /**
+   * Where someone who knocked stands, from the room as the bot sees it (their own homeserver may never
+   * hear that a knock was turned away): waiting, let in (invited or joined), or not (left, banned).
+   */
+  async knockStatus(req: z.infer<typeof knockStatusSchema>): Promise<{ state: 'waiting' | 'admitted' | 'refused' }> {
+    if (!isValidRoomId(req.room_id)) throw invalidParam('room_id is not a room id');
+    let room: RoomView;
+    try {
+      room = await this.deps.rooms.get(req.room_id);
+    } catch (err) {
+      if (err instanceof RoomNotVisibleError) throw forbidden('You are not a member of this room', 'not_member');
+      throw unavailable('local_homeserver_unreachable');
+    }
+    const user = await this.deps.verifier.verify({
+      access_token: req.openid_token.access_token,
+      matrix_server_name: req.openid_token.matrix_server_name,
+    });
+    // Not seen yet (the knock still on its way to us) is still waiting; turned away is leave or ban.
+    const m = room.members.get(user)?.membership;
+    return {
+      state: m === 'invite' || m === 'join' ? 'admitted' : m === 'leave' || m === 'ban' ? 'refused' : 'waiting',
+    };
+  }
+
   /** Mutes a participant's published tracks of one source at the SFU; how many. */
   private async mute(alias: string, p: ParticipantInfo, source: 'microphone' | 'camera'): Promise<number> {
     let n = 0;
@@ -203,12 +269,29 @@ export class Moderation {
   }
 }
 
-export function moderationRoutes(moderation: Pick<Moderation, 'act'>, limiter: Pick<RateLimiter, 'take'>): Router {
+export function moderationRoutes(
+  moderation: Pick<Moderation, 'act' | 'knockStatus'>,
+  limiter: Pick<RateLimiter, 'take'>,
+): Router {
   const router = express.Router();
-  router.use(MODERATE_PATH, cors);
-  router.options(MODERATE_PATH, (_req, res) => {
+  router.use([MODERATE_PATH, KNOCK_STATUS_PATH], cors);
+  router.options([MODERATE_PATH, KNOCK_STATUS_PATH], (_req, res) => {
     res.status(200).end();
   });
+  router.post(
+    KNOCK_STATUS_PATH,
+    (req, _res, next) => {
+      const wait = limiter.take(rateLimitKey(req.ip ?? req.socket.remoteAddress ?? 'unknown'));
+      if (wait > 0) throw rateLimited(wait);
+      next();
+    },
+    rawBody,
+    async (req, res) => {
+      const parsed = knockStatusSchema.safeParse(parseJsonBody(req));
+      if (!parsed.success) throw badJson(parsed.error.issues[0]?.message ?? 'bad request');
+      res.json(await moderation.knockStatus(parsed.data));
+    },
+  );
   router.post(
     MODERATE_PATH,
     (req, _res, next) => {

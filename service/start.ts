@@ -202,6 +202,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       audit,
       log,
       endCall: (roomId, by) => calls.endCall(roomId, by),
+      homeserver,
     },
     { mutePowerLevel: config.token.moderator_power_level },
   );

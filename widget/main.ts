@@ -52,10 +52,17 @@ async function main(): Promise<void> {
       return;
     }
     // A partner opening a shared link: sign in on their own homeserver, then the same call.
-    app.signIn = async ({ userId, password }) => {
+    app.signIn = async ({ userId, password }, waiting) => {
       // Code only the standalone page needs (a chunk of its own).
       const { StandaloneLink } = await import('./call/standalone-link.ts');
-      const link = await StandaloneLink.signIn({ userId, password, roomId, via: params.via });
+      const link = await StandaloneLink.signIn({
+        userId,
+        password,
+        roomId,
+        via: params.via,
+        onWaiting: waiting,
+        serviceUrl: await service,
+      });
       return new CallSession(link, await service);
     };
     return;

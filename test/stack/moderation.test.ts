@@ -105,4 +105,22 @@ describe('moderation endpoint', () => {
     const again = await ask(carol, { action: 'end' });
     expect([again.status, again.body['errcode']]).toEqual([403, 'M_FORBIDDEN']);
   });
+
+  it('the waiting room: letting in or refusing someone who did not knock is refused; the knock status needs a confirmed token', async () => {
+    const stranger = await registerUser('b');
+    const admit = await ask(carol, { action: 'admit', target: stranger.userId });
+    expect([admit.status, admit.body['errcode']]).toEqual([403, 'M_FORBIDDEN']);
+    const refuse = await ask(carol, { action: 'refuse', target: bob.userId });
+    expect(refuse.status).toBe(403);
+    const forged = await postToService('/_causerie/v1/knock_status', {
+      room_id: roomId,
+      openid_token: { access_token: 'forged', matrix_server_name: stranger.hs.server_name },
+    });
+    expect(forged.status).toBe(401);
+    const member = await postToService('/_causerie/v1/knock_status', {
+      room_id: roomId,
+      openid_token: await openIdToken(carol),
+    });
+    expect(member.body).toEqual({ state: 'admitted' });
+  });
 });

@@ -128,6 +128,11 @@ export class CallSession extends EventTarget {
             void this.nameDecliners();
           });
     this.avatars = new Avatars(link, changed);
+    // Knocks (the waiting room) and power changes show as they come.
+    link.roomEvents?.onEvent((raw) => {
+      const type = (raw as { type?: unknown } | null)?.type;
+      if (type === 'm.room.member' || type === 'm.room.power_levels') this.changed();
+    });
     this.extras = {
       handAt: (identity) => this.signals.handAt(identity),
       reaction: (identity) => this.signals.reaction(identity),
@@ -525,7 +530,14 @@ export class CallSession extends EventTarget {
   /** What we may do as a moderator (buttons to show; the service decides). */
   rights(): ModerationRights {
     const facts = this.link.roomFacts?.();
-    return facts === undefined ? { mute: false, remove: false, power: 0 } : moderationRights(facts, this.link.userId);
+    return facts === undefined
+      ? { mute: false, remove: false, invite: false, power: 0 }
+      : moderationRights(facts, this.link.userId);
+  }
+
+  /** Who waits to be let in (knocked), by name; shown to those who may let them in. */
+  waiting(): { userId: string; name: string }[] {
+    return (this.link.knocking?.() ?? []).map((k) => ({ userId: k.userId, name: k.displayname ?? k.userId }));
   }
 
   /** Someone's power in the room as we see it (moderation applies only to those with less). */
@@ -541,7 +553,7 @@ export class CallSession extends EventTarget {
 
   /** Asks the service to act as moderator; a refusal becomes a notice. */
   moderate(
-    action: 'mute' | 'mute_all' | 'remove' | 'lower_hand' | 'end',
+    action: 'mute' | 'mute_all' | 'remove' | 'lower_hand' | 'end' | 'admit' | 'refuse',
     target?: string,
     source?: 'microphone' | 'camera',
   ): Promise<void> {

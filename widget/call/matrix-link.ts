@@ -65,6 +65,8 @@ export interface MatrixLink {
   readonly roomEvents?: RoomEvents;
   /** The room's power levels and create event as last seen (moderation buttons); absent when unknown. */
   roomFacts?(): RoomFacts;
+  /** Who knocked and waits to be let in (the room's waiting room), from the pushed state. */
+  knocking?(): { userId: string; displayname: string | undefined }[];
   /** Media keys through the client's end-to-end encryption (the host's, or the standalone page's own device). */
   readonly keys?: KeyCarrier | undefined;
 }
@@ -175,6 +177,17 @@ export class WidgetLink implements MatrixLink {
 
   roomFacts(): RoomFacts {
     return this.facts;
+  }
+
+  knocking(): { userId: string; displayname: string | undefined }[] {
+    const out: { userId: string; displayname: string | undefined }[] = [];
+    for (const { state_key: userId, content } of this.pushedMembers.values()) {
+      const c = (typeof content === 'object' && content !== null ? content : {}) as Record<string, unknown>;
+      if (c['membership'] !== 'knock') continue;
+      const name = c['displayname'];
+      out.push({ userId, displayname: typeof name === 'string' ? name.slice(0, 256) : undefined });
+    }
+    return out.slice(0, 50);
   }
 
   /** Whether pushed state had `m.room.encryption` (an encrypted room stays encrypted). */

@@ -53,6 +53,10 @@ export class StandaloneLink implements MatrixLink {
     password: string;
     roomId: string;
     via: string[];
+    /** The room asks to knock: we did, and wait to be let in (shown by the page). */
+    onWaiting?: () => void;
+    /** The Causerie service, which knows whether a knock was answered. */
+    serviceUrl?: string;
   }): Promise<StandaloneLink> {
     const baseUrl = await discoverHomeserver(opts.userId);
     let res: Response;
@@ -81,7 +85,7 @@ export class StandaloneLink implements MatrixLink {
       throw new CallError('sign_in_failed', `HTTP ${res.status} ${body.errcode ?? ''}`);
     }
     const link = new StandaloneLink(baseUrl, body.access_token, body.user_id, body.device_id, opts.roomId);
-    await link.ensureJoined(opts.via);
+    await link.ensureJoined(opts.via, opts.onWaiting, opts.serviceUrl);
     // An encrypted room: this page becomes a full Matrix device (Rust crypto, loaded only now).
     if (await link.roomEncrypted().catch(() => true)) {
       const { startCryptoDevice } = await import('./standalone-crypto.ts');
@@ -97,7 +101,12 @@ export class StandaloneLink implements MatrixLink {
     return link;
   }
 
-  private async call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  private async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs = 15_000,
+  ): Promise<Record<string, unknown>> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
@@ -107,7 +116,7 @@ export class StandaloneLink implements MatrixLink {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(15_000),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
       throw new CallError('token_service_unreachable', `homeserver: ${errorDetail(err)}`);
@@ -117,8 +126,12 @@ export class StandaloneLink implements MatrixLink {
     return json;
   }
 
-  /** Joined already, or invited (accepts), or a room open to them; otherwise "not a member". */
-  private async ensureJoined(via: string[]): Promise<void> {
+  /**
+   * Joined already, or invited (accepts), or a room open to them; a room whose join rule is knock:
+   * knocks and waits to be let in (joins once invited; refused when the knock is turned away).
+   * Otherwise "not a member".
+   */
+  private async ensureJoined(via: string[], onWaiting?: () => void, serviceUrl?: string): Promise<void> {
     try {
       const m = await this.call(
         'GET',
@@ -129,10 +142,51 @@ export class StandaloneLink implements MatrixLink {
       // Not readable: not joined.
     }
     const q = via.map((s) => `server_name=${enc(s)}`).join('&');
+    const suffix = q === '' ? '' : `?${q}`;
     try {
-      await this.call('POST', `/_matrix/client/v3/join/${enc(this.roomId)}${q === '' ? '' : `?${q}`}`, {});
+      await this.call('POST', `/_matrix/client/v3/join/${enc(this.roomId)}${suffix}`, {});
+      return;
     } catch {
-      throw new CallError('not_member', 'cannot join the room');
+      // Maybe a waiting room: knock.
+    }
+    try {
+      await this.call('POST', `/_matrix/client/v3/knock/${enc(this.roomId)}${suffix}`, {
+        reason: 'Asks to join the call',
+      });
+    } catch {
+      throw new CallError('not_member', 'cannot join or knock');
+    }
+    onWaiting?.();
+    await this.waitToBeLetIn(serviceUrl);
+    try {
+      await this.call('POST', `/_matrix/client/v3/join/${enc(this.roomId)}${suffix}`, {});
+    } catch {
+      throw new CallError('not_member', 'invited, but the join failed');
+    }
+  }
+
+  /**
+   * Waits until the knock is answered: asks the Causerie service (the bot sees the room; our own
+   * homeserver may never hear of a refusal) every 1.5 s. Let in: resolves; turned away: refused.
+   */
+  private async waitToBeLetIn(serviceUrl: string | undefined): Promise<void> {
+    if (serviceUrl === undefined) throw new CallError('not_member', 'no service to ask about the knock');
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      let state: unknown;
+      try {
+        const res = await fetch(`${serviceUrl}/_causerie/v1/knock_status`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ room_id: this.roomId, openid_token: await this.openIdToken() }),
+          signal: AbortSignal.timeout(15_000),
+        });
+        state = res.ok ? ((await res.json()) as { state?: unknown }).state : undefined;
+      } catch {
+        state = undefined; // asked again
+      }
+      if (state === 'admitted') return;
+      if (state === 'refused') throw new CallError('knock_refused');
     }
   }
 

@@ -19,6 +19,8 @@ export type CallErrorKind =
   // An encrypted room (or a host asking for encryption) where the keys cannot be carried: the host
   // refused the to-device capabilities or cannot encrypt, or the standalone page (no crypto yet).
   | 'e2ee_unavailable'
+  // The waiting room: the knock was turned away.
+  | 'knock_refused'
   // A moderation the service refused (not enough power, or the person has as much as us).
   | 'not_moderator'
   // Signing in (standalone mode), shown in the sign-in form.
@@ -43,6 +45,7 @@ const RECOVERY: Record<CallErrorKind, Recovery> = {
   widget_api: 'none',
   e2ee_unavailable: 'none',
   not_moderator: 'none',
+  knock_refused: 'none',
   bad_user_id: 'none',
   homeserver_unreachable: 'none',
   wrong_password: 'none',

@@ -8,6 +8,8 @@
 export interface ModerationRights {
   mute: boolean;
   remove: boolean;
+  /** Letting people in from the waiting room (the room's invite level). */
+  invite: boolean;
   /** Our power (Infinity for a v12+ creator), to offer actions only on people with less. */
   power: number;
 }
@@ -40,5 +42,6 @@ export function powerIn(room: RoomFacts, userId: string): number {
 export function moderationRights(room: RoomFacts, userId: string): ModerationRights {
   const power = powerIn(room, userId);
   const kick = int(room.powerLevels?.['kick'], 50);
-  return { mute: power >= MUTE_POWER_LEVEL, remove: power >= kick, power };
+  const invite = int(room.powerLevels?.['invite'], 0);
+  return { mute: power >= MUTE_POWER_LEVEL, remove: power >= kick, invite: power >= invite, power };
 }

@@ -18,7 +18,8 @@ import './sign-in.ts';
 import type { SignInDetail } from './sign-in.ts';
 
 /** Signs in (standalone mode) and returns the session, or throws a CallError. */
-export type SignInHandler = (detail: SignInDetail) => Promise<CallSession>;
+/** Signs in and returns the call; `waiting` is called if the page knocked and waits to be let in. */
+export type SignInHandler = (detail: SignInDetail, waiting: () => void) => Promise<CallSession>;
 
 /** Re-renders its host whenever the session changes. */
 class SessionController implements ReactiveController {
@@ -61,6 +62,7 @@ export class CauserieApp extends LitElement {
     lang: { type: String, reflect: true },
     startError: { attribute: false },
     signIn: { attribute: false },
+    waitingRoom: { state: true },
     signInError: { state: true },
     signingIn: { state: true },
   };
@@ -68,6 +70,8 @@ export class CauserieApp extends LitElement {
   declare startError: CallError | undefined;
   /** Set in standalone mode until the user has signed in. */
   declare signIn: SignInHandler | undefined;
+  /** Signed in, knocked, and waiting to be let in (the room has a waiting room). */
+  declare waitingRoom: boolean;
   declare signInError: string;
   declare signingIn: boolean;
   private readonly controller = new SessionController(this);
@@ -81,6 +85,7 @@ export class CauserieApp extends LitElement {
     this.lang = 'en';
     this.startError = undefined;
     this.signIn = undefined;
+    this.waitingRoom = false;
     this.signInError = '';
     this.signingIn = false;
   }
@@ -91,14 +96,21 @@ export class CauserieApp extends LitElement {
     this.signingIn = true;
     this.signInError = '';
     try {
-      const session = await handler(detail);
+      const session = await handler(detail, () => {
+        this.waitingRoom = true;
+      });
+      const letIn = this.waitingRoom;
+      this.waitingRoom = false;
       this.signIn = undefined;
+      // Let in from the waiting room: the page joins the call by itself.
+      if (letIn) this.options = { ...this.options, skipLobby: true, preload: false };
       this.attach(session);
       session.prepare();
     } catch (err) {
       const error = toCallError(err);
-      // Not a member of the room: nothing to fix in the form, so the whole page says it.
-      if (error.kind === 'not_member') this.startError = error;
+      this.waitingRoom = false;
+      // Not a member of the room, or not let in: nothing to fix in the form, so the whole page says it.
+      if (error.kind === 'not_member' || error.kind === 'knock_refused') this.startError = error;
       else this.signInError = this.t.errors[error.kind === 'unknown' ? 'sign_in_failed' : error.kind];
     } finally {
       this.signingIn = false;
@@ -180,6 +192,9 @@ export class CauserieApp extends LitElement {
   protected override render(): unknown {
     const { t } = this;
     if (this.startError !== undefined) return this.errorView(this.startError);
+    if (this.waitingRoom) {
+      return html`<div class="message" role="status" data-waiting-room><h1>${t.waitingToBeLetIn}</h1></div>`;
+    }
     if (this.signIn !== undefined) {
       return html`<causerie-sign-in
         .t=${t}
@@ -220,6 +235,7 @@ export class CauserieApp extends LitElement {
             ?encrypted=${s.encrypted}
             .moderation=${moderationView(s)}
             .mutedBy=${s.mutedBy}
+            .waiting=${s.rights().invite ? s.waiting() : []}
             @moderate=${(e: CustomEvent<ModerateDetail>) => void s.moderate(e.detail.action, e.detail.target, e.detail.source)}
             @dismiss-muted=${() => {
               s.dismissMuted();

@@ -26,6 +26,7 @@ export class CauserieCall extends LitElement {
     encrypted: { type: Boolean },
     moderation: { attribute: false },
     mutedBy: { attribute: false },
+    waiting: { attribute: false },
     pinned: { state: true },
     showPeople: { state: true },
   };
@@ -43,6 +44,8 @@ export class CauserieCall extends LitElement {
   declare moderation: Moderation | undefined;
   /** A moderator muted us: shown until dismissed. */
   declare mutedBy: { source: 'microphone' | 'camera'; by: string } | undefined;
+  /** Who waits to be let in, for someone who may let them in (else empty). */
+  declare waiting: { userId: string; name: string }[];
   declare pinned: string | undefined;
   declare showPeople: boolean;
 
@@ -55,6 +58,7 @@ export class CauserieCall extends LitElement {
     this.encrypted = false;
     this.moderation = undefined;
     this.mutedBy = undefined;
+    this.waiting = [];
     this.pinned = undefined;
     this.showPeople = false;
   }
@@ -171,6 +175,39 @@ export class CauserieCall extends LitElement {
         },
       })}
       ${this.encrypted ? html`<p class="status e2ee" role="status">🔒 ${t.encrypted}</p>` : null}
+      ${
+        this.waiting.length === 0
+          ? null
+          : html`<section
+              class="notice waiting-room"
+              aria-labelledby="waiting-title"
+              data-waiting=${this.waiting.length}
+            >
+              <h2 id="waiting-title">${t.waitingCount(this.waiting.length)}</h2>
+              <ul>
+                ${this.waiting.map(
+                  (w) =>
+                    html`<li>
+                      ${w.name}
+                      <button
+                        @click=${() => {
+                          this.emit('moderate', { action: 'admit', target: w.userId });
+                        }}
+                      >
+                        ${t.letIn(w.name)}
+                      </button>
+                      <button
+                        @click=${() => {
+                          this.emit('moderate', { action: 'refuse', target: w.userId });
+                        }}
+                      >
+                        ${t.refuse(w.name)}
+                      </button>
+                    </li>`,
+                )}
+              </ul>
+            </section>`
+      }
       ${
         this.mutedBy === undefined
           ? null

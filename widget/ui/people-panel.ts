@@ -15,7 +15,7 @@ export interface Moderation {
 }
 
 export interface ModerateDetail {
-  action: 'mute' | 'mute_all' | 'remove' | 'lower_hand' | 'end';
+  action: 'mute' | 'mute_all' | 'remove' | 'lower_hand' | 'end' | 'admit' | 'refuse';
   target?: string | undefined;
   source?: 'microphone' | 'camera' | undefined;
 }
