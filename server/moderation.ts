@@ -15,7 +15,7 @@ import { DataPacket_Kind, TrackSource, type ParticipantInfo, type RoomServiceCli
 import { z } from 'zod';
 
 import type { AuditSink } from '../core/audit-trail.ts';
-import { ApiError, badJson, forbidden, invalidParam, rateLimited, unavailable } from '../core/errors.ts';
+import { ApiError, badJson, forbidden, invalidParam, unavailable } from '../core/errors.ts';
 import { livekitRoomAlias } from '../core/livekit-names.ts';
 import type { Logger } from '../core/log.ts';
 import { isValidRoomId } from '../core/matrix-ids.ts';
@@ -23,8 +23,8 @@ import { powerOf, RoomNotVisibleError, type RoomView } from '../core/room-model.
 import { MODERATION_TOPIC, type ModerationWire } from '../core/token-wire.ts';
 import type { OpenIdVerifier } from '../federation/openid-verify.ts';
 import type { LivekitIdentities } from '../livekit/identities.ts';
-import { rateLimitKey, type RateLimiter } from './rate-limit.ts';
-import { cors, parseJsonBody, rawBody } from './token-api.ts';
+import type { RateLimiter } from './rate-limit.ts';
+import { cors, limitByAddress, parseJsonBody, rawBody } from './token-api.ts';
 
 export const MODERATE_PATH = '/_causerie/v1/moderate';
 /** The waiting room's answer for someone who knocked: POST {room_id, openid_token} → {state}. */
@@ -85,19 +85,8 @@ export class Moderation {
     if (!isValidRoomId(req.room_id)) throw invalidParam('room_id is not a room id');
     if (req.action !== 'mute_all' && req.action !== 'end' && req.target === undefined)
       throw badJson(`${req.action} needs a target`);
-    let room: RoomView;
-    try {
-      room = await this.deps.rooms.get(req.room_id);
-    } catch (err) {
-      if (err instanceof RoomNotVisibleError) throw forbidden('You are not a member of this room', 'not_member');
-      throw unavailable('local_homeserver_unreachable');
-    }
-    if (room.hasServer?.(req.openid_token.matrix_server_name) === false)
-      throw forbidden('You are not a member of this room', 'not_member');
-    const actor = await this.deps.verifier.verify({
-      access_token: req.openid_token.access_token,
-      matrix_server_name: req.openid_token.matrix_server_name,
-    });
+    // A moderator's server has members in the room: others are refused before any request to them.
+    const { room, user: actor } = await this.roomAndUser(req, true);
     try {
       const done = await this.decideAndAct(room, actor, req);
       this.deps.audit.record({
@@ -223,6 +212,20 @@ export class Moderation {
    */
   async knockStatus(req: z.infer<typeof knockStatusSchema>): Promise<{ state: 'waiting' | 'admitted' | 'refused' }> {
     if (!isValidRoomId(req.room_id)) throw invalidParam('room_id is not a room id');
+    // A knocker's server may have nobody in the room yet.
+    const { room, user } = await this.roomAndUser(req, false);
+    // Not seen yet (the knock still on its way to us) is still waiting; turned away is leave or ban.
+    const m = room.members.get(user)?.membership;
+    return {
+      state: m === 'invite' || m === 'join' ? 'admitted' : m === 'leave' || m === 'ban' ? 'refused' : 'waiting',
+    };
+  }
+
+  /** The room as the bot sees it, and the user the OpenID token verifies to (their own homeserver). */
+  private async roomAndUser(
+    req: { room_id: string; openid_token: { access_token: string; matrix_server_name: string } },
+    serverInRoom: boolean,
+  ): Promise<{ room: RoomView; user: string }> {
     let room: RoomView;
     try {
       room = await this.deps.rooms.get(req.room_id);
@@ -230,15 +233,13 @@ export class Moderation {
       if (err instanceof RoomNotVisibleError) throw forbidden('You are not a member of this room', 'not_member');
       throw unavailable('local_homeserver_unreachable');
     }
+    if (serverInRoom && room.hasServer?.(req.openid_token.matrix_server_name) === false)
+      throw forbidden('You are not a member of this room', 'not_member');
     const user = await this.deps.verifier.verify({
       access_token: req.openid_token.access_token,
       matrix_server_name: req.openid_token.matrix_server_name,
     });
-    // Not seen yet (the knock still on its way to us) is still waiting; turned away is leave or ban.
-    const m = room.members.get(user)?.membership;
-    return {
-      state: m === 'invite' || m === 'join' ? 'admitted' : m === 'leave' || m === 'ban' ? 'refused' : 'waiting',
-    };
+    return { room, user };
   }
 
   /** Mutes a participant's published tracks of one source at the SFU; how many. */
@@ -274,39 +275,22 @@ export function moderationRoutes(
   limiter: Pick<RateLimiter, 'take'>,
 ): Router {
   const router = express.Router();
-  router.use([MODERATE_PATH, KNOCK_STATUS_PATH], cors);
-  router.options([MODERATE_PATH, KNOCK_STATUS_PATH], (_req, res) => {
+  const paths = [MODERATE_PATH, KNOCK_STATUS_PATH];
+  router.use(paths, cors);
+  router.options(paths, (_req, res) => {
     res.status(200).end();
   });
-  router.post(
-    KNOCK_STATUS_PATH,
-    (req, _res, next) => {
-      const wait = limiter.take(rateLimitKey(req.ip ?? req.socket.remoteAddress ?? 'unknown'));
-      if (wait > 0) throw rateLimited(wait);
-      next();
-    },
-    rawBody,
-    async (req, res) => {
-      const parsed = knockStatusSchema.safeParse(parseJsonBody(req));
+  /** A JSON POST: rate limited by address, body bounded and decoded at the edge. */
+  const post = <T>(path: string, schema: z.ZodType<T>, handle: (body: T) => Promise<unknown>): void => {
+    router.post(path, limitByAddress(limiter), rawBody, async (req, res) => {
+      const parsed = schema.safeParse(parseJsonBody(req));
       if (!parsed.success) throw badJson(parsed.error.issues[0]?.message ?? 'bad request');
-      res.json(await moderation.knockStatus(parsed.data));
-    },
-  );
-  router.post(
-    MODERATE_PATH,
-    (req, _res, next) => {
-      const wait = limiter.take(rateLimitKey(req.ip ?? req.socket.remoteAddress ?? 'unknown'));
-      if (wait > 0) throw rateLimited(wait);
-      next();
-    },
-    rawBody,
-    async (req, res) => {
-      const parsed = requestSchema.safeParse(parseJsonBody(req));
-      if (!parsed.success) throw badJson(parsed.error.issues[0]?.message ?? 'bad request');
-      res.json(await moderation.act(parsed.data));
-    },
-  );
-  router.all(MODERATE_PATH, (_req, res) => {
+      res.json(await handle(parsed.data));
+    });
+  };
+  post(KNOCK_STATUS_PATH, knockStatusSchema, (body) => moderation.knockStatus(body));
+  post(MODERATE_PATH, requestSchema, (body) => moderation.act(body));
+  router.all(paths, (_req, res) => {
     res.setHeader('allow', 'POST, OPTIONS');
     throw new ApiError('method_not_allowed', 'Method not allowed', { reason: 'method_not_allowed' });
   });

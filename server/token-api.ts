@@ -38,6 +38,17 @@ export function parseJsonBody(req: Request): unknown {
   }
 }
 
+/** Refuses (429) an address over its rate: token requests and moderation share the limiter. */
+export function limitByAddress(
+  limiter: Pick<RateLimiter, 'take'>,
+): (req: Request, res: Response, next: NextFunction) => void {
+  return (req, _res, next) => {
+    const wait = limiter.take(rateLimitKey(req.ip ?? req.socket.remoteAddress ?? 'unknown'));
+    if (wait > 0) throw rateLimited(wait);
+    next();
+  };
+}
+
 export function tokenRoutes(service: Pick<TokenService, 'issue'>, limiter: Pick<RateLimiter, 'take'>): Router {
   const router = express.Router();
   const paths = ['/sfu/get', '/get_token'];
@@ -52,19 +63,10 @@ export function tokenRoutes(service: Pick<TokenService, 'issue'>, limiter: Pick<
 
   for (const path of paths) {
     const endpoint = path === '/sfu/get' ? 'sfu_get' : 'get_token';
-    router.post(
-      path,
-      (req, _res, next) => {
-        const wait = limiter.take(rateLimitKey(req.ip ?? req.socket.remoteAddress ?? 'unknown'));
-        if (wait > 0) throw rateLimited(wait);
-        next();
-      },
-      rawBody,
-      async (req, res) => {
-        const request = parseTokenRequest(endpoint, parseJsonBody(req));
-        res.json(await service.issue(request));
-      },
-    );
+    router.post(path, limitByAddress(limiter), rawBody, async (req, res) => {
+      const request = parseTokenRequest(endpoint, parseJsonBody(req));
+      res.json(await service.issue(request));
+    });
     router.all(path, (_req, res) => {
       res.setHeader('allow', 'POST, OPTIONS');
       throw new ApiError('method_not_allowed', 'Method not allowed', { reason: 'method_not_allowed' });

@@ -6,6 +6,7 @@
 import { dispose, type Room } from '@livekit/rtc-node';
 import { TrackType } from 'livekit-server-sdk';
 import pg from 'pg';
+import type { Frame } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { livekitRoomAlias } from '../../core/livekit-names.ts';
@@ -56,16 +57,22 @@ async function bobTrackMuted(roomId: string, bob: TestUser, type: TrackType): Pr
   return p?.tracks.find((t) => t.type === type)?.muted;
 }
 
+/** Alice (A, the room's creator) in the call from the room's widget; Bob (B) named, not yet in it. */
+async function aliceInCallWithBob(): Promise<{ alice: TestUser; bob: TestUser; roomId: string; a: Frame }> {
+  const { alice, bob, roomId } = await roomWithPartner();
+  await asUser(bob, 'PUT', `/_matrix/client/v3/profile/${enc(bob.userId)}/displayname`, {
+    displayname: 'Bob Partenaire',
+  });
+  await say(alice, roomId, '!call');
+  await waitForCallWidget(bob, roomId);
+  const a = await ours(await pages.hostPage(alice, roomId));
+  await a.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
+  return { alice, bob, roomId, a };
+}
+
 describe('moderation in a call', () => {
   it('a moderator on A mutes a partner on B (microphone at the SFU, the partner told by whom), lowers his hand, mutes everyone, removes him; the partner’s own attempt is refused and audited', async () => {
-    const { alice, bob, roomId } = await roomWithPartner();
-    await asUser(bob, 'PUT', `/_matrix/client/v3/profile/${enc(bob.userId)}/displayname`, {
-      displayname: 'Bob Partenaire',
-    });
-    await say(alice, roomId, '!call');
-    await waitForCallWidget(bob, roomId);
-    const a = await ours(await pages.hostPage(alice, roomId));
-    await a.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
+    const { alice, bob, roomId, a } = await aliceInCallWithBob();
     const b = await ours(await pages.hostPage(bob, roomId));
     await b.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
     await oursSeesAndHears(a, bob);
@@ -157,14 +164,7 @@ describe('moderation in a call', () => {
   });
 
   it('works on an Element Call user on our SFU: muted at the SFU, then removed from the call', async () => {
-    const { alice, bob, roomId } = await roomWithPartner();
-    await asUser(bob, 'PUT', `/_matrix/client/v3/profile/${enc(bob.userId)}/displayname`, {
-      displayname: 'Bob Partenaire',
-    });
-    await say(alice, roomId, '!call');
-    await waitForCallWidget(bob, roomId);
-    const a = await ours(await pages.hostPage(alice, roomId));
-    await a.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
+    const { bob, roomId, a } = await aliceInCallWithBob();
     const b = await elementCallFrame(
       await pages.hostPage(bob, roomId, { callApp: { app: 'element-call', url: elementCallUrl } }),
     );

@@ -82,74 +82,31 @@ export function peoplePanel(
   moderate: (detail: ModerateDetail) => void,
 ): TemplateResult {
   const rights = moderation?.rights;
+  /** A moderation button: its label, and what it asks. */
+  const action = (label: string, detail: ModerateDetail, className = ''): TemplateResult =>
+    html`<button
+      class=${className}
+      @click=${() => {
+        moderate(detail);
+      }}
+    >
+      ${label}
+    </button>`;
   const actionsFor = (p: Person): TemplateResult | null => {
     if (p.local || rights === undefined || moderation?.below(p.userId) !== true) return null;
+    const target = p.identity;
     const buttons = [
-      rights.mute && p.micOn
-        ? html`<button
-            @click=${() => {
-              moderate({ action: 'mute', target: p.identity, source: 'microphone' });
-            }}
-          >
-            ${t.muteMic(p.name)}
-          </button>`
-        : null,
-      rights.mute && p.camOn
-        ? html`<button
-            @click=${() => {
-              moderate({ action: 'mute', target: p.identity, source: 'camera' });
-            }}
-          >
-            ${t.muteCam(p.name)}
-          </button>`
-        : null,
-      rights.mute && p.hand !== undefined
-        ? html`<button
-            @click=${() => {
-              moderate({ action: 'lower_hand', target: p.identity });
-            }}
-          >
-            ${t.lowerHandOf(p.name)}
-          </button>`
-        : null,
-      rights.remove
-        ? html`<button
-            @click=${() => {
-              moderate({ action: 'remove', target: p.identity });
-            }}
-          >
-            ${t.removeFromCall(p.name)}
-          </button>`
-        : null,
-    ].filter((b) => b !== null);
+      rights.mute && p.micOn ? action(t.muteMic(p.name), { action: 'mute', target, source: 'microphone' }) : null,
+      rights.mute && p.camOn ? action(t.muteCam(p.name), { action: 'mute', target, source: 'camera' }) : null,
+      rights.mute && p.hand !== undefined ? action(t.lowerHandOf(p.name), { action: 'lower_hand', target }) : null,
+      rights.remove ? action(t.removeFromCall(p.name), { action: 'remove', target }) : null,
+    ].filter((x) => x !== null);
     return buttons.length === 0 ? null : html`<div class="moderate">${buttons}</div>`;
   };
   return html`<aside aria-labelledby="people-title">
     <h2 id="people-title">${t.peopleTitle}</h2>
-    ${
-      rights?.mute === true && people.some((p) => !p.local)
-        ? html`<button
-            class="mute-all"
-            @click=${() => {
-              moderate({ action: 'mute_all' });
-            }}
-          >
-            ${t.muteAll}
-          </button>`
-        : null
-    }
-    ${
-      rights?.mute === true
-        ? html`<button
-            class="mute-all"
-            @click=${() => {
-              moderate({ action: 'end' });
-            }}
-          >
-            ${t.endForAll}
-          </button>`
-        : null
-    }
+    ${rights?.mute === true && people.some((p) => !p.local) ? action(t.muteAll, { action: 'mute_all' }, 'mute-all') : null}
+    ${rights?.mute === true ? action(t.endForAll, { action: 'end' }, 'mute-all') : null}
     <ul>
       ${people.map(
         (p) =>
