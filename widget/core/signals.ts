@@ -5,7 +5,7 @@
  * within the last hour and never in the future (nobody jumps the queue by claiming to have raised
  * their hand first). Ours are written by encodeSignal. Pure: no I/O.
  */
-import { MODERATION_TOPIC, type CallEndedWire, type ModerationWire } from '../../core/token-wire.ts';
+import type { CallEndedWire, ModerationWire } from '../../core/token-wire.ts';
 
 /** Reactions anyone can send; shown a few seconds on the sender's tile. */
 export const REACTIONS = ['👍', '👏', '❤️', '😂', '🎉'] as const;
@@ -77,6 +77,9 @@ export function parseCallEnded(topic: string | undefined, payload: Uint8Array): 
   const by = msg.by;
   return { by: typeof by === 'string' && by.startsWith('@') && by.length <= MAX_USER_ID ? by : undefined };
 }
+
+/** The service's moderation notices (server data; core/token-wire.ts MODERATION_TOPIC on the server side). */
+export const MODERATION_TOPIC = 'io.causerie.moderation';
 
 /**
  * Reads a moderation notice from the service (server data only, as for the call's end): who muted
