@@ -43,15 +43,15 @@ async function knockRoom(): Promise<{ alice: TestUser; roomId: string }> {
 }
 
 /** A partner opening the call link in a plain browser and signing in on their own homeserver. */
-async function partnerOpensLink(user: TestUser, roomId: string): Promise<Frame> {
+async function partnerOpensLink(user: TestUser, roomId: string, lang: 'en' | 'fr' = 'en'): Promise<Frame> {
   const page = await pages.newPage({ ignoreHTTPSErrors: true });
   await page.goto(
-    `${stackEnv().service.url}/widget/?roomId=${enc(roomId)}&via=${enc(homeserver('a').server_name)}&lang=en`,
+    `${stackEnv().service.url}/widget/?roomId=${enc(roomId)}&via=${enc(homeserver('a').server_name)}&lang=${lang}`,
   );
   const frame = page.mainFrame();
-  await frame.getByLabel('Matrix ID').fill(user.userId);
-  await frame.getByLabel('Password').fill(user.password);
-  await frame.getByRole('button', { name: 'Sign in' }).click();
+  await frame.getByLabel(lang === 'fr' ? 'Identifiant Matrix' : 'Matrix ID').fill(user.userId);
+  await frame.getByLabel(lang === 'fr' ? 'Mot de passe' : 'Password').fill(user.password);
+  await frame.getByRole('button', { name: lang === 'fr' ? 'Se connecter' : 'Sign in' }).click();
   return frame;
 }
 
@@ -79,16 +79,22 @@ describe('waiting room', () => {
     expect((await facts(a)).videos.some((v) => v.remote && v.user === bob.userId)).toBe(true);
   });
 
-  it('refused: the partner is told and has no token', async () => {
+  it('refused (a French-speaking partner, keyboard only): told in French, and no token', async () => {
     const { alice, roomId } = await knockRoom();
     const carol = await registerUser('b');
     await waitForCallWidget(alice, roomId);
     const a = await ours(await pages.hostPage(alice, roomId));
     await a.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
-    const c = await partnerOpensLink(carol, roomId);
-    await c.getByText('You are in the waiting room').waitFor({ timeout: 30_000 });
-    await a.getByRole('button', { name: /^Refuse / }).click({ timeout: 30_000 });
-    await c.getByText('Your request to join the call was refused.').waitFor({ timeout: 30_000 });
+    const c = await partnerOpensLink(carol, roomId, 'fr');
+    await c.getByText('Vous êtes dans la salle d’attente').waitFor({ timeout: 30_000 });
+    expect(await axeViolations(c)).toEqual([]);
+    // Alice answers with the keyboard only.
+    const refuse = a.getByRole('button', { name: /^Refuse / });
+    await refuse.waitFor({ timeout: 30_000 });
+    await refuse.focus();
+    await a.page().keyboard.press('Enter');
+    await c.getByText('Votre demande pour rejoindre l’appel a été refusée.').waitFor({ timeout: 30_000 });
+    expect(await axeViolations(c)).toEqual([]);
     const answer = await sfuGet(carol, roomId);
     expect(answer.status).toBe(403);
   });

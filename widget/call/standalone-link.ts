@@ -171,16 +171,20 @@ export class StandaloneLink implements MatrixLink {
    */
   private async waitToBeLetIn(serviceUrl: string | undefined): Promise<void> {
     if (serviceUrl === undefined) throw new CallError('not_member', 'no service to ask about the knock');
+    // One OpenID token for the wait (the service caches its verification), a new one when refused.
+    let token: OpenIdToken | undefined;
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       let state: unknown;
       try {
+        token ??= await this.openIdToken();
         const res = await fetch(`${serviceUrl}/_causerie/v1/knock_status`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ room_id: this.roomId, openid_token: await this.openIdToken() }),
+          body: JSON.stringify({ room_id: this.roomId, openid_token: token }),
           signal: AbortSignal.timeout(15_000),
         });
+        if (res.status === 401) token = undefined;
         state = res.ok ? ((await res.json()) as { state?: unknown }).state : undefined;
       } catch {
         state = undefined; // asked again
