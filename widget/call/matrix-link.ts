@@ -86,6 +86,27 @@ export interface KeyCarrier {
   onMembersChanged(handler: () => void): () => void;
 }
 
+/**
+ * Messages delivered to whoever listens; those that come before anyone listens are held (a few)
+ * and handed to the first listener — media keys can arrive before our join.
+ */
+export class Inbox<T> {
+  private readonly handlers: ((msg: T) => void)[] = [];
+  private readonly held: T[] = [];
+
+  deliver(msg: T): void {
+    if (this.handlers.length > 0) for (const h of this.handlers) h(msg);
+    else if (this.held.length < 256) this.held.push(msg);
+  }
+
+  /** Listens; returns what stops listening. */
+  listen(handler: (msg: T) => void): () => void {
+    const stop = listen(this.handlers, handler);
+    for (const msg of this.held.splice(0)) handler(msg);
+    return stop;
+  }
+}
+
 /** Adds a handler to a list; returns what removes it. */
 export function listen<T>(list: T[], handler: T): () => void {
   list.push(handler);
@@ -158,20 +179,15 @@ export class WidgetLink implements MatrixLink {
       for (const t of targets) (map[t.userId] ??= {})[t.deviceId] = content;
       await this.api.sendToDevice(ENCRYPTION_KEYS_EVENT, true, map);
     },
-    onMessage: (handler) => {
-      const stop = listen(this.toDeviceHandlers, handler);
-      for (const msg of this.earlyToDevice.splice(0)) handler(msg);
-      return stop;
-    },
+    onMessage: (handler) => this.toDevice.listen(handler),
     members: (now) => this.callMembers.current(now),
     onMembersChanged: (handler) => listen(this.membersChanged, handler),
   };
   /** Call memberships and room memberships from the state the host pushes, from the start. */
   private readonly callMembers = new CallMembers();
   private readonly membersChanged: (() => void)[] = [];
-  private readonly toDeviceHandlers: ((msg: ToDeviceMessage) => void)[] = [];
-  /** To-device messages that came before anyone listened (keys can come before our join). */
-  private earlyToDevice: ToDeviceMessage[] = [];
+  /** To-device messages from the host (held until someone listens). */
+  private toDevice = new Inbox<ToDeviceMessage>();
   private keysAvailable = false;
   private readonly facts: RoomFacts = { powerLevels: undefined, create: undefined };
 
@@ -317,17 +333,14 @@ export class WidgetLink implements MatrixLink {
       if (Array.isArray(state)) for (const e of state) deliver(e);
       stateArrived();
     });
-    const toDevice: ToDeviceMessage[] = [];
-    let toDeviceHandler: (msg: ToDeviceMessage) => void = (msg) => {
-      // Before the link exists (keys can come early): kept, a few.
-      if (toDevice.length < 256) toDevice.push(msg);
-    };
+    // To-device messages may come before the link exists: held in the inbox it then takes over.
+    const toDevice = new Inbox<ToDeviceMessage>();
     api.on('action:send_to_device', (ev: CustomEvent<IWidgetApiRequest>) => {
       ev.preventDefault();
       api.transport.reply(ev.detail, {});
       const d = ev.detail.data as Record<string, unknown>;
       if (typeof d['type'] !== 'string' || typeof d['sender'] !== 'string') return;
-      toDeviceHandler({
+      toDevice.deliver({
         type: d['type'],
         sender: d['sender'],
         encrypted: d['encrypted'] === true,
@@ -354,12 +367,7 @@ export class WidgetLink implements MatrixLink {
       link.keepMember(raw);
       for (const h of link.eventHandlers) h(raw);
     });
-    link.earlyToDevice = toDevice;
-    toDeviceHandler = (msg) => {
-      if (link.toDeviceHandlers.length === 0) {
-        if (link.earlyToDevice.length < 256) link.earlyToDevice.push(msg);
-      } else for (const h of link.toDeviceHandlers) h(msg);
-    };
+    link.toDevice = toDevice;
     link.keysAvailable =
       api.hasCapability(`org.matrix.msc3819.send.to_device:${ENCRYPTION_KEYS_EVENT}`) &&
       api.hasCapability(`org.matrix.msc3819.receive.to_device:${ENCRYPTION_KEYS_EVENT}`);

@@ -20,7 +20,7 @@ import { CallError, errorDetail } from '../core/errors.ts';
 import { ENCRYPTION_KEYS_EVENT } from '../core/call-events.ts';
 import type { ToDeviceMessage } from '../core/media-keys.ts';
 import { CALL_MEMBER_EVENT } from '../core/membership.ts';
-import { listen, type KeyCarrier } from './matrix-link.ts';
+import { Inbox, listen, type KeyCarrier } from './matrix-link.ts';
 
 export interface CryptoDevice {
   keys: KeyCarrier;
@@ -50,8 +50,7 @@ export async function startCryptoDevice(opts: {
   }
   const members = new CallMembers();
   const membersChanged: (() => void)[] = [];
-  const messages: ((msg: ToDeviceMessage) => void)[] = [];
-  const early: ToDeviceMessage[] = [];
+  const messages = new Inbox<ToDeviceMessage>();
   const take = (ev: MatrixEvent): void => {
     if (ev.getRoomId() !== opts.roomId) return;
     if (members.take(raw(ev))) for (const h of membersChanged) h();
@@ -67,9 +66,7 @@ export async function startCryptoDevice(opts: {
       senderDevice: encryptionInfo === null ? undefined : (encryptionInfo.senderDevice ?? ''),
       content: message.content,
     };
-    if (messages.length === 0) {
-      if (early.length < 256) early.push(msg);
-    } else for (const h of messages) h(msg);
+    messages.deliver(msg);
   });
   await synced(client);
   // The crypto layer encrypts only to devices of users it tracks: those of the room's members.
@@ -91,11 +88,7 @@ export async function startCryptoDevice(opts: {
       const batch = await crypto.encryptToDeviceMessages(ENCRYPTION_KEYS_EVENT, targets, content);
       await client.queueToDevice(batch);
     },
-    onMessage: (handler) => {
-      const stop = listen(messages, handler);
-      for (const msg of early.splice(0)) handler(msg);
-      return stop;
-    },
+    onMessage: (handler) => messages.listen(handler),
     members: (now) => members.current(now),
     onMembersChanged: (handler) => listen(membersChanged, handler),
   };
