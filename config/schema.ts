@@ -191,6 +191,42 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Rate limit of the token endpoints.'),
+  guests: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe('Members who may invite can create guest links (people with no Matrix account join one call).'),
+      default_expiry_seconds: z
+        .number()
+        .int()
+        .min(10)
+        .default(86_400)
+        .describe('Lifetime of a guest link when its creator does not choose one (24 h).'),
+      max_expiry_seconds: z
+        .number()
+        .int()
+        .min(10)
+        .default(7 * 86_400)
+        .describe('Longest lifetime a guest link may have; guests are removed and their accounts closed at expiry.'),
+      max_guests_per_link: z
+        .number()
+        .int()
+        .min(1)
+        .default(50)
+        .describe('Most guest accounts one (multi-use) link may create.'),
+      redeem_per_minute: z
+        .number()
+        .int()
+        .min(1)
+        .default(30)
+        .describe('Guest links opened (checked or redeemed) per minute and client address.'),
+    })
+    .prefault({})
+    .refine((g) => g.default_expiry_seconds <= g.max_expiry_seconds, {
+      message: 'default_expiry_seconds must not exceed max_expiry_seconds',
+    })
+    .describe('Guest links: time-boxed accounts for people with no Matrix account.'),
   metrics: z
     .strictObject({
       enabled: z

@@ -13,6 +13,8 @@ export interface GrantPolicy {
   localServer: string;
   fullAccessServers: readonly string[];
   remoteUsers: RemoteUsersPolicy;
+  /** Guest accounts (guest links): they join a running call, never start one. */
+  isGuest?: (userId: string) => boolean;
 }
 
 export interface Grant {
@@ -60,7 +62,7 @@ export function decideGrant(room: RoomView, userId: string, userServer: string, 
   return {
     canPublish,
     canSubscribe: true,
-    mayCreateRoom: isServerNameListed(userServer, policy.fullAccessServers),
+    mayCreateRoom: isServerNameListed(userServer, policy.fullAccessServers) && policy.isGuest?.(userId) !== true,
     displayName: member?.displayname,
   };
 }

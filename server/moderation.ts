@@ -54,6 +54,8 @@ export type ModerationRequest = z.infer<typeof requestSchema>;
 export interface ModerationPolicy {
   /** Power needed to mute someone, everyone, lower a hand or end the call (`token.moderator_power_level`, 50). */
   mutePowerLevel: number;
+  /** Guest accounts (guest links) never moderate, whatever power a room gives them. */
+  isGuest?: (userId: string) => boolean;
 }
 
 export interface ModerationDeps {
@@ -113,6 +115,7 @@ export class Moderation {
   private async decideAndAct(room: RoomView, actor: string, req: ModerationRequest): Promise<number> {
     if (room.members.get(actor)?.membership !== 'join')
       throw forbidden('You are not a member of this room', 'not_member');
+    if (this.policy.isGuest?.(actor) === true) throw forbidden('Guests cannot moderate a call', 'guest');
     const power = powerOf(room, actor);
     const needed =
       req.action === 'remove' || req.action === 'refuse'

@@ -32,6 +32,10 @@ import { RateLimiter } from '../server/rate-limit.ts';
 import type { DnsResolver } from '../federation/server-discovery.ts';
 import { Moderation, moderationRoutes } from '../server/moderation.ts';
 import { tokenRoutes } from '../server/token-api.ts';
+import { GuestAccounts } from '../appservice/guest-accounts.ts';
+import { GuestLinkSigner, isGuestUser, TokenSealer } from '../core/guest-links.ts';
+import { guestGatewayRoutes } from '../server/guest-gateway.ts';
+import { GuestLinks, guestLinkRoutes } from '../server/guest-links.ts';
 import { staticRoutes } from '../server/static-api.ts';
 import { TokenService } from '../server/token-service.ts';
 import { webhookRoutes } from '../appservice/livekit-webhooks.ts';
@@ -102,10 +106,13 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const livekitRooms = new LivekitRooms(roomService);
   const audit = new AuditLog(db, log);
   const metrics = createMetrics(new CallStore(db));
+  const isGuest = (userId: string): boolean =>
+    isGuestUser(userId, config.appservice.user_prefix, config.homeserver.domain);
   const policy = {
     localServer: config.homeserver.domain,
     fullAccessServers: config.token.full_access_servers ?? [config.homeserver.domain],
     remoteUsers: config.token.remote_users,
+    isGuest,
   };
   const identities = new LivekitIdentities(db);
   const revoker = new Revoker({
@@ -204,8 +211,45 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       endCall: (roomId, by) => calls.endCall(roomId, by),
       homeserver,
     },
-    { mutePowerLevel: config.token.moderator_power_level },
+    { mutePowerLevel: config.token.moderator_power_level, isGuest },
   );
+  // Guest links: accounts in our namespace for people with no Matrix account, one room each.
+  const guestAccounts = new GuestAccounts({
+    db,
+    homeserver,
+    livekit: roomService,
+    identities,
+    sealer: new TokenSealer(registration.as_token),
+    audit,
+    log,
+    prefix: config.appservice.user_prefix,
+    domain: config.homeserver.domain,
+  });
+  const guestLinks = new GuestLinks(
+    {
+      verifier,
+      rooms,
+      homeserver,
+      db,
+      signer: new GuestLinkSigner(registration.as_token),
+      accounts: guestAccounts,
+      audit,
+      log,
+    },
+    {
+      defaultExpirySeconds: config.guests.default_expiry_seconds,
+      maxExpirySeconds: config.guests.max_expiry_seconds,
+      maxGuestsPerLink: config.guests.max_guests_per_link,
+      publicUrl: config.appservice.public_url ?? config.appservice.url,
+      prefix: config.appservice.user_prefix,
+      domain: config.homeserver.domain,
+      botUserId,
+    },
+  );
+  const redeemLimiter = new RateLimiter({
+    perSecond: config.guests.redeem_per_minute / 60,
+    burst: Math.max(1, Math.ceil(config.guests.redeem_per_minute / 6)),
+  });
 
   const app = createHttpApp({
     db,
@@ -229,6 +273,12 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       metricsRoutes(metrics, { enabled: config.metrics.enabled, bearerToken: config.metrics.bearer_token }),
       tokenRoutes(tokens, limiter),
       moderationRoutes(moderation, limiter),
+      ...(config.guests.enabled
+        ? [
+            guestLinkRoutes(guestLinks, limiter, redeemLimiter),
+            guestGatewayRoutes({ homeserverUrl: config.homeserver.url, sessions: guestAccounts, log }, limiter),
+          ]
+        : []),
       transactionRoutes({
         hsToken: registration.hs_token,
         db,
@@ -275,6 +325,9 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   // Catch up with rooms joined while we were away (or all of them, on an empty database).
   let stopped = false;
   void catchUp(homeserver, rooms, log, () => stopped);
+  guestAccounts.resume().catch((err: unknown) => {
+    log.warn('guests_resume_failed', { error: (err as Error).message });
+  });
   delayedLeaves.resume().catch((err: unknown) => {
     log.warn('delayed_leaves_resume_failed', { error: (err as Error).message });
   });
@@ -287,6 +340,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       revoker.stop();
       calls.stop();
       delayedLeaves.stop();
+      guestAccounts.stop();
       await closeServer(server);
       await audit.flush();
       await federation.close();

@@ -85,6 +85,8 @@ function writeServiceConfig(): void {
     livekit: { url: livekitWsUrl, api_key: livekitDev.apiKey, api_secret: livekitDev.apiSecret },
     database: { url: postgresUrl() },
     widget: { dev_host: true },
+    // Every test opens guest links from one address.
+    guests: { redeem_per_minute: 6000 },
     // The two test homeservers live on loopback and present the stack's self-signed certificate.
     federation: {
       private_address_servers: [
