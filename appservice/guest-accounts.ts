@@ -10,25 +10,19 @@ import { randomBytes } from 'node:crypto';
 import type { RoomServiceClient } from 'livekit-server-sdk';
 
 import type { AuditSink } from '../core/audit-trail.ts';
-import { guestLocalpart, type TokenSealer } from '../core/guest-links.ts';
+import {
+  guestLocalpart,
+  type Guest,
+  type GuestAccountOps,
+  type GuestEndReason,
+  type NewGuest,
+  type TokenSealer,
+} from '../core/guest-links.ts';
 import { livekitRoomAlias } from '../core/livekit-names.ts';
 import type { Logger } from '../core/log.ts';
 import type { LivekitIdentities } from '../livekit/identities.ts';
 import type { Queryable } from '../schema/database.ts';
 import type { HomeserverClient } from './homeserver-client.ts';
-
-export interface Guest {
-  userId: string;
-  linkId: string;
-  roomId: string;
-  deviceId: string;
-  /** The account's Matrix access token (never leaves the service). */
-  accessToken: string;
-  displayName: string;
-  expiresAt: Date;
-}
-
-export type GuestEndReason = 'expired' | 'revoked';
 
 interface GuestRow {
   user_id: string;
@@ -61,7 +55,7 @@ const enc = encodeURIComponent;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const RETRY_MS = [1_000, 5_000, 15_000, 60_000];
 
-export class GuestAccounts {
+export class GuestAccounts implements GuestAccountOps {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Open sessions by session hash (the gateway reads one per request). */
   private readonly sessions = new Map<string, Guest>();
@@ -77,14 +71,7 @@ export class GuestAccounts {
    * encrypted rooms), and, when the link lets the guest in directly, invited by the bot. Stored with
    * its session hash; ended at `expiresAt`.
    */
-  async create(opts: {
-    linkId: string;
-    roomId: string;
-    displayName: string;
-    expiresAt: Date;
-    sessionHash: string;
-    invite: boolean;
-  }): Promise<Guest> {
+  async create(opts: NewGuest): Promise<Guest> {
     const { homeserver } = this.deps;
     const localpart = guestLocalpart(this.deps.prefix, randomBytes(8).toString('hex'));
     const userId = `@${localpart}:${this.deps.domain}`;

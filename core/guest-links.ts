@@ -230,3 +230,36 @@ export function gatewayDecision(
       return no();
   }
 }
+
+export interface Guest {
+  userId: string;
+  linkId: string;
+  roomId: string;
+  deviceId: string;
+  /** The account's Matrix access token (never leaves the service). */
+  accessToken: string;
+  displayName: string;
+  expiresAt: Date;
+}
+
+export type GuestEndReason = 'expired' | 'revoked';
+
+export interface NewGuest {
+  linkId: string;
+  roomId: string;
+  displayName: string;
+  expiresAt: Date;
+  /** Hash of the session secret the guest's page holds. */
+  sessionHash: string;
+  /** Let in directly: the bot invites the guest. */
+  invite: boolean;
+}
+
+/** Guest accounts as the HTTP side uses them (appservice/guest-accounts.ts). */
+export interface GuestAccountOps {
+  create(opts: NewGuest): Promise<Guest>;
+  /** Ends every guest a link made; how many. */
+  endLink(linkId: string, reason: GuestEndReason): Promise<number>;
+  /** The open guest a session belongs to. */
+  session(sessionHash: string): Promise<Guest | undefined>;
+}

@@ -10,9 +10,8 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { fetch } from 'undici';
 
-import type { Guest } from '../appservice/guest-accounts.ts';
 import { ApiError, forbidden, rateLimited, unavailable } from '../core/errors.ts';
-import { gatewayDecision, secretHash } from '../core/guest-links.ts';
+import { gatewayDecision, secretHash, type Guest } from '../core/guest-links.ts';
 import type { Logger } from '../core/log.ts';
 import { rateLimitKey, type RateLimiter } from './rate-limit.ts';
 

@@ -17,13 +17,13 @@ import { randomBytes } from 'node:crypto';
 import express, { type Router } from 'express';
 import { z } from 'zod';
 
-import type { GuestAccounts } from '../appservice/guest-accounts.ts';
 import type { AuditSink } from '../core/audit-trail.ts';
 import { ApiError, badJson, forbidden, invalidParam, unavailable } from '../core/errors.ts';
 import {
   guestDisplayName,
   isGuestUser,
   secretHash,
+  type GuestAccountOps,
   type GuestLinkClaims,
   type GuestLinkSigner,
 } from '../core/guest-links.ts';
@@ -78,7 +78,7 @@ export interface GuestLinksDeps {
   homeserver: { request<T>(method: string, path: string, body?: unknown): Promise<T> };
   db: { query<R extends object>(sql: string, params?: readonly unknown[]): Promise<R[]> };
   signer: GuestLinkSigner;
-  accounts: Pick<GuestAccounts, 'create' | 'endLink'>;
+  accounts: Pick<GuestAccountOps, 'create' | 'endLink'>;
   audit: AuditSink;
   log: Logger;
   now?: () => number;

@@ -45,13 +45,19 @@ async function main(): Promise<void> {
   // Read while the host handshake goes on.
   const service = readConfig().then((config) => serviceUrlFrom(config, location.href));
 
+  if (params.mode === 'standalone' && params.guestLink !== undefined) {
+    await guestPage(app, params.guestLink, params.lang, service);
+    return;
+  }
   if (params.mode === 'standalone') {
     const roomId = params.roomId;
     if (roomId === undefined) {
       app.startError = new CallError('bad_params', 'no room in the link');
       return;
     }
-    // A partner opening a shared link: sign in on their own homeserver, then the same call.
+    // A partner opening a shared link: sign in on their own homeserver, then the same call. The
+    // form is only the standalone page's (a chunk of its own).
+    await import('./ui/sign-in.ts');
     app.signIn = async ({ userId, password }, waiting) => {
       // Code only the standalone page needs (a chunk of its own).
       const { StandaloneLink } = await import('./call/standalone-link.ts');
@@ -103,6 +109,38 @@ async function main(): Promise<void> {
   } catch (err) {
     app.startError = err instanceof CallError ? err : new CallError('widget_api', errorDetail(err));
   }
+}
+
+/**
+ * Someone opening a guest link: the link is checked first (a dead link gets its own page, and no name
+ * is asked), then the name; the service makes the guest's account and the page joins through the
+ * waiting room or straight in.
+ */
+async function guestPage(app: CauserieApp, guestLink: string, lang: 'fr' | 'en', service: Promise<string>): Promise<void> {
+  const { checkGuestLink, redeemGuestLink } = await import('./call/guest-entry.ts');
+  const serviceUrl = await service;
+  try {
+    await checkGuestLink(serviceUrl, guestLink);
+  } catch (err) {
+    app.startError = err instanceof CallError ? err : new CallError('unknown', errorDetail(err));
+    return;
+  }
+  await import('./ui/sign-in.ts');
+  app.guest = true;
+  app.signIn = async ({ name }, waiting) => {
+    const { StandaloneLink } = await import('./call/standalone-link.ts');
+    const guest = await redeemGuestLink(serviceUrl, guestLink, name, lang);
+    const link = await StandaloneLink.guest({
+      serviceUrl,
+      session: guest.session,
+      userId: guest.user_id,
+      deviceId: guest.device_id,
+      roomId: guest.room_id,
+      expiresAt: guest.expires_at,
+      onWaiting: waiting,
+    });
+    return new CallSession(link, serviceUrl);
+  };
 }
 
 void main();

@@ -64,7 +64,11 @@ export const ours = (page: Page): Promise<Frame> =>
 export const facts = (frame: Frame): Promise<MediaFacts> => frame.evaluate<MediaFacts>(mediaProbe);
 
 /** Our widget shows `user`'s camera with decoded frames that keep coming, and plays live audio. */
-export async function oursSeesAndHears(frame: Frame, user: TestUser, timeoutMs = 30_000): Promise<void> {
+export async function oursSeesAndHears(
+  frame: Frame,
+  user: Pick<TestUser, 'userId'>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const remote = async (): Promise<MediaFacts['videos'][0] | undefined> =>
     (await facts(frame)).videos.find(
       (v) => v.remote && v.source === 'camera' && v.user === user.userId && v.width > 0 && v.frames > 0,

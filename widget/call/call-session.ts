@@ -24,6 +24,7 @@ import { Ringing } from './ringing.ts';
 import { RoomSignals } from './room-signals.ts';
 import { SignalsChannel } from './signals-channel.ts';
 import { TokenClient, type Fetch } from './token-client.ts';
+import type { GuestLinkApi } from '../ui/guest-links.ts';
 
 /** `ended`: the call itself ended (`!call end`, or the service closed it), not just our part in it. */
 export type Phase = 'lobby' | 'joining' | 'in_call' | 'left' | 'ended' | 'error';
@@ -397,7 +398,10 @@ export class CallSession extends EventTarget {
       if (this.phase !== 'in_call') return;
       void this.cleanup(true);
       if (reason === DisconnectReason.PARTICIPANT_REMOVED) {
-        this.fail(new CallError('removed', 'disconnected by the server'));
+        // A guest removed when their time is up: their access has ended, there is no rejoining.
+        const guestUntil = this.link.guestUntil;
+        const ended = guestUntil !== undefined && Date.now() >= guestUntil - 2_000;
+        this.fail(new CallError(ended ? 'guest_ended' : 'removed', 'disconnected by the server'));
       } else if (reason === DisconnectReason.ROOM_DELETED) {
         void this.ended();
       } else if (reason !== DisconnectReason.CLIENT_INITIATED) {
@@ -530,7 +534,8 @@ export class CallSession extends EventTarget {
   /** What we may do as a moderator (buttons to show; the service decides). */
   rights(): ModerationRights {
     const facts = this.link.roomFacts?.();
-    return facts === undefined
+    // A guest never moderates or invites, whatever the room's levels say (the service refuses too).
+    return facts === undefined || this.link.guestUntil !== undefined
       ? { mute: false, remove: false, invite: false, power: 0 }
       : moderationRights(facts, this.link.userId);
   }
@@ -574,6 +579,47 @@ export class CallSession extends EventTarget {
       if (!res.ok)
         throw new CallError(res.status >= 500 ? 'token_service_unreachable' : 'unknown', `HTTP ${res.status}`);
     });
+  }
+
+  /** Guest links of this room, for a member who may invite (the service decides). */
+  guestLinkApi(): GuestLinkApi {
+    const post = async (path: string, body: Record<string, unknown>): Promise<Record<string, unknown>> => {
+      const token = await this.link.openIdToken();
+      let res: Response;
+      try {
+        res = await fetch(`${this.serviceUrl}/_causerie/v1/guest_links${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ room_id: this.link.roomId, openid_token: token, ...body }),
+          signal: AbortSignal.timeout(15_000),
+        });
+      } catch (err) {
+        throw new CallError('token_service_unreachable', errorDetail(err));
+      }
+      const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+      if (!res.ok) throw new CallError('unknown', typeof json['reason'] === 'string' ? json['reason'] : `HTTP ${res.status}`);
+      return json;
+    };
+    return {
+      create: async ({ expiresIn, singleUse, admit, lang }) => {
+        const made = await post('', { expires_in: expiresIn, single_use: singleUse, admit, lang });
+        return { url: String(made['url']), linkId: String(made['link_id']) };
+      },
+      list: async () => {
+        const answer = await post('/list', {});
+        const links = Array.isArray(answer['links']) ? (answer['links'] as Record<string, unknown>[]) : [];
+        return links.map((l) => ({
+          linkId: String(l['link_id']),
+          expiresAt: String(l['expires_at']),
+          guests: Number(l['guests']),
+          singleUse: l['single_use'] === true,
+          admit: l['admit'] === true,
+        }));
+      },
+      revoke: async (linkId) => {
+        await post('/revoke', { link_id: linkId });
+      },
+    };
   }
 
   /** Names for the people who declined (their user id until the members are read). */

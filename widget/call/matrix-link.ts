@@ -69,6 +69,8 @@ export interface MatrixLink {
   knocking?(): { userId: string; displayname: string | undefined }[];
   /** Media keys through the client's end-to-end encryption (the host's, or the standalone page's own device). */
   readonly keys?: KeyCarrier | undefined;
+  /** A guest (guest link): when their access ends (ms since the epoch). */
+  readonly guestUntil?: number | undefined;
 }
 
 /**

@@ -38,6 +38,8 @@ export async function discoverHomeserver(userId: string): Promise<string> {
 export class StandaloneLink implements MatrixLink {
   /** In an encrypted room: this page's own Matrix device, carrying media keys. */
   keys: KeyCarrier | undefined;
+  /** A guest: when their access ends. */
+  guestUntil: number | undefined;
 
   private constructor(
     private readonly baseUrl: string,
@@ -94,6 +96,38 @@ export class StandaloneLink implements MatrixLink {
         accessToken: body.access_token,
         userId: body.user_id,
         deviceId: body.device_id,
+        roomId: opts.roomId,
+      });
+      link.keys = device.keys;
+    }
+    return link;
+  }
+
+  /**
+   * A guest (guest link): the page has no Matrix account of its own, only a session the service
+   * gave it; it talks to the homeserver through the service's guest gateway, which lets it do
+   * only what the call of its one room needs. Joins (let in directly) or knocks and waits.
+   */
+  static async guest(opts: {
+    serviceUrl: string;
+    session: string;
+    userId: string;
+    deviceId: string;
+    roomId: string;
+    expiresAt: string;
+    onWaiting?: () => void;
+  }): Promise<StandaloneLink> {
+    const baseUrl = `${opts.serviceUrl.replace(/\/+$/, '')}/_causerie/v1/guest/client`;
+    const link = new StandaloneLink(baseUrl, opts.session, opts.userId, opts.deviceId, opts.roomId);
+    link.guestUntil = Date.parse(opts.expiresAt);
+    await link.ensureJoined([], opts.onWaiting, opts.serviceUrl);
+    if (await link.roomEncrypted().catch(() => true)) {
+      const { startCryptoDevice } = await import('./standalone-crypto.ts');
+      const device = await startCryptoDevice({
+        baseUrl,
+        accessToken: opts.session,
+        userId: opts.userId,
+        deviceId: opts.deviceId,
         roomId: opts.roomId,
       });
       link.keys = device.keys;

@@ -21,6 +21,14 @@ export type CallErrorKind =
   | 'e2ee_unavailable'
   // The waiting room: the knock was turned away.
   | 'knock_refused'
+  // Guest links: the link cannot be used (expired, withdrawn, used up, not ours), no name given,
+  // or the guest's time is over.
+  | 'guest_link_expired'
+  | 'guest_link_revoked'
+  | 'guest_link_used'
+  | 'guest_link_invalid'
+  | 'bad_guest_name'
+  | 'guest_ended'
   // A moderation the service refused (not enough power, or the person has as much as us).
   | 'not_moderator'
   // Signing in (standalone mode), shown in the sign-in form.
@@ -46,6 +54,12 @@ const RECOVERY: Record<CallErrorKind, Recovery> = {
   e2ee_unavailable: 'none',
   not_moderator: 'none',
   knock_refused: 'none',
+  guest_link_expired: 'none',
+  guest_link_revoked: 'none',
+  guest_link_used: 'none',
+  guest_link_invalid: 'none',
+  bad_guest_name: 'none',
+  guest_ended: 'none',
   bad_user_id: 'none',
   homeserver_unreachable: 'none',
   wrong_password: 'none',

@@ -20,6 +20,12 @@ const frErrors: Record<CallErrorKind, string> = {
   e2ee_unavailable:
     'Ce salon est chiffré de bout en bout, mais les clés de l’appel ne peuvent pas être échangées ici (votre client ne le permet pas) : l’appel n’a pas été rejoint. Ouvrez-le depuis Element ou Tchap.',
   knock_refused: 'Votre demande pour rejoindre l’appel a été refusée.',
+  guest_link_expired: 'Ce lien invité a expiré. Demandez-en un nouveau à la personne qui vous a invité.',
+  guest_link_revoked: 'Ce lien invité a été retiré par l’organisateur.',
+  guest_link_used: 'Ce lien invité a déjà été utilisé.',
+  guest_link_invalid: 'Ce lien n’est pas un lien invité valide. Vérifiez qu’il a été copié en entier.',
+  bad_guest_name: 'Indiquez votre nom.',
+  guest_ended: 'Votre accès invité a pris fin.',
   not_moderator: 'Vous ne pouvez pas modérer cette personne (il faut plus de pouvoir qu’elle dans le salon).',
   bad_user_id: 'Un identifiant Matrix ressemble à @prenom.nom:exemple.fr.',
   homeserver_unreachable: 'Votre serveur Matrix est injoignable.',
@@ -41,6 +47,12 @@ const enErrors: Record<CallErrorKind, string> = {
   e2ee_unavailable:
     'This room is end-to-end encrypted, but the call’s keys cannot be exchanged here (your client does not allow it), so the call was not joined. Open it from Element or Tchap.',
   knock_refused: 'Your request to join the call was refused.',
+  guest_link_expired: 'This guest link has expired. Ask the person who invited you for a new one.',
+  guest_link_revoked: 'This guest link has been withdrawn by the organiser.',
+  guest_link_used: 'This guest link has already been used.',
+  guest_link_invalid: 'This link is not a valid guest link. Check that it was copied whole.',
+  bad_guest_name: 'Please give your name.',
+  guest_ended: 'Your guest access has ended.',
   not_moderator: 'You cannot moderate this person (it takes more power than theirs in the room).',
   bad_user_id: 'A Matrix ID looks like @first.last:example.org.',
   homeserver_unreachable: 'Your Matrix server cannot be reached.',
@@ -50,6 +62,8 @@ const enErrors: Record<CallErrorKind, string> = {
 };
 
 const fr = {
+  /** The language of these strings (dates, a guest's name suffix). */
+  lang: 'fr' as Lang,
   appTitle: 'Causerie',
   lobbyTitle: 'Prêt à rejoindre ?',
   join: 'Rejoindre l’appel',
@@ -88,6 +102,12 @@ const fr = {
   encrypted: 'Chiffré de bout en bout',
   speaking: 'parle',
   retry: 'Réessayer',
+  guestTitle: 'Rejoindre l’appel en tant qu’invité',
+  guestHelp: 'Indiquez le nom que les autres verront. Aucun compte n’est nécessaire.',
+  guestNameLabel: 'Votre nom',
+  guestContinue: 'Continuer',
+  checkingLink: 'Vérification du lien…',
+  inviteGuest: 'Inviter une personne extérieure',
   signInTitle: 'Rejoindre l’appel avec votre compte Matrix',
   signInHelp: 'Connectez-vous sur votre propre serveur Matrix (celui de votre organisation).',
   userIdLabel: 'Identifiant Matrix',
@@ -121,6 +141,7 @@ const fr = {
 export type Strings = typeof fr;
 
 const en: Strings = {
+  lang: 'en',
   appTitle: 'Causerie',
   lobbyTitle: 'Ready to join?',
   join: 'Join the call',
@@ -159,6 +180,12 @@ const en: Strings = {
   encrypted: 'End-to-end encrypted',
   speaking: 'speaking',
   retry: 'Try again',
+  guestTitle: 'Join the call as a guest',
+  guestHelp: 'Give the name the others will see. No account is needed.',
+  guestNameLabel: 'Your name',
+  guestContinue: 'Continue',
+  checkingLink: 'Checking the link…',
+  inviteGuest: 'Invite someone from outside',
   signInTitle: 'Join the call with your Matrix account',
   signInHelp: 'Sign in on your own Matrix server (your organisation’s).',
   userIdLabel: 'Matrix ID',

@@ -60,6 +60,8 @@ export interface WidgetParams {
   audioOnly: boolean;
   sendNotificationType: 'notification' | 'ring' | undefined;
   perParticipantE2EE: boolean;
+  /** A guest link (`#guest=…`): someone with no Matrix account joins under a name. */
+  guestLink: string | undefined;
 }
 
 const value = (params: URLSearchParams, key: string): string | undefined => {
@@ -131,5 +133,6 @@ export function parseParams(search: string, fallbackLanguage = 'en', hash = ''):
     sendNotificationType:
       notification === 'ring' || notification === 'notification' ? notification : dm ? 'ring' : undefined,
     perParticipantE2EE: bool(value(params, 'perParticipantE2EE')) ?? false,
+    guestLink: value(params, 'guest'),
   };
 }

@@ -6,7 +6,7 @@
 import { css, html, LitElement, type ReactiveController, type ReactiveControllerHost } from 'lit';
 
 import type { CallSession, JoinOptions } from '../call/call-session.ts';
-import { toCallError, type CallError } from '../core/errors.ts';
+import { toCallError, type CallError, type CallErrorKind } from '../core/errors.ts';
 import { strings, type Strings } from '../core/i18n.ts';
 import type { Reaction } from '../core/signals.ts';
 import type { Lang } from '../core/url-params.ts';
@@ -14,12 +14,21 @@ import { base, theme } from './styles.ts';
 import './call-view.ts';
 import type { ModerateDetail, Moderation } from './people-panel.ts';
 import './lobby.ts';
-import './sign-in.ts';
 import type { SignInDetail } from './sign-in.ts';
 
 /** Signs in (standalone mode) and returns the session, or throws a CallError. */
 /** Signs in and returns the call; `waiting` is called if the page knocked and waits to be let in. */
 export type SignInHandler = (detail: SignInDetail, waiting: () => void) => Promise<CallSession>;
+
+/** Failures after signing in that the form cannot fix: the whole page says them. */
+const PAGE_ERRORS = new Set<CallErrorKind>([
+  'not_member',
+  'knock_refused',
+  'guest_link_expired',
+  'guest_link_revoked',
+  'guest_link_used',
+  'guest_link_invalid',
+]);
 
 /** Re-renders its host whenever the session changes. */
 class SessionController implements ReactiveController {
@@ -65,7 +74,10 @@ export class CauserieApp extends LitElement {
     waitingRoom: { state: true },
     signInError: { state: true },
     signingIn: { state: true },
+    guest: { type: Boolean },
   };
+  /** A guest link: the sign-in asks only a name. */
+  declare guest: boolean;
   declare lang: Lang;
   declare startError: CallError | undefined;
   /** Set in standalone mode until the user has signed in. */
@@ -88,6 +100,7 @@ export class CauserieApp extends LitElement {
     this.waitingRoom = false;
     this.signInError = '';
     this.signingIn = false;
+    this.guest = false;
   }
 
   private async doSignIn(detail: SignInDetail): Promise<void> {
@@ -110,7 +123,7 @@ export class CauserieApp extends LitElement {
       const error = toCallError(err);
       this.waitingRoom = false;
       // Not a member of the room, or not let in: nothing to fix in the form, so the whole page says it.
-      if (error.kind === 'not_member' || error.kind === 'knock_refused') this.startError = error;
+      if (PAGE_ERRORS.has(error.kind)) this.startError = error;
       else this.signInError = this.t.errors[error.kind === 'unknown' ? 'sign_in_failed' : error.kind];
     } finally {
       this.signingIn = false;
@@ -198,6 +211,7 @@ export class CauserieApp extends LitElement {
     if (this.signIn !== undefined) {
       return html`<causerie-sign-in
         .t=${t}
+        ?guest=${this.guest}
         ?busy=${this.signingIn}
         error=${this.signInError}
         @sign-in=${(e: CustomEvent<SignInDetail>) => void this.doSignIn(e.detail)}
@@ -236,6 +250,7 @@ export class CauserieApp extends LitElement {
             .moderation=${moderationView(s)}
             .mutedBy=${s.mutedBy}
             .waiting=${s.rights().invite ? s.waiting() : []}
+            .guestLinks=${s.rights().invite ? s.guestLinkApi() : undefined}
             @moderate=${(e: CustomEvent<ModerateDetail>) => void s.moderate(e.detail.action, e.detail.target, e.detail.source)}
             @dismiss-muted=${() => {
               s.dismissMuted();

@@ -12,6 +12,7 @@ import { gridLayout, type Person, type Tile } from '../core/projection.ts';
 import './call-audio.ts';
 import { controlsBar, controlsStyles, type CallControls } from './call-controls.ts';
 import './call-tile.ts';
+import type { GuestLinkApi } from './guest-links.ts';
 import { peoplePanel, peopleStyles, type Moderation } from './people-panel.ts';
 import { base } from './styles.ts';
 
@@ -29,7 +30,12 @@ export class CauserieCall extends LitElement {
     waiting: { attribute: false },
     pinned: { state: true },
     showPeople: { state: true },
+    guestLinks: { attribute: false },
+    showGuests: { state: true },
   };
+  /** Guest links of the room, for someone who may invite (else undefined). */
+  declare guestLinks: GuestLinkApi | undefined;
+  declare showGuests: boolean;
   declare tiles: Tile<Track>[];
   declare people: Person[];
   declare t: Strings;
@@ -61,6 +67,14 @@ export class CauserieCall extends LitElement {
     this.waiting = [];
     this.pinned = undefined;
     this.showPeople = false;
+    this.guestLinks = undefined;
+    this.showGuests = false;
+  }
+
+  /** The guest links panel, loaded on first use (a chunk of its own). */
+  private async openGuests(): Promise<void> {
+    await import('./guest-links.ts');
+    this.showGuests = true;
   }
 
   static override styles = [
@@ -153,9 +167,26 @@ export class CauserieCall extends LitElement {
         </section>
         ${
           this.showPeople
-            ? peoplePanel(t, this.people, this.moderation, (detail) => {
-                this.emit('moderate', detail);
-              })
+            ? peoplePanel(
+                t,
+                this.people,
+                this.moderation,
+                (detail) => {
+                  this.emit('moderate', detail);
+                },
+                this.guestLinks === undefined ? undefined : () => void this.openGuests(),
+              )
+            : null
+        }
+        ${
+          this.showGuests && this.guestLinks !== undefined
+            ? html`<causerie-guest-links
+                .api=${this.guestLinks}
+                lang=${t.lang}
+                @close=${() => {
+                  this.showGuests = false;
+                }}
+              ></causerie-guest-links>`
             : null
         }
       </div>

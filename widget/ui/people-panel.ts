@@ -80,6 +80,8 @@ export function peoplePanel(
   people: readonly Person[],
   moderation: Moderation | undefined,
   moderate: (detail: ModerateDetail) => void,
+  /** Opens the guest links panel (for those who may invite); absent: no button. */
+  inviteGuest?: () => void,
 ): TemplateResult {
   const rights = moderation?.rights;
   /** A moderation button: its label, and what it asks. */
@@ -107,6 +109,11 @@ export function peoplePanel(
     <h2 id="people-title">${t.peopleTitle}</h2>
     ${rights?.mute === true && people.some((p) => !p.local) ? action(t.muteAll, { action: 'mute_all' }, 'mute-all') : null}
     ${rights?.mute === true ? action(t.endForAll, { action: 'end' }, 'mute-all') : null}
+    ${
+      inviteGuest === undefined
+        ? null
+        : html`<button class="mute-all" data-invite-guest @click=${inviteGuest}>${t.inviteGuest}</button>`
+    }
     <ul>
       ${people.map(
         (p) =>

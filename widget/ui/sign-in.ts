@@ -1,5 +1,6 @@
 /**
- * Standalone sign-in: a Matrix user id and password, on the user's own homeserver.
+ * Standalone sign-in: a Matrix user id and password, on the user's own homeserver; or, for a guest
+ * link, only the name the others will see.
  */
 import { css, html, LitElement } from 'lit';
 
@@ -9,11 +10,20 @@ import { base } from './styles.ts';
 export interface SignInDetail {
   userId: string;
   password: string;
+  /** A guest's name (guest link). */
+  name: string;
 }
 
 export class CauserieSignIn extends LitElement {
-  static override properties = { t: { attribute: false }, busy: { type: Boolean }, error: { type: String } };
+  static override properties = {
+    t: { attribute: false },
+    busy: { type: Boolean },
+    error: { type: String },
+    guest: { type: Boolean },
+  };
   declare t: Strings;
+  /** A guest link: ask only a name. */
+  declare guest: boolean;
   declare busy: boolean;
   declare error: string;
 
@@ -21,6 +31,7 @@ export class CauserieSignIn extends LitElement {
     super();
     this.busy = false;
     this.error = '';
+    this.guest = false;
   }
 
   static override styles = [
@@ -67,12 +78,26 @@ export class CauserieSignIn extends LitElement {
       const v = form.get(key);
       return typeof v === 'string' ? v : '';
     };
-    const detail: SignInDetail = { userId: text('user').trim(), password: text('password') };
+    const detail: SignInDetail = { userId: text('user').trim(), password: text('password'), name: text('name') };
     this.dispatchEvent(new CustomEvent<SignInDetail>('sign-in', { detail, bubbles: true, composed: true }));
   }
 
   protected override render(): unknown {
     const { t } = this;
+    const error = this.error === '' ? null : html`<div class="error" role="alert">${this.error}</div>`;
+    if (this.guest) {
+      return html`<form
+        @submit=${(e: SubmitEvent) => {
+          this.submit(e);
+        }}
+      >
+        <h1>${t.guestTitle}</h1>
+        <p>${t.guestHelp}</p>
+        <label>${t.guestNameLabel}<input name="name" autocomplete="name" required maxlength="64" /></label>
+        ${error}
+        <button class="primary" type="submit" ?disabled=${this.busy}>${this.busy ? t.joining : t.guestContinue}</button>
+      </form>`;
+    }
     return html`<form
       @submit=${(e: SubmitEvent) => {
         this.submit(e);
@@ -86,7 +111,7 @@ export class CauserieSignIn extends LitElement {
       <label
         >${t.passwordLabel}<input name="password" type="password" autocomplete="current-password" required
       /></label>
-      ${this.error === '' ? null : html`<div class="error" role="alert">${this.error}</div>`}
+      ${error}
       <button class="primary" type="submit" ?disabled=${this.busy}>${this.busy ? t.joining : t.signIn}</button>
     </form>`;
   }
