@@ -111,12 +111,15 @@ export const MAX_GUEST_NAME = 64;
  * left to show.
  */
 export function guestDisplayName(name: string, lang: GuestLang): string | undefined {
+  // Line breaks and tabs become spaces; other control and format characters go, except the zero
+  // width joiner that holds emoji sequences together (it cannot reorder anything).
   const cleaned = name
     .normalize('NFC')
-    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '')
     .replace(/\s+/gu, ' ')
+    .replace(/(?!\u200d)[\p{Cc}\p{Cf}]/gu, '')
+    .replace(/ {2,}/g, ' ')
     .trim();
-  if (cleaned === '') return undefined;
+  if (cleaned.replaceAll('\u200d', '').trim() === '') return undefined;
   // Cut between graphemes: an emoji or an accented letter is never split in two.
   const graphemes = Array.from(new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(cleaned));
   const short = graphemes

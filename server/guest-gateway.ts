@@ -67,7 +67,12 @@ export function guestGatewayRoutes(deps: GuestGatewayDeps, limiter: Pick<RateLim
     const path = url.pathname.slice(`${GUEST_GATEWAY_PREFIX}/_matrix/client/`.length);
     const decision = gatewayDecision({ method: req.method, path }, guest);
     if (!decision.allow) {
-      deps.log.info('guest_request_refused', { user_id: guest.userId, reason: decision.reason, method: req.method });
+      deps.log.info('guest_request_refused', {
+        user_id: guest.userId,
+        reason: decision.reason,
+        method: req.method,
+        path: path.slice(0, 200),
+      });
       throw forbidden('Guests may only take part in the call of the room they were invited to', decision.reason);
     }
     for (const key of [...url.searchParams.keys()]) if (DROPPED_QUERY.has(key)) url.searchParams.delete(key);

@@ -10,7 +10,14 @@ import { describe, expect, it } from 'vitest';
 
 import { livekitRoomAlias } from '../../core/livekit-names.ts';
 import { axeViolations } from '../../scripts/stack/clients/browser.ts';
-import { livekitApi, openIdToken, postToService, say, waitForCallWidget } from '../../scripts/stack/clients/calls.ts';
+import {
+  livekitApi,
+  openIdToken,
+  postToService,
+  roomWithPartner,
+  say,
+  waitForCallWidget,
+} from '../../scripts/stack/clients/calls.ts';
 import { stackEnv } from '../../scripts/stack/clients/env.ts';
 import {
   asUser,
@@ -173,6 +180,38 @@ describe('guest links', () => {
     await again.getByText('Ce lien invité a expiré. Demandez-en un nouveau à la personne qui vous a invité.').waitFor({
       timeout: 30_000,
     });
+  });
+
+  it('in an encrypted room the guest page is a Matrix device through the gateway: keys by Olm both ways, each decodes the other', async () => {
+    const { alice, roomId } = await roomWithPartner({ encrypted: true });
+    await say(alice, roomId, '!call');
+    const a = await aliceInCall(alice, roomId);
+    const made = await postToService('/_causerie/v1/guest_links', {
+      room_id: roomId,
+      openid_token: await openIdToken(alice),
+      admit: true,
+    });
+    const g = await guestOpens(made.body['url'] as string, 'Gaston');
+    await g.getByRole('button', { name: 'Join the call' }).click({ timeout: 60_000 });
+    const [guest = ''] = await guestsOf(made.body['link_id'] as string);
+    const decoded = (f: Frame, who: string) => async () =>
+      (await facts(f)).videos.find(
+        (v) => v.remote && v.user === who && !v.waitingForKeys && v.width > 0 && v.frames > 5,
+      );
+    await eventually('Alice’s video decrypted in the guest’s page', decoded(g, alice.userId), 40_000);
+    await eventually('the guest’s video decrypted on Alice’s side', decoded(a, guest), 40_000);
+    await g.getByText('End-to-end encrypted').waitFor({ timeout: 5_000 });
+    // The guest's key reached Alice by Olm, from the guest's device.
+    const received = await a
+      .page()
+      .evaluate(
+        () =>
+          (window as unknown as { causerieToDevice: { type: string; sender: string; encrypted: boolean }[] })
+            .causerieToDevice,
+      );
+    expect(
+      received.some((m) => m.type === 'io.element.call.encryption_keys' && m.sender === guest && m.encrypted),
+    ).toBe(true);
   });
 
   it('withdrawn and forged links get a page of their own at phone size; no account is made', async () => {

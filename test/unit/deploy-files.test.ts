@@ -27,10 +27,18 @@ describe('deploy/', () => {
     expect(r.status).toBe(0);
   });
 
-  it('the proxies pass the token API, moderation and widget, and never the appservice API, webhook, metrics or doctor probe', () => {
+  it('the proxies pass the token API, moderation, guest links and widget, and never the appservice API, webhook, metrics or doctor probe', () => {
     for (const file of ['nginx.conf', 'Caddyfile']) {
       const text = read(file);
-      for (const open of ['/sfu/get', '/get_token', '/_causerie/v1/moderate', '/widget'])
+      for (const open of [
+        '/sfu/get',
+        '/get_token',
+        '/_causerie/v1/moderate',
+        '/_causerie/v1/guest_links',
+        '/_causerie/v1/guest/redeem',
+        '/_causerie/v1/guest/client/',
+        '/widget',
+      ])
         expect(text, file).toContain(open);
       const routes = text
         .split('\n')
