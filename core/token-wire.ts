@@ -68,6 +68,7 @@ export const MODERATION_TOPIC = 'io.causerie.moderation';
  * to everyone, whose hand a moderator lowered. Server data: no participant can send it.
  */
 export type ModerationWire =
-  | { action: 'muted'; source: 'microphone' | 'camera'; by: string }
+  | { action: 'muted'; source: 'microphone' | 'camera'; by: string; locked?: true }
+  | { action: 'allowed'; by: string }
   | { action: 'removed'; by: string }
   | { action: 'lower_hand'; target: string; by: string };

@@ -261,7 +261,8 @@ export class GuestLinks {
       this.deps.audit.record({ action: 'guest_link_refused', detail: { reason: 'guest_link_invalid' } });
       throw forbidden('This link is not a valid guest link', 'guest_link_invalid');
     }
-    if (claims.expiresAt * 1000 <= this.now()) throw this.refused(claims, 'guest_link_expired', 'This link has expired');
+    if (claims.expiresAt * 1000 <= this.now())
+      throw this.refused(claims, 'guest_link_expired', 'This link has expired');
     const [row] = await this.deps.db.query<LinkRow>(`SELECT * FROM guest_links WHERE link_id = $1`, [claims.linkId]);
     // Signed by us but unknown or different: a link from another installation sharing our secret, or
     // a database restored from before it. Never usable.

@@ -11,7 +11,13 @@
  * POST /_causerie/v1/moderate {room_id, openid_token, action, target?, source?} → {done: n}
  */
 import express, { type Router } from 'express';
-import { DataPacket_Kind, TrackSource, type ParticipantInfo, type RoomServiceClient } from 'livekit-server-sdk';
+import {
+  DataPacket_Kind,
+  TrackSource,
+  type ParticipantInfo,
+  type ParticipantPermission,
+  type RoomServiceClient,
+} from 'livekit-server-sdk';
 import { z } from 'zod';
 
 import type { AuditSink } from '../core/audit-trail.ts';
@@ -23,6 +29,7 @@ import { powerOf, RoomNotVisibleError, type RoomView } from '../core/room-model.
 import { MODERATION_TOPIC, type ModerationWire } from '../core/token-wire.ts';
 import type { OpenIdVerifier } from '../federation/openid-verify.ts';
 import type { LivekitIdentities } from '../livekit/identities.ts';
+import type { PublishLocks } from './publish-locks.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { cors, limitByAddress, parseJsonBody, rawBody } from './token-api.ts';
 
@@ -44,9 +51,11 @@ const requestSchema = z.looseObject({
     access_token: z.string().min(1).max(4096),
     matrix_server_name: z.string().min(1).max(255),
   }),
-  action: z.enum(['mute', 'mute_all', 'remove', 'lower_hand', 'end', 'admit', 'refuse']),
+  action: z.enum(['mute', 'mute_all', 'remove', 'lower_hand', 'end', 'admit', 'refuse', 'allow_unmute']),
   target: z.string().min(1).max(512).optional(),
   source: z.enum(['microphone', 'camera']).optional(),
+  /** Keep them muted: they cannot turn it back on until a moderator allows it. */
+  lock: z.boolean().optional(),
 });
 
 export type ModerationRequest = z.infer<typeof requestSchema>;
@@ -62,7 +71,11 @@ export interface ModerationDeps {
   verifier: Pick<OpenIdVerifier, 'verify'>;
   rooms: { get(roomId: string): Promise<RoomView> };
   identities: Pick<LivekitIdentities, 'usersOf'>;
-  livekit: Pick<RoomServiceClient, 'listParticipants' | 'mutePublishedTrack' | 'removeParticipant' | 'sendData'>;
+  livekit: Pick<
+    RoomServiceClient,
+    'listParticipants' | 'mutePublishedTrack' | 'removeParticipant' | 'sendData' | 'updateParticipant'
+  >;
+  locks: Pick<PublishLocks, 'lock' | 'unlock' | 'unlockRoom'>;
   /** Ends the room's call for everyone as `!call end` does; false when none runs. */
   endCall(roomId: string, by: string): Promise<boolean>;
   /** The bot's client-server requests (inviting a knocker in, turning a knock away). */
@@ -75,6 +88,14 @@ export interface ModerationDeps {
 const NOTICE_GRACE_MS = 200;
 
 const SOURCES = { microphone: TrackSource.MICROPHONE, camera: TrackSource.CAMERA } as const;
+/** Participant attributes the service sets on someone kept muted (an empty value removes one). */
+export const LOCK_ATTRIBUTES = { microphone: 'causerie.mic_locked', camera: 'causerie.cam_locked' } as const;
+const ALL_SOURCES = [
+  TrackSource.CAMERA,
+  TrackSource.MICROPHONE,
+  TrackSource.SCREEN_SHARE,
+  TrackSource.SCREEN_SHARE_AUDIO,
+];
 
 export class Moderation {
   constructor(
@@ -127,11 +148,12 @@ export class Moderation {
       throw forbidden(`Moderating this call needs power level ${needed} in the room`, 'not_moderator');
     if (req.action === 'admit' || req.action === 'refuse')
       return this.answerKnock(room, req.action, req.target ?? '', actor);
+    const alias = livekitRoomAlias(req.room_id);
     if (req.action === 'end') {
       if (!(await this.deps.endCall(req.room_id, actor))) throw forbidden('No call is running in this room', 'no_call');
+      await this.deps.locks.unlockRoom(alias);
       return 1;
     }
-    const alias = livekitRoomAlias(req.room_id);
     const participants = await this.deps.livekit.listParticipants(alias).catch((err: unknown) => {
       this.deps.log.error('livekit_unreachable', { room_id: req.room_id, error: (err as Error).message });
       throw unavailable('livekit_unreachable');
@@ -154,21 +176,41 @@ export class Moderation {
     switch (req.action) {
       case 'mute': {
         const p = one();
-        const n = await this.mute(alias, p, req.source ?? 'microphone');
-        await this.tell(alias, { action: 'muted', source: req.source ?? 'microphone', by: actor }, [p.identity]);
+        const source = req.source ?? 'microphone';
+        const n = await this.mute(alias, p, source);
+        if (req.lock === true) await this.lock(alias, p, users.get(p.identity) ?? '', source, actor);
+        await this.tell(alias, { action: 'muted', source, by: actor, ...(req.lock === true ? { locked: true } : {}) }, [
+          p.identity,
+        ]);
         return n;
       }
       case 'mute_all': {
         const targets = participants.filter(below);
         let n = 0;
-        for (const p of targets) n += await this.mute(alias, p, 'microphone');
+        for (const p of targets) {
+          n += await this.mute(alias, p, 'microphone');
+          if (req.lock === true) await this.lock(alias, p, users.get(p.identity) ?? '', 'microphone', actor);
+        }
         if (targets.length > 0)
           await this.tell(
             alias,
-            { action: 'muted', source: 'microphone', by: actor },
+            { action: 'muted', source: 'microphone', by: actor, ...(req.lock === true ? { locked: true } : {}) },
             targets.map((p) => p.identity),
           );
         return n;
+      }
+      case 'allow_unmute': {
+        const p = one();
+        const user = users.get(p.identity) ?? '';
+        await this.deps.locks.unlock(alias, user);
+        // Every connection of theirs gets its sources back.
+        for (const q of participants.filter((x) => users.get(x.identity) === user))
+          await this.setSources(alias, q, ALL_SOURCES, {
+            [LOCK_ATTRIBUTES.microphone]: '',
+            [LOCK_ATTRIBUTES.camera]: '',
+          });
+        await this.tell(alias, { action: 'allowed', by: actor }, [p.identity]);
+        return 1;
       }
       case 'remove': {
         const p = one();
@@ -254,6 +296,41 @@ export class Moderation {
       n += 1;
     }
     return n;
+  }
+
+  /** Keeps a source off: recorded for the call (tokens leave it out), and taken from the connection's rights. */
+  private async lock(
+    alias: string,
+    p: ParticipantInfo,
+    user: string,
+    source: 'microphone' | 'camera',
+    actor: string,
+  ): Promise<void> {
+    await this.deps.locks.lock(alias, user, source, actor);
+    const current = p.permission?.canPublishSources ?? [];
+    const allowed = (current.length === 0 ? ALL_SOURCES : current).filter((s) => s !== SOURCES[source]);
+    await this.setSources(alias, p, allowed, { [LOCK_ATTRIBUTES[source]]: '1' });
+  }
+
+  /** A participant's publish sources, the rest of its rights unchanged (LiveKit replaces them whole). */
+  private async setSources(
+    alias: string,
+    p: ParticipantInfo,
+    sources: TrackSource[],
+    attributes: Record<string, string>,
+  ): Promise<void> {
+    const now = p.permission;
+    const permission: Partial<ParticipantPermission> = {
+      canSubscribe: now?.canSubscribe ?? true,
+      canPublish: now?.canPublish ?? true,
+      canPublishData: now?.canPublishData ?? true,
+      canPublishSources: sources,
+      hidden: now?.hidden ?? false,
+      canUpdateMetadata: now?.canUpdateMetadata ?? false,
+      canSubscribeMetrics: now?.canSubscribeMetrics ?? false,
+    };
+    // The attributes tell everyone in the call (moderators' lists); only the service can set them.
+    await this.deps.livekit.updateParticipant(alias, p.identity, { permission, attributes });
   }
 
   /** Server data to the people concerned (or everyone): participants cannot send it. Whether it went. */

@@ -7,7 +7,7 @@
  * decides as lk-jwt-service does: any verified Matrix user may join, with media; users of the
  * full-access servers may also start the call (create the LiveKit room).
  */
-import { AccessToken } from 'livekit-server-sdk';
+import { AccessToken, TrackSource } from 'livekit-server-sdk';
 
 import { RoomNotVisibleError, type RoomView } from '../core/room-model.ts';
 import type { AuditSink } from '../core/audit-trail.ts';
@@ -20,7 +20,16 @@ import { livekitIdentityForMember, livekitLegacyIdentity, livekitRoomAlias } fro
 import type { Logger } from '../core/log.ts';
 import { isServerNameListed } from '../core/matrix-ids.ts';
 import type { OpenIdVerifier } from '../federation/openid-verify.ts';
+import type { LockableSource, PublishLocks } from './publish-locks.ts';
 import { unauthorizedRequest, type TokenRequest } from './token-requests.ts';
+
+const LOCKABLE = { microphone: TrackSource.MICROPHONE, camera: TrackSource.CAMERA } as const;
+const PUBLISH_SOURCES = [
+  TrackSource.CAMERA,
+  TrackSource.MICROPHONE,
+  TrackSource.SCREEN_SHARE,
+  TrackSource.SCREEN_SHARE_AUDIO,
+];
 
 export interface TokenServiceDeps {
   verifier: Pick<OpenIdVerifier, 'verify'>;
@@ -38,6 +47,8 @@ export interface TokenServiceDeps {
   audit: AuditSink;
   delayedLeaves: DelegatedLeaveRegistry;
   log: Logger;
+  /** Sources a moderator keeps off for someone in a call (absent in token-only mode). */
+  locks?: Pick<PublishLocks, 'locked'>;
   /** Counts decisions (metrics). */
   onDecision?: (endpoint: string, outcome: 'granted' | 'refused', reason: string) => void;
 }
@@ -223,6 +234,8 @@ export class TokenService {
       );
     }
 
+    // A moderator keeps a source off for this user in this call: the token leaves it out.
+    const lockedSources = (await this.deps.locks?.locked(alias, userId)) ?? new Set<LockableSource>();
     const token = new AccessToken(this.opts.apiKey, this.opts.apiSecret, {
       identity,
       name: grant.displayName ?? userId,
@@ -231,13 +244,18 @@ export class TokenService {
         matrix_user_id: userId,
         matrix_device_id: req.deviceId,
         ...(req.memberId === undefined ? {} : { matrix_member_id: req.memberId }),
+        // Kept muted by a moderator: everyone's participant list shows it (as server/moderation.ts sets it).
+        ...(lockedSources.has('microphone') ? { 'causerie.mic_locked': '1' } : {}),
+        ...(lockedSources.has('camera') ? { 'causerie.cam_locked': '1' } : {}),
       },
     });
+    const locked = new Set<TrackSource>([...lockedSources].map((s) => LOCKABLE[s]));
     token.addGrant({
       room: alias,
       roomJoin: true,
       roomCreate: false,
       canPublish: grant.canPublish,
+      ...(locked.size === 0 ? {} : { canPublishSources: PUBLISH_SOURCES.filter((s) => !locked.has(s)) }),
       canPublishData: true,
       canSubscribe: true,
       // Never roomAdmin: with it a participant could rewrite its own (or anyone's) permissions and

@@ -31,6 +31,7 @@ import { createMetrics, metricsRoutes } from '../server/metrics.ts';
 import { RateLimiter } from '../server/rate-limit.ts';
 import type { DnsResolver } from '../federation/server-discovery.ts';
 import { Moderation, moderationRoutes } from '../server/moderation.ts';
+import { PublishLocks } from '../server/publish-locks.ts';
 import { tokenRoutes } from '../server/token-api.ts';
 import { GuestAccounts } from '../appservice/guest-accounts.ts';
 import { GuestLinkSigner, isGuestUser, TokenSealer } from '../core/guest-links.ts';
@@ -174,9 +175,13 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     },
     serverListed: isServerNameListed,
   });
+  // Sources a moderator keeps off for someone (moderation writes them, token issuance reads them).
+  const publishLocks = new PublishLocks(db, roomService);
+  log.info('publish_locks_loaded', { locks: await publishLocks.load() });
   const tokens = new TokenService(
     {
       verifier,
+      locks: publishLocks,
       rooms,
       identities,
       databaseAvailable: () => db.available(),
@@ -210,6 +215,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       log,
       endCall: (roomId, by) => calls.endCall(roomId, by),
       homeserver,
+      locks: publishLocks,
     },
     { mutePowerLevel: config.token.moderator_power_level, isGuest },
   );

@@ -116,7 +116,12 @@ async function main(): Promise<void> {
  * is asked), then the name; the service makes the guest's account and the page joins through the
  * waiting room or straight in.
  */
-async function guestPage(app: CauserieApp, guestLink: string, lang: 'fr' | 'en', service: Promise<string>): Promise<void> {
+async function guestPage(
+  app: CauserieApp,
+  guestLink: string,
+  lang: 'fr' | 'en',
+  service: Promise<string>,
+): Promise<void> {
   const { checkGuestLink, redeemGuestLink } = await import('./call/guest-entry.ts');
   const serviceUrl = await service;
   try {

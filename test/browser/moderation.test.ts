@@ -71,6 +71,32 @@ async function aliceInCallWithBob(): Promise<{ alice: TestUser; bob: TestUser; r
 }
 
 describe('moderation in a call', () => {
+  it('a moderator keeps a partner muted: he cannot turn the microphone back on until she allows it; then he can', async () => {
+    const { bob, roomId, a } = await aliceInCallWithBob();
+    const b = await ours(await pages.hostPage(bob, roomId));
+    await b.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
+    await oursSeesAndHears(a, bob);
+    await a.getByRole('button', { name: 'Show participants' }).click();
+    await a.getByRole('button', { name: 'Keep Bob Partenaire’s microphone off' }).click({ timeout: 10_000 });
+    await b
+      .getByText('Alice Martin turned off your microphone. You can turn it back on when a moderator allows it.')
+      .waitFor({ timeout: 10_000 });
+    const locked = b.getByRole('button', { name: 'Microphone off by a moderator' });
+    await locked.waitFor({ timeout: 10_000 });
+    expect(await locked.isDisabled()).toBe(true);
+    expect(await bobTrackMuted(roomId, bob, TrackType.AUDIO)).not.toBe(false);
+    expect(await axeViolations(b)).toEqual([]);
+    // Alice allows it; Bob is told and turns his microphone on: live at the SFU.
+    await a.getByRole('button', { name: 'Allow Bob Partenaire to turn their microphone back on' }).click({
+      timeout: 30_000,
+    });
+    await b.getByText('Alice Martin allowed you to turn your microphone back on.').waitFor({ timeout: 10_000 });
+    await b.getByRole('button', { name: 'Unmute microphone' }).click({ timeout: 10_000 });
+    await eventually('Bob’s microphone live at the SFU again', async () =>
+      (await bobTrackMuted(roomId, bob, TrackType.AUDIO)) === false ? true : undefined,
+    );
+  });
+
   it('a moderator on A mutes a partner on B (microphone at the SFU, the partner told by whom), lowers his hand, mutes everyone, removes him; the partner’s own attempt is refused and audited', async () => {
     const { alice, bob, roomId, a } = await aliceInCallWithBob();
     const b = await ours(await pages.hostPage(bob, roomId));

@@ -3,12 +3,23 @@
  * LiveKit: what it refuses, with which Matrix error, and that a refusal does nothing at the SFU.
  */
 import { dispose, type Room } from '@livekit/rtc-node';
+import { TrackSource } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { livekitRoomAlias } from '../../core/livekit-names.ts';
-import { callRoom, connectToCall, livekitApi, openIdToken, postToService } from '../../scripts/stack/clients/calls.ts';
+import { callSuite } from '../harness/suite.ts';
+import {
+  callRoom,
+  connectToCall,
+  jwtClaims,
+  livekitApi,
+  openIdToken,
+  postToService,
+  sfuGet,
+} from '../../scripts/stack/clients/calls.ts';
 import {
   asUser,
+  eventually,
   inviteAndJoin,
   registerUser,
   waitForMembership,
@@ -21,6 +32,7 @@ let bob: TestUser;
 let carol: TestUser;
 let roomId: string;
 const connected: Room[] = [];
+const { db } = callSuite();
 const identity = (u: TestUser): string => `${u.userId}:${u.deviceId}`;
 
 beforeAll(async () => {
@@ -86,6 +98,46 @@ describe('moderation endpoint', () => {
     expect((await ask(carol, { action: 'mute', target: identity(carol) })).status).toBe(403);
     const after = await livekitApi().listParticipants(livekitRoomAlias(roomId));
     expect(after.map((p) => p.identity).sort()).toEqual(before.map((p) => p.identity).sort());
+  });
+
+  it('a moderator keeps someone muted: their rights at the SFU and their next token leave the microphone out until a moderator allows it', async () => {
+    const alias = livekitRoomAlias(roomId);
+    const sourcesOf = async (u: TestUser): Promise<TrackSource[]> =>
+      (await livekitApi().listParticipants(alias)).find((p) => p.identity === identity(u))?.permission
+        ?.canPublishSources ?? [];
+    const tokenSources = async (u: TestUser): Promise<unknown> =>
+      (jwtClaims((await sfuGet(u, roomId)).body['jwt'] as string)['video'] as Record<string, unknown>)[
+        'canPublishSources'
+      ];
+    expect(await tokenSources(bob)).toBeUndefined();
+    const locked = await ask(carol, { action: 'mute', target: identity(bob), source: 'microphone', lock: true });
+    expect(locked.status).toBe(200);
+    const sources = await sourcesOf(bob);
+    const attributesOf = async (u: TestUser): Promise<Record<string, string>> =>
+      (await livekitApi().listParticipants(alias)).find((p) => p.identity === identity(u))?.attributes ?? {};
+    // Everyone's list shows it: an attribute only the service sets.
+    expect((await attributesOf(bob))['causerie.mic_locked']).toBe('1');
+    expect(sources).toContain(TrackSource.CAMERA);
+    expect(sources).not.toContain(TrackSource.MICROPHONE);
+    // Leaving and coming back does not lift it: the next token leaves the microphone out.
+    expect(await tokenSources(bob)).toEqual(['camera', 'screen_share', 'screen_share_audio']);
+    // Others are not concerned; Bob cannot lift it himself.
+    expect(await tokenSources(alice)).toBeUndefined();
+    const himself = await ask(bob, { action: 'allow_unmute', target: identity(bob) });
+    expect([himself.status, himself.body['reason']]).toEqual([403, 'not_moderator']);
+    // A moderator allows it: the rights and the next token have it again.
+    expect((await ask(carol, { action: 'allow_unmute', target: identity(bob) })).status).toBe(200);
+    expect(await sourcesOf(bob)).toContain(TrackSource.MICROPHONE);
+    expect((await attributesOf(bob))['causerie.mic_locked']).toBeUndefined();
+    expect(await tokenSources(bob)).toBeUndefined();
+    await eventually('the lock and its lifting in the audit trail', async () => {
+      const rows = await db.query<{ action: string }>(
+        `SELECT detail->>'action' AS action FROM audit_log WHERE action = 'moderation' AND room_id = $1`,
+        [roomId],
+      );
+      const actions = rows.rows.map((r) => r.action);
+      return actions.includes('allow_unmute') && actions.includes('mute') ? actions : undefined;
+    });
   });
 
   it('a moderator removes someone with less power from the call', async () => {

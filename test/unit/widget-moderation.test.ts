@@ -32,6 +32,20 @@ describe('moderation notices', () => {
     });
   });
 
+  it('reads a mute that is kept (locked: true only), and a moderator allowing us to unmute', () => {
+    expect(
+      parseModeration(MODERATION_TOPIC, bytes({ action: 'muted', source: 'microphone', by: '@a:x', locked: true })),
+    ).toEqual({ action: 'muted', source: 'microphone', by: '@a:x', locked: true });
+    expect(
+      parseModeration(MODERATION_TOPIC, bytes({ action: 'muted', source: 'microphone', by: '@a:x', locked: 'yes' })),
+    ).toEqual({ action: 'muted', source: 'microphone', by: '@a:x' });
+    expect(parseModeration(MODERATION_TOPIC, bytes({ action: 'allowed', by: '@a:x' }))).toEqual({
+      action: 'allowed',
+      by: '@a:x',
+    });
+    expect(parseModeration(MODERATION_TOPIC, bytes({ action: 'allowed', by: 'a' }))).toBeUndefined();
+  });
+
   it('ignores other topics, junk, unknown actions, sources, senders that are no user id, oversized payloads', () => {
     const ok = { action: 'muted', source: 'microphone', by: '@a:x' };
     expect(parseModeration('io.causerie.hand', bytes(ok))).toBeUndefined();

@@ -123,8 +123,11 @@ describe('the grid', () => {
 });
 
 describe('the participant list', () => {
-  it('lists ourselves first, with microphone and camera state and avatar', () => {
-    const people = projectPeople([someone('bob', { micOn: false, camOn: true, avatar: 'blob:bob' }), me], 'You');
+  it('lists ourselves first, with microphone and camera state, avatar, and a microphone kept off', () => {
+    const people = projectPeople(
+      [someone('bob', { micOn: false, camOn: true, avatar: 'blob:bob', micLocked: true }), me],
+      'You',
+    );
     expect(people).toEqual([
       {
         identity: 'me',
@@ -135,6 +138,7 @@ describe('the participant list', () => {
         micOn: true,
         camOn: true,
         hand: undefined,
+        micLocked: false,
       },
       {
         identity: 'bob',
@@ -145,6 +149,7 @@ describe('the participant list', () => {
         micOn: false,
         camOn: true,
         hand: undefined,
+        micLocked: true,
       },
     ]);
   });

@@ -19,7 +19,7 @@ import { Avatars } from './avatars.ts';
 import { LeaveKeeper } from './leave-keeper.ts';
 import type { KeyCarrier, MatrixLink } from './matrix-link.ts';
 import type { MediaEncryption } from './media-encryption.ts';
-import { remoteAudio, roomFacts, type Extras } from './room-facts.ts';
+import { micLocked, remoteAudio, roomFacts, type Extras } from './room-facts.ts';
 import { Ringing } from './ringing.ts';
 import { RoomSignals } from './room-signals.ts';
 import { SignalsChannel } from './signals-channel.ts';
@@ -75,7 +75,9 @@ export class CallSession extends EventTarget {
   private readonly avatars: Avatars;
   private readonly extras: Extras;
   /** A moderator muted us: which device and who (their name when known), until dismissed. */
-  mutedBy: { source: 'microphone' | 'camera'; by: string } | undefined;
+  mutedBy: { source: 'microphone' | 'camera'; by: string; locked?: boolean } | undefined;
+  /** A moderator allowed us to turn the microphone back on (shown until dismissed). */
+  allowedBy: string | undefined;
   /** Who removed us from the call, when a moderator did. */
   removedBy: string | undefined;
   /** Whether this call's media is end-to-end encrypted (decided at join from the room's state). */
@@ -270,6 +272,7 @@ export class CallSession extends EventTarget {
     this.endedBy = undefined;
     this.endedByUser = undefined;
     this.mutedBy = undefined;
+    this.allowedBy = undefined;
     this.removedBy = undefined;
     this.joinStartedAt = performance.now();
     this.changed();
@@ -374,6 +377,8 @@ export class CallSession extends EventTarget {
       RoomEvent.ActiveSpeakersChanged,
       RoomEvent.ConnectionQualityChanged,
       RoomEvent.ParticipantNameChanged,
+      RoomEvent.ParticipantPermissionsChanged,
+      RoomEvent.ParticipantAttributesChanged,
     ] as const) {
       room.on(ev, update);
     }
@@ -478,6 +483,7 @@ export class CallSession extends EventTarget {
 
   toggleMic(): Promise<void> {
     return this.act(async ({ localParticipant: lp }) => {
+      if (!lp.isMicrophoneEnabled && this.micLocked) return;
       await lp.setMicrophoneEnabled(!lp.isMicrophoneEnabled);
       this.link.host?.deviceMute(lp.isMicrophoneEnabled, lp.isCameraEnabled);
       this.changed();
@@ -494,6 +500,11 @@ export class CallSession extends EventTarget {
 
   get micEnabled(): boolean {
     return this.room?.localParticipant.isMicrophoneEnabled ?? false;
+  }
+
+  /** A moderator keeps our microphone off: the SFU would refuse it (our rights leave it out). */
+  get micLocked(): boolean {
+    return this.room === undefined ? false : micLocked(this.room.localParticipant);
   }
 
   get camEnabled(): boolean {
@@ -518,8 +529,13 @@ export class CallSession extends EventTarget {
     }
     // Shown at once by user id, then by name once the members are read.
     const show = (by: string): void => {
-      if (m.action === 'muted') this.mutedBy = { source: m.source, by };
-      else this.removedBy = by;
+      if (m.action === 'muted') {
+        this.mutedBy = { source: m.source, by, locked: m.locked === true };
+        this.allowedBy = undefined;
+      } else if (m.action === 'allowed') {
+        this.allowedBy = by;
+        this.mutedBy = undefined;
+      } else this.removedBy = by;
       this.changed();
     };
     show(m.by);
@@ -553,14 +569,16 @@ export class CallSession extends EventTarget {
 
   dismissMuted(): void {
     this.mutedBy = undefined;
+    this.allowedBy = undefined;
     this.changed();
   }
 
   /** Asks the service to act as moderator; a refusal becomes a notice. */
   moderate(
-    action: 'mute' | 'mute_all' | 'remove' | 'lower_hand' | 'end' | 'admit' | 'refuse',
+    action: 'mute' | 'mute_all' | 'remove' | 'lower_hand' | 'end' | 'admit' | 'refuse' | 'allow_unmute',
     target?: string,
     source?: 'microphone' | 'camera',
+    lock?: boolean,
   ): Promise<void> {
     return this.act(async () => {
       const token = await this.link.openIdToken();
@@ -569,7 +587,7 @@ export class CallSession extends EventTarget {
         res = await fetch(`${this.serviceUrl}/_causerie/v1/moderate`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ room_id: this.link.roomId, openid_token: token, action, target, source }),
+          body: JSON.stringify({ room_id: this.link.roomId, openid_token: token, action, target, source, lock }),
           signal: AbortSignal.timeout(15_000),
         });
       } catch (err) {
@@ -597,7 +615,8 @@ export class CallSession extends EventTarget {
         throw new CallError('token_service_unreachable', errorDetail(err));
       }
       const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-      if (!res.ok) throw new CallError('unknown', typeof json['reason'] === 'string' ? json['reason'] : `HTTP ${res.status}`);
+      if (!res.ok)
+        throw new CallError('unknown', typeof json['reason'] === 'string' ? json['reason'] : `HTTP ${res.status}`);
       return json;
     };
     return {

@@ -49,8 +49,19 @@ export function roomFacts(room: Room, extras: Extras): ParticipantFacts<Track>[]
       avatar: extras.avatar(userId),
       // Only someone publishing has media to wait for; clear media never gets a key.
       waitingForKeys: !local && p.trackPublications.size > 0 && (clear || extras.waitingForKeys(p.identity)),
+      micLocked: micLocked(p),
     };
   });
+}
+
+/** LiveKit's protocol number of the microphone source (TrackSource.MICROPHONE). */
+const MICROPHONE_SOURCE = 2;
+
+/** Whether a moderator keeps this participant's microphone off: its publish sources leave it out. */
+export function micLocked(p: Participant): boolean {
+  const sources: readonly number[] = p.permissions?.canPublishSources ?? [];
+  // Our own rights say it; others' are told by the attribute only the service sets.
+  return (sources.length > 0 && !sources.includes(MICROPHONE_SOURCE)) || p.attributes['causerie.mic_locked'] === '1';
 }
 
 /** Remote microphone and screen-share audio tracks, to play (in an encrypted call, encrypted ones only). */

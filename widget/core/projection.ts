@@ -29,6 +29,8 @@ export interface ParticipantFacts<V> {
   avatar: string | undefined;
   /** In an encrypted call, their media key has not arrived: their media cannot be shown yet. */
   waitingForKeys?: boolean | undefined;
+  /** A moderator keeps their microphone off (their rights at the SFU leave it out). */
+  micLocked?: boolean | undefined;
 }
 
 export interface Tile<V> {
@@ -59,6 +61,8 @@ export interface Person {
   micOn: boolean;
   camOn: boolean;
   hand: number | undefined;
+  /** A moderator keeps their microphone off. */
+  micLocked: boolean;
 }
 
 export interface GridLayout<V> {
@@ -123,6 +127,7 @@ export function projectPeople(all: readonly ParticipantFacts<unknown>[], youLabe
       micOn: p.micOn,
       camOn: p.camOn,
       hand: hands.get(p.identity),
+      micLocked: p.micLocked === true,
     }))
     .sort((a, b) => (a.hand ?? Infinity) - (b.hand ?? Infinity));
 }

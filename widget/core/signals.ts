@@ -100,7 +100,10 @@ export function parseModeration(topic: string | undefined, payload: Uint8Array):
   const target = msg['target'];
   switch (msg['action']) {
     case 'muted':
-      return source === 'microphone' || source === 'camera' ? { action: 'muted', source, by } : undefined;
+      if (source !== 'microphone' && source !== 'camera') return undefined;
+      return msg['locked'] === true ? { action: 'muted', source, by, locked: true } : { action: 'muted', source, by };
+    case 'allowed':
+      return { action: 'allowed', by };
     case 'removed':
       return { action: 'removed', by };
     case 'lower_hand':

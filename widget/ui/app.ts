@@ -243,15 +243,16 @@ export class CauserieApp extends LitElement {
             .tiles=${s.tiles(t.you)}
             .people=${s.people(t.you)}
             .t=${t}
-            .controls=${{ micEnabled: s.micEnabled, camEnabled: s.camEnabled, screenSharing: s.screenSharing, handRaised: s.handRaised }}
+            .controls=${{ micEnabled: s.micEnabled, micLocked: s.micLocked, camEnabled: s.camEnabled, screenSharing: s.screenSharing, handRaised: s.handRaised }}
             .notice=${s.error}
             .declined=${s.declined}
             ?encrypted=${s.encrypted}
             .moderation=${moderationView(s)}
             .mutedBy=${s.mutedBy}
+            .allowedBy=${s.allowedBy}
             .waiting=${s.rights().invite ? s.waiting() : []}
             .guestLinks=${s.rights().invite ? s.guestLinkApi() : undefined}
-            @moderate=${(e: CustomEvent<ModerateDetail>) => void s.moderate(e.detail.action, e.detail.target, e.detail.source)}
+            @moderate=${(e: CustomEvent<ModerateDetail>) => void s.moderate(e.detail.action, e.detail.target, e.detail.source, e.detail.lock)}
             @dismiss-muted=${() => {
               s.dismissMuted();
             }}

@@ -10,6 +10,8 @@ import { REACTIONS, type Reaction } from '../core/signals.ts';
 
 export interface CallControls {
   micEnabled: boolean;
+  /** A moderator keeps our microphone off: the button cannot turn it on. */
+  micLocked?: boolean;
   camEnabled: boolean;
   screenSharing: boolean;
   handRaised: boolean;
@@ -63,7 +65,11 @@ export function controlsBar(p: ControlsBarProps): TemplateResult {
       ${label}
     </button>`;
   return html`<div class="controls" role="toolbar" aria-label=${t.appTitle}>
-    ${toggle(c.micEnabled, 'toggle-mic', c.micEnabled ? t.micOn : t.micOff)}
+    ${
+      c.micLocked === true && !c.micEnabled
+        ? html`<button class="toggle" aria-pressed="false" disabled data-mic-locked>${t.micLocked}</button>`
+        : toggle(c.micEnabled, 'toggle-mic', c.micEnabled ? t.micOn : t.micOff)
+    }
     ${toggle(c.camEnabled, 'toggle-cam', c.camEnabled ? t.camOn : t.camOff)}
     ${toggle(c.screenSharing, 'toggle-screen', c.screenSharing ? t.stopShare : t.shareScreen)}
     ${toggle(c.handRaised, 'toggle-hand', c.handRaised ? t.lowerHand : t.raiseHand)}

@@ -13,7 +13,7 @@ import './call-audio.ts';
 import { controlsBar, controlsStyles, type CallControls } from './call-controls.ts';
 import './call-tile.ts';
 import type { GuestLinkApi } from './guest-links.ts';
-import { peoplePanel, peopleStyles, type Moderation } from './people-panel.ts';
+import type { Moderation } from './people-panel.ts';
 import { base } from './styles.ts';
 
 export class CauserieCall extends LitElement {
@@ -27,6 +27,7 @@ export class CauserieCall extends LitElement {
     encrypted: { type: Boolean },
     moderation: { attribute: false },
     mutedBy: { attribute: false },
+    allowedBy: { attribute: false },
     waiting: { attribute: false },
     pinned: { state: true },
     showPeople: { state: true },
@@ -49,7 +50,9 @@ export class CauserieCall extends LitElement {
   /** What we may do as a moderator. */
   declare moderation: Moderation | undefined;
   /** A moderator muted us: shown until dismissed. */
-  declare mutedBy: { source: 'microphone' | 'camera'; by: string } | undefined;
+  declare mutedBy: { source: 'microphone' | 'camera'; by: string; locked?: boolean } | undefined;
+  /** A moderator allowed us to turn the microphone back on. */
+  declare allowedBy: string | undefined;
   /** Who waits to be let in, for someone who may let them in (else empty). */
   declare waiting: { userId: string; name: string }[];
   declare pinned: string | undefined;
@@ -64,11 +67,18 @@ export class CauserieCall extends LitElement {
     this.encrypted = false;
     this.moderation = undefined;
     this.mutedBy = undefined;
+    this.allowedBy = undefined;
     this.waiting = [];
     this.pinned = undefined;
     this.showPeople = false;
     this.guestLinks = undefined;
     this.showGuests = false;
+  }
+
+  /** The participant list, loaded the first time it is opened (a chunk of its own). */
+  private async togglePeople(): Promise<void> {
+    if (!this.showPeople) await import('./people-panel.ts');
+    this.showPeople = !this.showPeople;
   }
 
   /** The guest links panel, loaded on first use (a chunk of its own). */
@@ -79,7 +89,6 @@ export class CauserieCall extends LitElement {
 
   static override styles = [
     base,
-    peopleStyles,
     controlsStyles,
     css`
       :host {
@@ -134,9 +143,6 @@ export class CauserieCall extends LitElement {
         .main {
           flex-direction: column;
         }
-        aside {
-          width: auto;
-        }
         .grid {
           grid-template-columns: 1fr !important;
         }
@@ -167,15 +173,13 @@ export class CauserieCall extends LitElement {
         </section>
         ${
           this.showPeople
-            ? peoplePanel(
-                t,
-                this.people,
-                this.moderation,
-                (detail) => {
-                  this.emit('moderate', detail);
-                },
-                this.guestLinks === undefined ? undefined : () => void this.openGuests(),
-              )
+            ? html`<causerie-people
+                .t=${t}
+                .people=${this.people}
+                .moderation=${this.moderation}
+                ?canInvite=${this.guestLinks !== undefined}
+                @invite-guest=${() => void this.openGuests()}
+              ></causerie-people>`
             : null
         }
         ${
@@ -202,7 +206,7 @@ export class CauserieCall extends LitElement {
           this.emit('react', emoji);
         },
         togglePeople: () => {
-          this.showPeople = !this.showPeople;
+          void this.togglePeople();
         },
       })}
       ${this.encrypted ? html`<p class="status e2ee" role="status">🔒 ${t.encrypted}</p>` : null}
@@ -240,10 +244,27 @@ export class CauserieCall extends LitElement {
             </section>`
       }
       ${
+        this.allowedBy === undefined
+          ? null
+          : html`<div class="notice" role="status" data-allowed-by>
+              <span>${t.allowedBy(this.allowedBy)}</span>
+              <button
+                @click=${() => {
+                  this.emit('dismiss-muted');
+                }}
+              >
+                ${t.dismiss}
+              </button>
+            </div>`
+      }
+      ${
         this.mutedBy === undefined
           ? null
           : html`<div class="notice" role="alert" data-muted-by>
-              <span>${t.mutedBy(this.mutedBy.by, this.mutedBy.source === 'camera')}</span>
+              <span
+                >${t.mutedBy(this.mutedBy.by, this.mutedBy.source === 'camera')}
+                ${this.mutedBy.locked === true ? t.mutedLocked : ''}</span
+              >
               <button
                 @click=${() => {
                   this.emit('dismiss-muted');

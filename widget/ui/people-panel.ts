@@ -1,12 +1,14 @@
 /**
  * The participant list beside the grid: avatar (or initial), raised hand position, name, and
- * microphone and camera state. A render helper of the call view (its styles go in the view's).
+ * microphone and camera state, with a moderator's actions. An element of its own, loaded the first
+ * time the list is opened (a chunk of its own: most people never open it).
  */
-import { css, html, type TemplateResult } from 'lit';
+import { css, html, LitElement, type TemplateResult } from 'lit';
 
 import type { Strings } from '../core/i18n.ts';
 import type { ModerationRights } from '../core/moderation.ts';
 import type { Person } from '../core/projection.ts';
+import { base } from './styles.ts';
 
 /** What a moderator may do from the list: their rights, and whether someone has less power. */
 export interface Moderation {
@@ -15,14 +17,26 @@ export interface Moderation {
 }
 
 export interface ModerateDetail {
-  action: 'mute' | 'mute_all' | 'remove' | 'lower_hand' | 'end' | 'admit' | 'refuse';
+  action: 'mute' | 'mute_all' | 'remove' | 'lower_hand' | 'end' | 'admit' | 'refuse' | 'allow_unmute';
   target?: string | undefined;
   source?: 'microphone' | 'camera' | undefined;
+  /** Keep them muted: they cannot turn it back on until allowed. */
+  lock?: boolean | undefined;
 }
 
-export const peopleStyles = css`
+const peopleStyles = css`
+  :host {
+    display: block;
+  }
+  @media (max-width: 700px) {
+    aside {
+      width: auto !important;
+    }
+  }
   aside {
     width: 260px;
+    box-sizing: border-box;
+    height: 100%;
     background: rgba(127, 127, 127, 0.12);
     border-radius: var(--radius);
     padding: 12px;
@@ -75,7 +89,7 @@ export const peopleStyles = css`
   }
 `;
 
-export function peoplePanel(
+function peoplePanel(
   t: Strings,
   people: readonly Person[],
   moderation: Moderation | undefined,
@@ -99,6 +113,10 @@ export function peoplePanel(
     const target = p.identity;
     const buttons = [
       rights.mute && p.micOn ? action(t.muteMic(p.name), { action: 'mute', target, source: 'microphone' }) : null,
+      rights.mute && !p.micLocked
+        ? action(t.keepMuted(p.name), { action: 'mute', target, source: 'microphone', lock: true })
+        : null,
+      rights.mute && p.micLocked ? action(t.allowUnmute(p.name), { action: 'allow_unmute', target }) : null,
       rights.mute && p.camOn ? action(t.muteCam(p.name), { action: 'mute', target, source: 'camera' }) : null,
       rights.mute && p.hand !== undefined ? action(t.lowerHandOf(p.name), { action: 'lower_hand', target }) : null,
       rights.remove ? action(t.removeFromCall(p.name), { action: 'remove', target }) : null,
@@ -108,6 +126,11 @@ export function peoplePanel(
   return html`<aside aria-labelledby="people-title">
     <h2 id="people-title">${t.peopleTitle}</h2>
     ${rights?.mute === true && people.some((p) => !p.local) ? action(t.muteAll, { action: 'mute_all' }, 'mute-all') : null}
+    ${
+      rights?.mute === true && people.some((p) => !p.local)
+        ? action(t.keepAllMuted, { action: 'mute_all', lock: true }, 'mute-all')
+        : null
+    }
     ${rights?.mute === true ? action(t.endForAll, { action: 'end' }, 'mute-all') : null}
     ${
       inviteGuest === undefined
@@ -132,4 +155,54 @@ export function peoplePanel(
       )}
     </ul>
   </aside>`;
+}
+
+export class CauseriePeople extends LitElement {
+  static override properties = {
+    t: { attribute: false },
+    people: { attribute: false },
+    moderation: { attribute: false },
+    canInvite: { type: Boolean },
+  };
+  declare t: Strings;
+  declare people: Person[];
+  declare moderation: Moderation | undefined;
+  /** Offer "Invite someone from outside" (the call view opens the guest links panel). */
+  declare canInvite: boolean;
+
+  constructor() {
+    super();
+    this.people = [];
+    this.moderation = undefined;
+    this.canInvite = false;
+  }
+
+  static override styles = [base, peopleStyles];
+
+  private emit(name: string, detail?: unknown): void {
+    this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  }
+
+  protected override render(): unknown {
+    return peoplePanel(
+      this.t,
+      this.people,
+      this.moderation,
+      (detail) => {
+        this.emit('moderate', detail);
+      },
+      this.canInvite
+        ? () => {
+            this.emit('invite-guest');
+          }
+        : undefined,
+    );
+  }
+}
+customElements.define('causerie-people', CauseriePeople);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'causerie-people': CauseriePeople;
+  }
 }
