@@ -224,7 +224,13 @@ export function gatewayDecision(
       }
       if (method === 'POST' && rest.length === 2 && (what === 'join' || what === 'leave')) return ok();
       // Its own call membership only: the state key names the guest (MSC3757 forms) or is the guest.
-      if (method === 'PUT' && what === 'state' && type === CALL_MEMBER_EVENT && key !== undefined && more.length === 0) {
+      if (
+        method === 'PUT' &&
+        what === 'state' &&
+        type === CALL_MEMBER_EVENT &&
+        key !== undefined &&
+        more.length === 0
+      ) {
         return key === self || key.startsWith(`${self}_`) || key.startsWith(`_${self}_`) ? ok() : no('not_own_state');
       }
       return no();

@@ -72,3 +72,15 @@ export type ModerationWire =
   | { action: 'allowed'; by: string }
   | { action: 'removed'; by: string }
   | { action: 'lower_hand'; target: string; by: string };
+
+/** `POST /_causerie/v1/guest/redeem`: the guest account made for a guest link, and its page's session. */
+export interface GuestSessionWire {
+  user_id: string;
+  device_id: string;
+  room_id: string;
+  /** The guest page's bearer secret for the guest gateway (shown once, kept hashed). */
+  session: string;
+  expires_at: string;
+  /** Let in already (invited), or through the waiting room. */
+  admitted: boolean;
+}

@@ -28,10 +28,11 @@ import {
   type GuestLinkSigner,
 } from '../core/guest-links.ts';
 import type { Logger } from '../core/log.ts';
-import { isValidRoomId } from '../core/matrix-ids.ts';
-import { powerOf, RoomNotVisibleError, type RoomView } from '../core/room-model.ts';
+import type { GuestSessionWire } from '../core/token-wire.ts';
+import { powerOf, type RoomView } from '../core/room-model.ts';
 import type { OpenIdVerifier } from '../federation/openid-verify.ts';
 import type { RateLimiter } from './rate-limit.ts';
+import { openIdTokenSchema, roomAndUser } from './room-requests.ts';
 import { cors, limitByAddress, parseJsonBody, rawBody } from './token-api.ts';
 
 export const GUEST_LINKS_PATH = '/_causerie/v1/guest_links';
@@ -40,21 +41,17 @@ export const GUEST_LINKS_REVOKE_PATH = '/_causerie/v1/guest_links/revoke';
 export const GUEST_CHECK_PATH = '/_causerie/v1/guest/check';
 export const GUEST_REDEEM_PATH = '/_causerie/v1/guest/redeem';
 
-const openIdToken = z.looseObject({
-  access_token: z.string().min(1).max(4096),
-  matrix_server_name: z.string().min(1).max(255),
-});
 const lang = z.enum(['fr', 'en']).default('en');
 
 const createSchema = z.looseObject({
   room_id: z.string().min(1).max(255),
-  openid_token: openIdToken,
+  openid_token: openIdTokenSchema,
   expires_in: z.number().int().positive().optional(),
   single_use: z.boolean().default(false),
   admit: z.boolean().default(false),
   lang,
 });
-const listSchema = z.looseObject({ room_id: z.string().min(1).max(255), openid_token: openIdToken });
+const listSchema = z.looseObject({ room_id: z.string().min(1).max(255), openid_token: openIdTokenSchema });
 const revokeSchema = listSchema.extend({ link_id: z.string().min(1).max(64) });
 const checkSchema = z.looseObject({ link: z.string().min(1).max(2048) });
 const redeemSchema = checkSchema.extend({ name: z.string().max(1024), lang });
@@ -100,16 +97,7 @@ interface LinkRow {
   revoked_at: Date | null;
 }
 
-export interface GuestSession {
-  user_id: string;
-  device_id: string;
-  room_id: string;
-  /** The guest page's bearer secret for the guest gateway (shown once, kept hashed). */
-  session: string;
-  expires_at: string;
-  /** Whether the guest was let in already (invited) or goes through the waiting room. */
-  admitted: boolean;
-}
+export type GuestSession = GuestSessionWire;
 
 export class GuestLinks {
   private readonly now: () => number;
@@ -304,20 +292,7 @@ export class GuestLinks {
     room_id: string;
     openid_token: { access_token: string; matrix_server_name: string };
   }): Promise<{ room: RoomView; user: string }> {
-    if (!isValidRoomId(req.room_id)) throw invalidParam('room_id is not a room id');
-    let room: RoomView;
-    try {
-      room = await this.deps.rooms.get(req.room_id);
-    } catch (err) {
-      if (err instanceof RoomNotVisibleError) throw forbidden('You are not a member of this room', 'not_member');
-      throw unavailable('local_homeserver_unreachable');
-    }
-    if (room.hasServer?.(req.openid_token.matrix_server_name) === false)
-      throw forbidden('You are not a member of this room', 'not_member');
-    const user = await this.deps.verifier.verify({
-      access_token: req.openid_token.access_token,
-      matrix_server_name: req.openid_token.matrix_server_name,
-    });
+    const { room, user } = await roomAndUser(this.deps, req, true);
     const refuse = (message: string, reason: string): never => {
       this.deps.audit.record({ action: 'guest_link_refused', roomId: req.room_id, userId: user, detail: { reason } });
       throw forbidden(message, reason);

@@ -25,12 +25,13 @@ import { ApiError, badJson, forbidden, invalidParam, unavailable } from '../core
 import { livekitRoomAlias } from '../core/livekit-names.ts';
 import type { Logger } from '../core/log.ts';
 import { isValidRoomId } from '../core/matrix-ids.ts';
-import { powerOf, RoomNotVisibleError, type RoomView } from '../core/room-model.ts';
+import { powerOf, type RoomView } from '../core/room-model.ts';
 import { MODERATION_TOPIC, type ModerationWire } from '../core/token-wire.ts';
 import type { OpenIdVerifier } from '../federation/openid-verify.ts';
 import type { LivekitIdentities } from '../livekit/identities.ts';
 import type { PublishLocks } from './publish-locks.ts';
 import type { RateLimiter } from './rate-limit.ts';
+import { openIdTokenSchema, roomAndUser } from './room-requests.ts';
 import { cors, limitByAddress, parseJsonBody, rawBody } from './token-api.ts';
 
 export const MODERATE_PATH = '/_causerie/v1/moderate';
@@ -39,18 +40,12 @@ export const KNOCK_STATUS_PATH = '/_causerie/v1/knock_status';
 
 const knockStatusSchema = z.looseObject({
   room_id: z.string().min(1).max(255),
-  openid_token: z.looseObject({
-    access_token: z.string().min(1).max(4096),
-    matrix_server_name: z.string().min(1).max(255),
-  }),
+  openid_token: openIdTokenSchema,
 });
 
 const requestSchema = z.looseObject({
   room_id: z.string().min(1).max(255),
-  openid_token: z.looseObject({
-    access_token: z.string().min(1).max(4096),
-    matrix_server_name: z.string().min(1).max(255),
-  }),
+  openid_token: openIdTokenSchema,
   action: z.enum(['mute', 'mute_all', 'remove', 'lower_hand', 'end', 'admit', 'refuse', 'allow_unmute']),
   target: z.string().min(1).max(512).optional(),
   source: z.enum(['microphone', 'camera']).optional(),
@@ -109,7 +104,7 @@ export class Moderation {
     if (req.action !== 'mute_all' && req.action !== 'end' && req.target === undefined)
       throw badJson(`${req.action} needs a target`);
     // A moderator's server has members in the room: others are refused before any request to them.
-    const { room, user: actor } = await this.roomAndUser(req, true);
+    const { room, user: actor } = await roomAndUser(this.deps, req, true);
     try {
       const done = await this.decideAndAct(room, actor, req);
       this.deps.audit.record({
@@ -258,33 +253,12 @@ export class Moderation {
   async knockStatus(req: z.infer<typeof knockStatusSchema>): Promise<{ state: 'waiting' | 'admitted' | 'refused' }> {
     if (!isValidRoomId(req.room_id)) throw invalidParam('room_id is not a room id');
     // A knocker's server may have nobody in the room yet.
-    const { room, user } = await this.roomAndUser(req, false);
+    const { room, user } = await roomAndUser(this.deps, req, false);
     // Not seen yet (the knock still on its way to us) is still waiting; turned away is leave or ban.
     const m = room.members.get(user)?.membership;
     return {
       state: m === 'invite' || m === 'join' ? 'admitted' : m === 'leave' || m === 'ban' ? 'refused' : 'waiting',
     };
-  }
-
-  /** The room as the bot sees it, and the user the OpenID token verifies to (their own homeserver). */
-  private async roomAndUser(
-    req: { room_id: string; openid_token: { access_token: string; matrix_server_name: string } },
-    serverInRoom: boolean,
-  ): Promise<{ room: RoomView; user: string }> {
-    let room: RoomView;
-    try {
-      room = await this.deps.rooms.get(req.room_id);
-    } catch (err) {
-      if (err instanceof RoomNotVisibleError) throw forbidden('You are not a member of this room', 'not_member');
-      throw unavailable('local_homeserver_unreachable');
-    }
-    if (serverInRoom && room.hasServer?.(req.openid_token.matrix_server_name) === false)
-      throw forbidden('You are not a member of this room', 'not_member');
-    const user = await this.deps.verifier.verify({
-      access_token: req.openid_token.access_token,
-      matrix_server_name: req.openid_token.matrix_server_name,
-    });
-    return { room, user };
   }
 
   /** Mutes a participant's published tracks of one source at the SFU; how many. */

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { livekitRoomAlias } from '../../core/livekit-names.ts';
 import { axeViolations } from '../../scripts/stack/clients/browser.ts';
 import {
+  knockRoom,
   livekitApi,
   openIdToken,
   postToService,
@@ -18,16 +19,7 @@ import {
   say,
   waitForCallWidget,
 } from '../../scripts/stack/clients/calls.ts';
-import { stackEnv } from '../../scripts/stack/clients/env.ts';
-import {
-  asUser,
-  createRoom,
-  eventually,
-  membership,
-  registerUser,
-  waitForMembership,
-  type TestUser,
-} from '../../scripts/stack/clients/matrix.ts';
+import { asUser, eventually, membership, registerUser, type TestUser } from '../../scripts/stack/clients/matrix.ts';
 import { callSuite } from '../harness/suite.ts';
 import { browserPages, facts, ours, oursSeesAndHears } from './pages.ts';
 
@@ -41,16 +33,7 @@ async function meetingRoom(): Promise<{ alice: TestUser; roomId: string }> {
   await asUser(alice, 'PUT', `/_matrix/client/v3/profile/${enc(alice.userId)}/displayname`, {
     displayname: 'Alice Martin',
   });
-  const roomId = await createRoom(alice, {
-    name: 'réunion avec un partenaire',
-    initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'knock' } }],
-    power_level_content_override: {
-      events: { 'org.matrix.msc3401.call.member': 0 },
-      users: { [stackEnv().appservice.sender]: 50 },
-    },
-    invite: [stackEnv().appservice.sender],
-  });
-  await waitForMembership(alice, roomId, stackEnv().appservice.sender, 'join');
+  const roomId = await knockRoom(alice, 'réunion avec un partenaire');
   await say(alice, roomId, '!call');
   return { alice, roomId };
 }

@@ -8,36 +8,21 @@ import type { Frame } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 
 import { axeViolations } from '../../scripts/stack/clients/browser.ts';
-import { say, sfuGet, waitForCallWidget } from '../../scripts/stack/clients/calls.ts';
+import { knockRoom, say, sfuGet, waitForCallWidget } from '../../scripts/stack/clients/calls.ts';
 import { homeserver, stackEnv } from '../../scripts/stack/clients/env.ts';
-import {
-  asUser,
-  createRoom,
-  registerUser,
-  waitForMembership,
-  type TestUser,
-} from '../../scripts/stack/clients/matrix.ts';
+import { asUser, registerUser, type TestUser } from '../../scripts/stack/clients/matrix.ts';
 import { browserPages, facts, ours, oursSeesAndHears } from './pages.ts';
 
 const pages = browserPages();
 const enc = encodeURIComponent;
 
 /** A room with a waiting room (join rule knock), Alice in it with the bot, and a call running. */
-async function knockRoom(): Promise<{ alice: TestUser; roomId: string }> {
+async function meetingRoom(): Promise<{ alice: TestUser; roomId: string }> {
   const alice = await registerUser('a');
   await asUser(alice, 'PUT', `/_matrix/client/v3/profile/${enc(alice.userId)}/displayname`, {
     displayname: 'Alice Martin',
   });
-  const roomId = await createRoom(alice, {
-    name: 'réunion avec salle d’attente',
-    initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'knock' } }],
-    power_level_content_override: {
-      events: { 'org.matrix.msc3401.call.member': 0 },
-      users: { [stackEnv().appservice.sender]: 50 },
-    },
-    invite: [stackEnv().appservice.sender],
-  });
-  await waitForMembership(alice, roomId, stackEnv().appservice.sender, 'join');
+  const roomId = await knockRoom(alice, 'réunion avec salle d’attente');
   await say(alice, roomId, '!call');
   return { alice, roomId };
 }
@@ -57,7 +42,7 @@ async function partnerOpensLink(user: TestUser, roomId: string, lang: 'en' | 'fr
 
 describe('waiting room', () => {
   it('a partner on B knocks from the link and waits; Alice lets him in and his page joins the call: video both ways', async () => {
-    const { alice, roomId } = await knockRoom();
+    const { alice, roomId } = await meetingRoom();
     const bob = await registerUser('b');
     await asUser(bob, 'PUT', `/_matrix/client/v3/profile/${enc(bob.userId)}/displayname`, {
       displayname: 'Bob Partenaire',
@@ -80,7 +65,7 @@ describe('waiting room', () => {
   });
 
   it('refused (a French-speaking partner, keyboard only): told in French, and no token', async () => {
-    const { alice, roomId } = await knockRoom();
+    const { alice, roomId } = await meetingRoom();
     const carol = await registerUser('b');
     await waitForCallWidget(alice, roomId);
     const a = await ours(await pages.hostPage(alice, roomId));

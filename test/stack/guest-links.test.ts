@@ -14,6 +14,7 @@ import { livekitRoomAlias } from '../../core/livekit-names.ts';
 import { callSuite } from '../harness/suite.ts';
 import {
   callRoom,
+  knockRoom,
   connectToCall,
   livekitApi,
   openIdToken,
@@ -68,22 +69,6 @@ function guestClient(session: Record<string, unknown>): TestUser {
 const guestRows = async (linkId: string): Promise<number> =>
   (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM guests WHERE link_id = $1', [linkId])).rows[0]?.n ??
   -1;
-
-/** A room with the bot (which may invite), Alice its owner, a waiting room when asked. */
-async function guestRoom(alice: TestUser, knock: boolean): Promise<string> {
-  if (!knock) return callRoom(alice);
-  const roomId = await createRoom(alice, {
-    name: 'guest room',
-    initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'knock' } }],
-    power_level_content_override: {
-      events: { 'org.matrix.msc3401.call.member': 0 },
-      users: { [stackEnv().appservice.sender]: 50 },
-    },
-    invite: [stackEnv().appservice.sender],
-  });
-  await waitForMembership(alice, roomId, stackEnv().appservice.sender, 'join');
-  return roomId;
-}
 
 /** Whether an account is closed: the appservice can no longer log it in. */
 async function deactivated(userId: string): Promise<boolean> {
@@ -264,9 +249,9 @@ describe('guest sessions', () => {
     };
     expect(await refused('POST', `/_matrix/client/v3/join/${enc(elsewhere)}`, {})).toBe('M_FORBIDDEN');
     expect(await refused('POST', '/_matrix/client/v3/createRoom', {})).toBe('M_FORBIDDEN');
-    expect(
-      await refused('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, { user_id: alice.userId }),
-    ).toBe('M_FORBIDDEN');
+    expect(await refused('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, { user_id: alice.userId })).toBe(
+      'M_FORBIDDEN',
+    );
     expect(
       await refused('PUT', `/_matrix/client/v3/profile/${enc(guest.userId)}/displayname`, { displayname: 'Alice' }),
     ).toBe('M_FORBIDDEN');
@@ -364,7 +349,7 @@ describe('guest sessions', () => {
 
   it('a guest from a waiting-room link knocks; a moderator lets them in through the waiting room', async () => {
     const alice = await registerUser('a');
-    const roomId = await guestRoom(alice, true);
+    const roomId = await knockRoom(alice);
     const made = await createLink(alice, roomId);
     expect(made.status).toBe(200);
     const redeemed = await postToService(REDEEM, { link: made.link, name: 'Gaston' });

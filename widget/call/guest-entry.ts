@@ -5,6 +5,7 @@
  */
 import { CallError, errorDetail, type CallErrorKind } from '../core/errors.ts';
 import type { Lang } from '../core/url-params.ts';
+import type { GuestSessionWire } from '../../core/token-wire.ts';
 
 const REFUSALS: readonly CallErrorKind[] = [
   'guest_link_expired',
@@ -12,15 +13,6 @@ const REFUSALS: readonly CallErrorKind[] = [
   'guest_link_used',
   'guest_link_invalid',
 ];
-
-export interface GuestSession {
-  user_id: string;
-  device_id: string;
-  room_id: string;
-  session: string;
-  expires_at: string;
-  admitted: boolean;
-}
 
 async function post(serviceUrl: string, path: string, body: unknown): Promise<Record<string, unknown>> {
   let res: Response;
@@ -55,7 +47,7 @@ export async function redeemGuestLink(
   link: string,
   name: string,
   lang: Lang,
-): Promise<GuestSession> {
+): Promise<GuestSessionWire> {
   const answer = await post(serviceUrl, '/_causerie/v1/guest/redeem', { link, name, lang });
   const str = (k: string): string => (typeof answer[k] === 'string' ? answer[k] : '');
   if (str('session') === '' || str('user_id') === '') throw new CallError('unknown', 'no session in the answer');

@@ -88,18 +88,7 @@ export class StandaloneLink implements MatrixLink {
     }
     const link = new StandaloneLink(baseUrl, body.access_token, body.user_id, body.device_id, opts.roomId);
     await link.ensureJoined(opts.via, opts.onWaiting, opts.serviceUrl);
-    // An encrypted room: this page becomes a full Matrix device (Rust crypto, loaded only now).
-    if (await link.roomEncrypted().catch(() => true)) {
-      const { startCryptoDevice } = await import('./standalone-crypto.ts');
-      const device = await startCryptoDevice({
-        baseUrl,
-        accessToken: body.access_token,
-        userId: body.user_id,
-        deviceId: body.device_id,
-        roomId: opts.roomId,
-      });
-      link.keys = device.keys;
-    }
+    await link.startKeysIfEncrypted();
     return link;
   }
 
@@ -121,18 +110,22 @@ export class StandaloneLink implements MatrixLink {
     const link = new StandaloneLink(baseUrl, opts.session, opts.userId, opts.deviceId, opts.roomId);
     link.guestUntil = Date.parse(opts.expiresAt);
     await link.ensureJoined([], opts.onWaiting, opts.serviceUrl);
-    if (await link.roomEncrypted().catch(() => true)) {
-      const { startCryptoDevice } = await import('./standalone-crypto.ts');
-      const device = await startCryptoDevice({
-        baseUrl,
-        accessToken: opts.session,
-        userId: opts.userId,
-        deviceId: opts.deviceId,
-        roomId: opts.roomId,
-      });
-      link.keys = device.keys;
-    }
+    await link.startKeysIfEncrypted();
     return link;
+  }
+
+  /** An encrypted room: this page becomes a full Matrix device (Rust crypto, loaded only now). */
+  private async startKeysIfEncrypted(): Promise<void> {
+    if (!(await this.roomEncrypted().catch(() => true))) return;
+    const { startCryptoDevice } = await import('./standalone-crypto.ts');
+    const device = await startCryptoDevice({
+      baseUrl: this.baseUrl,
+      accessToken: this.accessToken,
+      userId: this.userId,
+      deviceId: this.deviceId,
+      roomId: this.roomId,
+    });
+    this.keys = device.keys;
   }
 
   private async call(

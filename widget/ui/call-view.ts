@@ -150,6 +150,20 @@ export class CauserieCall extends LitElement {
     `,
   ];
 
+  /** A notice over the call with a Dismiss button (`data-<kind>` marks it for tests and styles). */
+  private dismissible(role: 'alert' | 'status', text: string, dismiss: string, kind: string): unknown {
+    return html`<div class="notice" role=${role} data-kind=${kind}>
+      <span>${text}</span>
+      <button
+        @click=${() => {
+          this.emit(dismiss);
+        }}
+      >
+        ${this.t.dismiss}
+      </button>
+    </div>`;
+  }
+
   private emit(name: string, detail?: unknown): void {
     this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
   }
@@ -246,49 +260,20 @@ export class CauserieCall extends LitElement {
       ${
         this.allowedBy === undefined
           ? null
-          : html`<div class="notice" role="status" data-allowed-by>
-              <span>${t.allowedBy(this.allowedBy)}</span>
-              <button
-                @click=${() => {
-                  this.emit('dismiss-muted');
-                }}
-              >
-                ${t.dismiss}
-              </button>
-            </div>`
+          : this.dismissible('status', t.allowedBy(this.allowedBy), 'dismiss-muted', 'allowed-by')
       }
       ${
         this.mutedBy === undefined
           ? null
-          : html`<div class="notice" role="alert" data-muted-by>
-              <span
-                >${t.mutedBy(this.mutedBy.by, this.mutedBy.source === 'camera')}
-                ${this.mutedBy.locked === true ? t.mutedLocked : ''}</span
-              >
-              <button
-                @click=${() => {
-                  this.emit('dismiss-muted');
-                }}
-              >
-                ${t.dismiss}
-              </button>
-            </div>`
+          : this.dismissible(
+              'alert',
+              `${t.mutedBy(this.mutedBy.by, this.mutedBy.source === 'camera')}${this.mutedBy.locked === true ? ` ${t.mutedLocked}` : ''}`,
+              'dismiss-muted',
+              'muted-by',
+            )
       }
       ${this.declined.length === 0 ? null : html`<p class="status" role="status">${t.declined(this.declined.join(', '))}</p>`}
-      ${
-        notice === undefined
-          ? null
-          : html`<div class="notice" role="alert">
-              <span>${t.errors[notice.kind]}</span>
-              <button
-                @click=${() => {
-                  this.emit('dismiss-notice');
-                }}
-              >
-                ${t.dismiss}
-              </button>
-            </div>`
-      }
+      ${notice === undefined ? null : this.dismissible('alert', t.errors[notice.kind], 'dismiss-notice', 'notice')}
     `;
   }
 }

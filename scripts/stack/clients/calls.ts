@@ -45,6 +45,24 @@ export async function callRoom(owner: TestUser): Promise<string> {
   return roomId;
 }
 
+/**
+ * A room with a waiting room (join rule `knock`) created by `owner`, the bot in it with power 50 (it
+ * lets knockers in and turns them away), any member may write call membership.
+ */
+export async function knockRoom(owner: TestUser, name = 'meeting with a waiting room'): Promise<string> {
+  const roomId = await createRoom(owner, {
+    name,
+    initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'knock' } }],
+    power_level_content_override: {
+      events: { 'org.matrix.msc3401.call.member': 0 },
+      users: { [stackEnv().appservice.sender]: 50 },
+    },
+    invite: [stackEnv().appservice.sender],
+  });
+  await waitForMembership(owner, roomId, stackEnv().appservice.sender, 'join');
+  return roomId;
+}
+
 export { inviteAndJoin };
 
 const enc = encodeURIComponent;
