@@ -15,6 +15,9 @@ function printEnv(env: StackEnv): void {
     `  LiveKit     ${env.livekit.url}  (key ${env.livekit.api_key})`,
     `  PostgreSQL  ${env.postgres.url}`,
     `  Causerie    ${env.service.url}  (health: ${env.service.url}/healthz, bot ${env.appservice.sender})`,
+    `  Partner B   token service ${env.partner.service_url} on LiveKit ${env.partner.livekit_url} (${
+      env.partner.advertised ? 'B’s transport: two SFUs' : 'not advertised: one SFU; CAUSERIE_STACK_SFU=two for two'
+    })`,
     `  Details     ${envFile}`,
     '  Stop with   npm run stack:down',
     '',

@@ -15,7 +15,7 @@ import { buildRegistration, writeRegistration } from '../../config/registration.
 import { getText } from './http-check.ts';
 import { ensureInstalled } from './install.ts';
 import { envFile, host, livekitDev, logFile, ports, repoRoot, stateDir } from './layout.ts';
-import { livekitHealthy, livekitWsUrl, startLivekit } from './livekit.ts';
+import { livekitHealthy, livekitWsUrl, partnerLivekitHttpUrl, partnerLivekitWsUrl, startLivekit } from './livekit.ts';
 import { postgresDataDir, postgresHealthy, postgresLog, postgresUrl, startPostgres, stopPostgres } from './postgres.ts';
 import { portInUse, runningPid, StackError, startDetached, stopGroup, waitHealthy } from './processes.ts';
 import {
@@ -43,9 +43,24 @@ export interface StackEnv {
   appservice: { registration: string; sender: string };
   /** PEM certificate the homeservers' federation (TLS) listeners present. */
   tls_ca: string;
+  /**
+   * Homeserver B's own deployment (its LiveKit and token service, as an Element Call deployment).
+   * `advertised`: B names it as its MatrixRTC transport (the two-SFU layout), or names none.
+   */
+  partner: { service_url: string; livekit_url: string; advertised: boolean };
 }
 
 const serviceUrl = `http://${host}:${ports.service}`;
+const partnerServiceUrl = `http://${host}:${ports.partnerService}`;
+
+/**
+ * The stack's layout: `single` (one SFU: every member publishes on ours; homeserver B names no
+ * transport) or `two-sfu` (B names its own deployment, so B's clients publish on B's SFU). Chosen by
+ * CAUSERIE_STACK_SFU at `up`; a running stack in the other layout restarts homeserver B.
+ */
+export type StackLayout = 'single' | 'two-sfu';
+export const stackLayout = (): StackLayout => (process.env['CAUSERIE_STACK_SFU'] === 'two' ? 'two-sfu' : 'single');
+const layoutFile = join(stateDir, 'layout');
 export const serviceConfigFile = join(stateDir, 'causerie.yaml');
 export const registrationFile = join(stateDir, 'registration.yaml');
 const secretsFile = join(stateDir, 'secrets.json');
@@ -117,6 +132,7 @@ function homeserverSpecs(s: Secrets): [HomeserverSpec, HomeserverSpec] {
       clientPort: ports.synapseB.client,
       registrationSharedSecret: s.b,
       appserviceRegistrations: [],
+      ...(stackLayout() === 'two-sfu' ? { rtcServiceUrl: partnerServiceUrl } : {}),
     },
   ];
 }
@@ -169,6 +185,25 @@ function parts(): Part[] {
     homeserver(a),
     homeserver(b),
     {
+      name: 'livekit-b',
+      ports: [ports.partnerLivekit.http, ports.partnerLivekit.rtcTcp],
+      timeoutS: 30,
+      // B's own SFU: no webhooks (our service never hears of B's rooms, as with a real partner).
+      start: () => startLivekit('livekit-b', undefined, ports.partnerLivekit),
+      healthy: () => livekitHealthy(partnerLivekitHttpUrl),
+      stop: (pid) => stopGroup('livekit-b', pid),
+      log: () => logFile('livekit-b'),
+    },
+    {
+      name: 'service-b',
+      ports: [ports.partnerService],
+      timeoutS: 60,
+      start: startPartnerService,
+      healthy: async () => (await getText(`${partnerServiceUrl}/healthz`)).status === 200,
+      stop: (pid) => stopGroup('service-b', pid),
+      log: () => logFile('service-b'),
+    },
+    {
       name: 'service',
       ports: [ports.service],
       timeoutS: 60,
@@ -188,6 +223,31 @@ export function startServiceProcess(extraEnv: Record<string, string> = {}): numb
     args: ['--import', 'tsx', join(repoRoot, 'service', 'cli.ts'), 'start', '-c', serviceConfigFile],
     cwd: repoRoot,
     env: { ...process.env, NODE_ENV: 'development', ...extraEnv },
+  });
+}
+
+/**
+ * Homeserver B's token service: Causerie in token-only mode (lk-jwt-service's environment), on B's
+ * LiveKit; B's users may start calls there.
+ */
+function startPartnerService(): number {
+  const [a, b] = homeserverSpecs(secrets());
+  return startDetached({
+    part: 'service-b',
+    command: process.execPath,
+    args: ['--import', 'tsx', join(repoRoot, 'service', 'cli.ts'), 'start'],
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      NODE_ENV: 'development',
+      LIVEKIT_URL: partnerLivekitWsUrl,
+      LIVEKIT_KEY: livekitDev.apiKey,
+      LIVEKIT_SECRET: livekitDev.apiSecret,
+      LIVEKIT_JWT_BIND: `${host}:${ports.partnerService}`,
+      LIVEKIT_FULL_ACCESS_HOMESERVERS: serverName(b),
+      CAUSERIE_PRIVATE_ADDRESS_SERVERS: `${serverName(a)},${serverName(b)}`,
+      CAUSERIE_FEDERATION_CA_FILE: tlsCert,
+    },
   });
 }
 
@@ -236,6 +296,11 @@ function describe(): StackEnv {
       sender: `@${config.appservice.sender_localpart}:${config.homeserver.domain}`,
     },
     tls_ca: tlsCert,
+    partner: {
+      service_url: partnerServiceUrl,
+      livekit_url: partnerLivekitWsUrl,
+      advertised: stackLayout() === 'two-sfu',
+    },
   };
 }
 
@@ -261,12 +326,18 @@ export async function up(): Promise<UpResult> {
   const track = async (p: Part): Promise<void> => {
     if (await bringUp(p)) started.push(p.name);
   };
+  // Homeserver B names its transport in its config: running in the other layout, it restarts.
+  const layout = stackLayout();
+  const previous = existsSync(layoutFile) ? readFileSync(layoutFile, 'utf8').trim() : 'single';
+  if (previous !== layout) await down(['synapse-b']);
+  writeFileSync(layoutFile, layout);
   // Independent parts start together; the service needs its database.
   const results = await Promise.allSettled([
     track(byName('postgres')).then(() => track(byName('service'))),
     track(byName('livekit')),
     track(byName('synapse-a')),
     track(byName('synapse-b')),
+    track(byName('livekit-b')).then(() => track(byName('service-b'))),
   ]);
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failures.length > 0) {
@@ -295,8 +366,8 @@ export async function down(only?: readonly string[]): Promise<string[]> {
     await part.stop(pid ?? 0);
     stopped.push(name);
   };
-  await stop('service');
-  await Promise.all(['livekit', 'synapse-a', 'synapse-b'].map(stop));
+  await Promise.all(['service', 'service-b'].map(stop));
+  await Promise.all(['livekit', 'livekit-b', 'synapse-a', 'synapse-b'].map(stop));
   await stop('postgres');
   return stopped;
 }

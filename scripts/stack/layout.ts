@@ -26,6 +26,12 @@ export const ports = {
   /** Element Call (test dependency) served on its own origin, as Element Web deploys it. */
   elementCall: 8484,
   livekit: { http: 7880, rtcTcp: 7881, rtcUdp: 7882 },
+  /**
+   * The partner deployment of homeserver B (multi-SFU calls): its own LiveKit and its own token
+   * service (Causerie in token-only mode, as an Element Call deployment runs lk-jwt-service).
+   */
+  partnerLivekit: { http: 7886, rtcTcp: 7887, rtcUdp: 7888 },
+  partnerService: 8488,
 } as const;
 
 export const host = '127.0.0.1';

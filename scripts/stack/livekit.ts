@@ -14,14 +14,26 @@ import { startDetached } from './processes.ts';
 
 export const livekitHttpUrl = `http://${host}:${ports.livekit.http}`;
 export const livekitWsUrl = `ws://${host}:${ports.livekit.http}`;
+/** The partner deployment's LiveKit (homeserver B's own SFU). */
+export const partnerLivekitHttpUrl = `http://${host}:${ports.partnerLivekit.http}`;
+export const partnerLivekitWsUrl = `ws://${host}:${ports.partnerLivekit.http}`;
 
-export function livekitConfig(webhookUrl: string): Record<string, unknown> {
+interface LivekitPorts {
+  http: number;
+  rtcTcp: number;
+  rtcUdp: number;
+}
+
+export function livekitConfig(
+  webhookUrl: string | undefined,
+  p: LivekitPorts = ports.livekit,
+): Record<string, unknown> {
   return {
-    port: ports.livekit.http,
+    port: p.http,
     bind_addresses: [host],
     rtc: {
-      tcp_port: ports.livekit.rtcTcp,
-      udp_port: ports.livekit.rtcUdp,
+      tcp_port: p.rtcTcp,
+      udp_port: p.rtcUdp,
       use_external_ip: false,
       node_ip: host,
       // Without it UDP does not bind 127.0.0.1 and loopback clients get no media path.
@@ -29,20 +41,20 @@ export function livekitConfig(webhookUrl: string): Record<string, unknown> {
     },
     keys: { [livekitDev.apiKey]: livekitDev.apiSecret },
     room: { auto_create: false },
-    webhook: { api_key: livekitDev.apiKey, urls: [webhookUrl] },
+    ...(webhookUrl === undefined ? {} : { webhook: { api_key: livekitDev.apiKey, urls: [webhookUrl] } }),
     logging: { level: 'info', json: false },
   };
 }
 
-export function startLivekit(part: string, webhookUrl: string): number {
-  const dir = join(stateDir, 'livekit');
+export function startLivekit(part: string, webhookUrl: string | undefined, p: LivekitPorts = ports.livekit): number {
+  const dir = join(stateDir, part);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'livekit.yaml');
-  writeFileSync(file, stringifyYaml(livekitConfig(webhookUrl)), { mode: 0o600 });
+  writeFileSync(file, stringifyYaml(livekitConfig(webhookUrl, p)), { mode: 0o600 });
   return startDetached({ part, command: livekitBinary, args: ['--config', file], cwd: dir });
 }
 
-export async function livekitHealthy(): Promise<boolean> {
-  const res = await getText(`${livekitHttpUrl}/`);
+export async function livekitHealthy(url = livekitHttpUrl): Promise<boolean> {
+  const res = await getText(`${url}/`);
   return res.status === 200;
 }
