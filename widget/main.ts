@@ -84,6 +84,8 @@ async function main(): Promise<void> {
     app.startError = new CallError('bad_params');
     return;
   }
+  // Where we publish: our homeserver's transport (asked during the handshake), else the service.
+  const transport = service.then(async (url) => (await import('./call/own-transport.ts')).ownTransport(userId, url));
   try {
     const link = await WidgetLink.connect({
       widgetId,
@@ -102,6 +104,7 @@ async function main(): Promise<void> {
     const session = new CallSession(link, await service, {
       notify: params.sendNotificationType,
       e2ee: params.perParticipantE2EE,
+      transportUrl: await transport,
     });
     app.attach(session);
     // While the user looks at the lobby, get the token ready so Join only has to connect.

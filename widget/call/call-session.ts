@@ -11,7 +11,7 @@ import { DisconnectReason, Room, RoomEvent, type Track } from 'livekit-client';
 import type { TokenAnswer } from '../../core/token-wire.ts';
 import { CallError, errorDetail, errorName, toCallError } from '../core/errors.ts';
 import { membershipContent, membershipStateKey } from '../core/membership.ts';
-import { projectPeople, projectTiles, type Person, type Tile } from '../core/projection.ts';
+import { projectPeople, projectTiles, type ParticipantFacts, type Person, type Tile } from '../core/projection.ts';
 import type { ModerationWire } from '../../core/token-wire.ts';
 import { moderationRights, powerIn, type ModerationRights } from '../core/moderation.ts';
 import { parseCallEnded, parseModeration, type Reaction } from '../core/signals.ts';
@@ -23,6 +23,7 @@ import { micLocked, remoteAudio, roomFacts, type Extras } from './room-facts.ts'
 import { Ringing } from './ringing.ts';
 import { RoomSignals } from './room-signals.ts';
 import { SignalsChannel } from './signals-channel.ts';
+import type { RemoteSfus } from './remote-sfus.ts';
 import { TokenClient, type Fetch } from './token-client.ts';
 import type { GuestLinkApi } from '../ui/guest-links.ts';
 
@@ -44,6 +45,11 @@ export interface SessionDeps {
   notify?: 'ring' | 'notification' | undefined;
   /** The host asks for per-participant media encryption whatever the room (`perParticipantE2EE`). */
   e2ee?: boolean | undefined;
+  /**
+   * Our own transport: the token service of the SFU we publish on (our homeserver's MatrixRTC
+   * transport). Default: the Causerie service that served the page.
+   */
+  transportUrl?: string | undefined;
 }
 
 /** Tokens live 15 min: one fetched in the lobby is used if Join comes within 10. */
@@ -84,6 +90,12 @@ export class CallSession extends EventTarget {
   encrypted = false;
   private encryption: MediaEncryption | undefined;
   private readonly memberId = crypto.randomUUID();
+  /** The token service of the SFU we publish on (see SessionDeps.transportUrl). */
+  private readonly transportUrl: string;
+  private readonly fetchImpl: Fetch | undefined;
+  /** The other SFUs of a call spanning deployments. */
+  private remote: RemoteSfus | undefined;
+  private stopFollowingMembers: (() => void) | undefined;
   private readonly e2eeAsked: boolean;
 
   constructor(
@@ -112,8 +124,10 @@ export class CallSession extends EventTarget {
     };
     this.leaveKeeper = new LeaveKeeper(link, this.stateKey);
     // The widget writes a per-device state membership: its LiveKit identity must be `@user:DEVICE`.
+    this.transportUrl = (deps.transportUrl ?? serviceUrl).replace(/\/+$/, '');
+    this.fetchImpl = deps.fetch;
     this.tokens = new TokenClient({
-      serviceUrl,
+      serviceUrl: this.transportUrl,
       link,
       memberId: this.memberId,
       membership: 'state',
@@ -312,6 +326,7 @@ export class CallSession extends EventTarget {
       this.link.host?.joined();
       this.leaveKeeper.keepAlive();
       this.avatars.load();
+      this.followOtherSfus();
       membership ??= this.announce(opts);
       // Announcing ourselves in Matrix and publishing media do not depend on each other.
       await Promise.all([membership, this.publish(joining, opts)]);
@@ -331,7 +346,7 @@ export class CallSession extends EventTarget {
           userId: this.link.userId,
           deviceId: this.link.deviceId,
           roomId: this.link.roomId,
-          serviceUrl: this.serviceUrl,
+          serviceUrl: this.transportUrl,
           createdTs: this.now(),
         }),
       )
@@ -652,6 +667,10 @@ export class CallSession extends EventTarget {
   }
 
   private async cleanup(leftByServer: boolean): Promise<void> {
+    this.remote?.stop();
+    this.remote = undefined;
+    this.stopFollowingMembers?.();
+    this.stopFollowingMembers = undefined;
     this.encryption?.stop();
     this.encryption = undefined;
     this.signals.clear();
@@ -689,7 +708,69 @@ export class CallSession extends EventTarget {
 
   /** Everyone in the call as tiles: screen shares first, then people (ourselves last). */
   tiles(youLabel: string): Tile<Track>[] {
-    return this.room === undefined ? [] : projectTiles(roomFacts(this.room, this.extras), youLabel, this.now());
+    return this.room === undefined ? [] : projectTiles(this.allFacts(this.room), youLabel, this.now());
+  }
+
+  /**
+   * Everyone in the call, on our SFU and the others: someone on another SFU is also a (silent)
+   * subscriber on ours, and we are one on theirs; each person counts once, from where they publish.
+   */
+  private allFacts(room: Room): ParticipantFacts<Track>[] {
+    const remoteRooms = this.remote?.rooms() ?? [];
+    if (remoteRooms.length === 0) return roomFacts(room, this.extras);
+    const publishing = (f: ParticipantFacts<Track>): boolean =>
+      f.camera !== undefined || f.screen !== undefined || f.micOn || f.camOn;
+    const byIdentity = new Map<string, ParticipantFacts<Track>>();
+    for (const f of [
+      ...roomFacts(room, this.extras),
+      ...remoteRooms.flatMap((r) => roomFacts(r, this.extras).filter((x) => !x.local)),
+    ]) {
+      const seen = byIdentity.get(f.identity);
+      if (seen === undefined || (!publishing(seen) && publishing(f))) byIdentity.set(f.identity, f);
+    }
+    return [...byIdentity.values()];
+  }
+
+  /**
+   * Subscribes on the SFUs other members publish on (multi-SFU), following the call's memberships.
+   * Its code is a chunk of its own, loaded once in the call (most calls use one SFU).
+   */
+  private followOtherSfus(): void {
+    const keys = this.link.keys;
+    // Encrypted calls across SFUs are not carried yet: our SFU only.
+    if (keys === undefined || this.encrypted) return;
+    const room = this.room;
+    const follow = async (): Promise<void> => {
+      const members = keys.members(this.now());
+      if (this.remote === undefined) {
+        const { RemoteSfus, remoteServices } = await import('./remote-sfus.ts');
+        if (remoteServices(members, this.transportUrl, this.link).size === 0) return;
+        // Left meanwhile, or another change got here first.
+        if (this.room !== room || (this.remote as RemoteSfus | undefined) !== undefined) return;
+        this.remote = new RemoteSfus({
+          link: this.link,
+          ownServiceUrl: this.transportUrl,
+          token: (serviceUrl) =>
+            new TokenClient({
+              serviceUrl,
+              link: this.link,
+              memberId: this.memberId,
+              membership: 'state',
+              fetch: this.fetchImpl,
+            }).token(undefined),
+          createRoom: () => new Room({ adaptiveStream: true, dynacast: true }),
+          onChange: () => {
+            this.changed();
+          },
+          onData: (identity, topic, payload) => {
+            this.signals.received(identity, topic, payload);
+          },
+        });
+      }
+      this.remote.update(keys.members(this.now()));
+    };
+    void follow();
+    this.stopFollowingMembers = keys.onMembersChanged(() => void follow());
   }
 
   /** In an encrypted call, whether this participant's media key has not arrived yet. */
@@ -699,11 +780,12 @@ export class CallSession extends EventTarget {
 
   /** The people in the call for the participant list: raised hands first, in order. */
   people(youLabel: string): Person[] {
-    return this.room === undefined ? [] : projectPeople(roomFacts(this.room, this.extras), youLabel);
+    return this.room === undefined ? [] : projectPeople(this.allFacts(this.room), youLabel);
   }
 
-  /** Remote audio tracks to play. */
+  /** Remote audio tracks to play (from every SFU of the call). */
   audioTracks(): Track[] {
-    return this.room === undefined ? [] : remoteAudio(this.room, this.encrypted);
+    if (this.room === undefined) return [];
+    return [this.room, ...(this.remote?.rooms() ?? [])].flatMap((r) => remoteAudio(r, this.encrypted));
   }
 }

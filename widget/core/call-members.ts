@@ -13,6 +13,8 @@ export interface CallMember {
   createdTs: number;
   /** When it stops counting unless renewed. */
   expiresAt: number;
+  /** The token service of the SFU it publishes on (its `foci_preferred[0]`), when it names one. */
+  serviceUrl?: string | undefined;
 }
 
 /** Element Call's default membership lifetime when `expires` is absent. */
@@ -101,5 +103,17 @@ function parseMembership(ev: RawState, content: Record<string, unknown>): CallMe
   const sentAt = typeof ev.origin_server_ts === 'number' ? ev.origin_server_ts : Date.now();
   const createdTs = typeof content['created_ts'] === 'number' ? content['created_ts'] : sentAt;
   const expires = typeof content['expires'] === 'number' ? content['expires'] : DEFAULT_EXPIRES_MS;
-  return { userId: sender, deviceId, createdTs, expiresAt: createdTs + expires };
+  return { userId: sender, deviceId, createdTs, expiresAt: createdTs + expires, serviceUrl: serviceUrlOf(content) };
+}
+
+/** The first preferred LiveKit focus's service URL (an http(s) URL, without a trailing slash). */
+function serviceUrlOf(content: Record<string, unknown>): string | undefined {
+  const foci = content['foci_preferred'];
+  const first: unknown = Array.isArray(foci) ? foci[0] : undefined;
+  if (typeof first !== 'object' || first === null) return undefined;
+  const f = first as Record<string, unknown>;
+  const url = f['livekit_service_url'];
+  if (f['type'] !== 'livekit' || typeof url !== 'string' || url.length > 2048 || !/^https?:\/\/[^\s]+$/.test(url))
+    return undefined;
+  return url.replace(/\/+$/, '');
 }

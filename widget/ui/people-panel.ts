@@ -10,6 +10,41 @@ import type { ModerationRights } from '../core/moderation.ts';
 import type { Person } from '../core/projection.ts';
 import { base } from './styles.ts';
 
+/** The list's strings (kept here, in its own chunk, rather than in every page's bundle). */
+const STRINGS = {
+  fr: {
+    muteMic: (name: string) => `Couper le micro de ${name}`,
+    muteCam: (name: string) => `Couper la caméra de ${name}`,
+    removeFromCall: (name: string) => `Retirer ${name} de l’appel`,
+    lowerHandOf: (name: string) => `Baisser la main de ${name}`,
+    muteAll: 'Couper tous les micros',
+    keepAllMuted: 'Garder tous les micros coupés',
+    keepMuted: (name: string) => `Garder le micro de ${name} coupé`,
+    allowUnmute: (name: string) => `Permettre à ${name} de rallumer son micro`,
+    endForAll: 'Terminer l’appel pour tous',
+    inviteGuest: 'Inviter une personne extérieure',
+    peopleTitle: 'Participants',
+    micState: (on: boolean): string => (on ? 'micro actif' : 'micro coupé'),
+    camState: (on: boolean): string => (on ? 'caméra active' : 'caméra coupée'),
+  },
+  en: {
+    muteMic: (name: string) => `Mute ${name}’s microphone`,
+    muteCam: (name: string) => `Turn off ${name}’s camera`,
+    removeFromCall: (name: string) => `Remove ${name} from the call`,
+    lowerHandOf: (name: string) => `Lower ${name}’s hand`,
+    muteAll: 'Mute everyone',
+    keepAllMuted: 'Keep everyone muted',
+    keepMuted: (name: string) => `Keep ${name}’s microphone off`,
+    allowUnmute: (name: string) => `Allow ${name} to turn their microphone back on`,
+    endForAll: 'End the call for everyone',
+    inviteGuest: 'Invite someone from outside',
+    peopleTitle: 'Participants',
+    micState: (on: boolean) => (on ? 'microphone on' : 'microphone off'),
+    camState: (on: boolean) => (on ? 'camera on' : 'camera off'),
+  },
+};
+type PanelStrings = { [K in keyof (typeof STRINGS)['en']]: (typeof STRINGS)['fr'][K] | (typeof STRINGS)['en'][K] };
+
 /** What a moderator may do from the list: their rights, and whether someone has less power. */
 export interface Moderation {
   rights: ModerationRights;
@@ -90,7 +125,7 @@ const peopleStyles = css`
 `;
 
 function peoplePanel(
-  t: Strings,
+  t: PanelStrings,
   people: readonly Person[],
   moderation: Moderation | undefined,
   moderate: (detail: ModerateDetail) => void,
@@ -185,7 +220,7 @@ export class CauseriePeople extends LitElement {
 
   protected override render(): unknown {
     return peoplePanel(
-      this.t,
+      this.t.lang === 'fr' ? STRINGS.fr : STRINGS.en,
       this.people,
       this.moderation,
       (detail) => {
