@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 
-import type { Room } from 'livekit-client';
+import { RoomEvent, type Room } from 'livekit-client';
 import { describe, expect, it, vi } from 'vitest';
 
 import { CallMembers, type CallMember } from '../../widget/core/call-members.ts';
@@ -100,7 +100,9 @@ class FakeRoom extends EventEmitter {
   }
 }
 
-function remote(failing = new Set<string>()) {
+type OnData = (identity: string, topic: string | undefined, payload: Uint8Array) => void;
+
+function remote(failing = new Set<string>(), onData: OnData = () => undefined) {
   const rooms: FakeRoom[] = [];
   const tokens: string[] = [];
   const sfus = new RemoteSfus({
@@ -116,7 +118,7 @@ function remote(failing = new Set<string>()) {
       return r as unknown as Room;
     },
     onChange: vi.fn(),
-    onData: vi.fn(),
+    onData,
   });
   return { sfus, rooms, tokens };
 }
@@ -148,6 +150,19 @@ describe('connections to the other SFUs', () => {
     await settle();
     expect(sfus.rooms()).toHaveLength(1);
     expect(sfus.unreachable().map((m) => m.userId)).toEqual(['@c:z']);
+    sfus.stop();
+  });
+
+  it('shows from each SFU only the members whose membership names it, and takes data only from them', async () => {
+    const onData = vi.fn<OnData>();
+    const { sfus, rooms } = remote(new Set(), onData);
+    sfus.update([member('@b:y', 'B', 'https://b.example')]);
+    await settle();
+    expect(sfus.rooms().map((r) => [...r.identities])).toEqual([['@b:y:B']]);
+    const room = rooms[0];
+    room?.emit(RoomEvent.DataReceived, new Uint8Array([1]), { identity: '@alice:x:A' }, undefined, 'io.causerie.hand');
+    room?.emit(RoomEvent.DataReceived, new Uint8Array([2]), { identity: '@b:y:B' }, undefined, 'io.causerie.hand');
+    expect(onData.mock.calls.map((c) => c[0])).toEqual(['@b:y:B']);
     sfus.stop();
   });
 });

@@ -721,10 +721,10 @@ export class CallSession extends EventTarget {
     const publishing = (f: ParticipantFacts<Track>): boolean =>
       f.camera !== undefined || f.screen !== undefined || f.micOn || f.camOn;
     const byIdentity = new Map<string, ParticipantFacts<Track>>();
-    for (const f of [
-      ...roomFacts(room, this.extras),
-      ...remoteRooms.flatMap((r) => roomFacts(r, this.extras).filter((x) => !x.local)),
-    ]) {
+    const fromRemote = remoteRooms.flatMap(({ room: r, identities }) =>
+      roomFacts(r, this.extras).filter((x) => !x.local && identities.has(x.identity)),
+    );
+    for (const f of [...roomFacts(room, this.extras), ...fromRemote]) {
       const seen = byIdentity.get(f.identity);
       if (seen === undefined || (!publishing(seen) && publishing(f))) byIdentity.set(f.identity, f);
     }
@@ -786,6 +786,9 @@ export class CallSession extends EventTarget {
   /** Remote audio tracks to play (from every SFU of the call). */
   audioTracks(): Track[] {
     if (this.room === undefined) return [];
-    return [this.room, ...(this.remote?.rooms() ?? [])].flatMap((r) => remoteAudio(r, this.encrypted));
+    const remote = (this.remote?.rooms() ?? []).flatMap(({ room, identities }) =>
+      remoteAudio(room, this.encrypted, identities),
+    );
+    return [...remoteAudio(this.room, this.encrypted), ...remote];
   }
 }

@@ -69,9 +69,14 @@ export class RemoteSfus {
     }
   }
 
-  /** The connected remote rooms (for tiles, audio and signals). */
-  rooms(): Room[] {
-    return [...this.connections.values()].filter((c) => c.ready).map((c) => c.room);
+  /**
+   * The connected remote rooms, each with the identities that may be shown from it: only members
+   * whose membership names that service (a hostile SFU cannot show anyone else, or pass for them).
+   */
+  rooms(): { room: Room; identities: ReadonlySet<string> }[] {
+    return [...this.connections.values()]
+      .filter((c) => c.ready)
+      .map((c) => ({ room: c.room, identities: new Set(c.members.map((m) => `${m.userId}:${m.deviceId}`)) }));
   }
 
   /** Members whose SFU cannot be reached now. */
@@ -109,7 +114,9 @@ export class RemoteSfus {
     ] as const)
       room.on(ev, changed);
     room.on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
-      if (participant !== undefined) this.opts.onData(participant.identity, topic, payload);
+      // Only from members publishing there (the SFU's other participants are not theirs to speak for).
+      if (participant !== undefined && conn.members.some((m) => `${m.userId}:${m.deviceId}` === participant.identity))
+        this.opts.onData(participant.identity, topic, payload);
     });
     room.on(RoomEvent.Disconnected, () => {
       if (this.connections.get(url) !== conn || this.stopped) return;

@@ -64,10 +64,11 @@ export function micLocked(p: Participant): boolean {
   return (sources.length > 0 && !sources.includes(MICROPHONE_SOURCE)) || p.attributes['causerie.mic_locked'] === '1';
 }
 
-/** Remote microphone and screen-share audio tracks, to play (in an encrypted call, encrypted ones only). */
-export function remoteAudio(room: Room, encrypted: boolean): Track[] {
+/** Remote microphone and screen-share audio tracks, to play (in an encrypted call, encrypted ones only; of `only`'s identities when given). */
+export function remoteAudio(room: Room, encrypted: boolean, only?: ReadonlySet<string>): Track[] {
   const out: Track[] = [];
   for (const p of room.remoteParticipants.values()) {
+    if (only !== undefined && !only.has(p.identity)) continue;
     for (const source of [Track.Source.Microphone, Track.Source.ScreenShareAudio]) {
       const track = showable(p.getTrackPublication(source), encrypted)?.track;
       if (track !== undefined) out.push(track);
