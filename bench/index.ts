@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- token|appservice|join [clear|encrypted]]`: runs the benchmarks against the real
- * local stack and prints figures (join: both room kinds unless one is named).
+ * `npm run bench [-- token|appservice|join [clear|encrypted|two-sfu]]`: runs the benchmarks against the
+ * real local stack and prints figures (join: both room kinds unless one is named; `two-sfu`: clear
+ * room, homeserver B publishing on its own SFU).
  */
 import { appserviceBench } from './appservice.ts';
 import { joinBench } from './join.ts';
@@ -10,5 +11,14 @@ const which = process.argv[2];
 if (which === undefined || which === 'token') await tokenBench();
 if (which === undefined || which === 'appservice') await appserviceBench();
 const rooms = process.argv[3];
-if (which === undefined || which === 'join')
-  await joinBench(5, rooms === 'clear' ? [false] : rooms === 'encrypted' ? [true] : [false, true]);
+if (which === undefined || which === 'join') {
+  if (rooms === 'two-sfu') {
+    // Homeserver B names its own SFU: B's clients publish there (the stack restarts Synapse B).
+    process.env['CAUSERIE_STACK_SFU'] = 'two';
+    try {
+      await joinBench(5, [false], 'two SFUs');
+    } finally {
+      delete process.env['CAUSERIE_STACK_SFU'];
+    }
+  } else await joinBench(5, rooms === 'clear' ? [false] : rooms === 'encrypted' ? [true] : [false, true]);
+}

@@ -56,7 +56,8 @@ async function open(
   roomId: string,
   asCallApp: boolean,
 ): Promise<Side> {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 650 } });
+  // The pages read their homeserver's well-known for their transport (self-signed on the stack).
+  const context = await browser.newContext({ viewport: { width: 1000, height: 650 }, ignoreHTTPSErrors: true });
   const page = await context.newPage();
   // Causerie as the room's widget (after !call), or as Element Web's call app.
   const app: CallApp | undefined =
@@ -126,7 +127,7 @@ async function pairing(
 
 const label: Record<Client, string> = { causerie: 'Causerie', 'element-call': 'Element Call' };
 
-export async function joinBench(rounds = 5, kinds: boolean[] = [false, true]): Promise<void> {
+export async function joinBench(rounds = 5, kinds: boolean[] = [false, true], layout = ''): Promise<void> {
   const { env } = await up();
   const ec = await serveElementCall(env.service.url);
   const browser = await launchBrowser();
@@ -141,7 +142,7 @@ export async function joinBench(rounds = 5, kinds: boolean[] = [false, true]): P
       ] as const) {
         const samples = await pairing(browser, ec.url, inCall, joiner, rounds, encrypted);
         const s = [...samples].sort((x, y) => x - y);
-        const name = `${label[joiner]} joining ${label[inCall]}${encrypted ? ', encrypted room' : ''}`;
+        const name = `${label[joiner]} joining ${label[inCall]}${encrypted ? ', encrypted room' : ''}${layout === '' ? '' : `, ${layout}`}`;
         results.push({ name, median: percentile(s, 50), encrypted });
         console.log(
           `join → first remote video frame, ${name} (B joins A, ${s.length} rounds): median ${percentile(s, 50).toFixed(0)} ms, min ${(s[0] ?? NaN).toFixed(0)} ms, max ${(s.at(-1) ?? NaN).toFixed(0)} ms; samples ${samples.map((x) => x.toFixed(0)).join(', ')}`,
