@@ -64,7 +64,11 @@ export interface ModerationPolicy {
 
 export interface ModerationDeps {
   verifier: Pick<OpenIdVerifier, 'verify'>;
-  rooms: { get(roomId: string): Promise<RoomView> };
+  rooms: {
+    get(roomId: string): Promise<RoomView>;
+    /** The room after asking the homeserver for one member's state (our view may be a moment behind). */
+    confirmMember?(roomId: string, userId: string): Promise<RoomView>;
+  };
   identities: Pick<LivekitIdentities, 'usersOf'>;
   livekit: Pick<
     RoomServiceClient,
@@ -233,7 +237,12 @@ export class Moderation {
     target: string,
     actor: string,
   ): Promise<number> {
-    if (room.members.get(target)?.membership !== 'knock')
+    // A knock the moderator's client shows may not have reached us yet: asked before refusing.
+    const knocking = (r: RoomView): boolean => r.members.get(target)?.membership === 'knock';
+    if (
+      !knocking(room) &&
+      !knocking((await this.deps.rooms.confirmMember?.(room.roomId, target).catch(() => room)) ?? room)
+    )
       throw forbidden('This person is not waiting to be let in', 'not_knocking');
     const path = `/_matrix/client/v3/rooms/${encodeURIComponent(room.roomId)}/${action === 'admit' ? 'invite' : 'kick'}`;
     const reason = action === 'admit' ? `Let in by ${actor}` : `Refused by ${actor}`;
