@@ -96,6 +96,8 @@ export class CallSession extends EventTarget {
   /** The other SFUs of a call spanning deployments. */
   private remote: RemoteSfus | undefined;
   private stopFollowingMembers: (() => void) | undefined;
+  /** Changes at each join and cleanup: work started for an earlier join stops. */
+  private joinGeneration = 0;
   private readonly e2eeAsked: boolean;
 
   constructor(
@@ -187,6 +189,8 @@ export class CallSession extends EventTarget {
    */
   prepare(): void {
     void this.prewarmEncryption();
+    // The multi-SFU code, ready before Join (a call spanning SFUs joins them all at once).
+    void import('./remote-sfus.ts').catch(() => undefined);
     if (this.prepared !== undefined) return;
     const work = (async () => ({ ...(await this.tokens.token(await this.leaveKeeper.schedule())), at: this.now() }))();
     work.catch(() => {
@@ -301,6 +305,8 @@ export class CallSession extends EventTarget {
       const joining = new Room({ adaptiveStream: true, dynacast: true, ...encryption?.roomOptions() });
       room = joining;
       this.watch(joining);
+      // The other SFUs of the call (if any) are joined while we connect to ours.
+      if (encryption === undefined) this.followOtherSfus();
       let keyFailure: unknown;
       await encryption?.join(joining, (err) => {
         if (this.encryption !== encryption) return;
@@ -326,7 +332,6 @@ export class CallSession extends EventTarget {
       this.link.host?.joined();
       this.leaveKeeper.keepAlive();
       this.avatars.load();
-      this.followOtherSfus();
       membership ??= this.announce(opts);
       // Announcing ourselves in Matrix and publishing media do not depend on each other.
       await Promise.all([membership, this.publish(joining, opts)]);
@@ -667,6 +672,7 @@ export class CallSession extends EventTarget {
   }
 
   private async cleanup(leftByServer: boolean): Promise<void> {
+    this.joinGeneration++;
     this.remote?.stop();
     this.remote = undefined;
     this.stopFollowingMembers?.();
@@ -739,14 +745,14 @@ export class CallSession extends EventTarget {
     const keys = this.link.keys;
     // Encrypted calls across SFUs are not carried yet: our SFU only.
     if (keys === undefined || this.encrypted) return;
-    const room = this.room;
+    const generation = ++this.joinGeneration;
     const follow = async (): Promise<void> => {
       const members = keys.members(this.now());
       if (this.remote === undefined) {
         const { RemoteSfus, remoteServices } = await import('./remote-sfus.ts');
         if (remoteServices(members, this.transportUrl, this.link).size === 0) return;
         // Left meanwhile, or another change got here first.
-        if (this.room !== room || (this.remote as RemoteSfus | undefined) !== undefined) return;
+        if (this.joinGeneration !== generation || (this.remote as RemoteSfus | undefined) !== undefined) return;
         this.remote = new RemoteSfus({
           link: this.link,
           ownServiceUrl: this.transportUrl,
