@@ -9,6 +9,7 @@ import { RoomEvent, type Room } from 'livekit-client';
 import { describe, expect, it, vi } from 'vitest';
 
 import { CallMembers, type CallMember } from '../../widget/core/call-members.ts';
+import { onePerDevice } from '../../widget/core/projection.ts';
 import { remoteServices, transportFromWellKnown } from '../../widget/core/sfu-plan.ts';
 import { RemoteSfus } from '../../widget/call/remote-sfus.ts';
 
@@ -164,5 +165,41 @@ describe('connections to the other SFUs', () => {
     room?.emit(RoomEvent.DataReceived, new Uint8Array([2]), { identity: '@b:y:B' }, undefined, 'io.causerie.hand');
     expect(onData.mock.calls.map((c) => c[0])).toEqual(['@b:y:B']);
     sfus.stop();
+  });
+});
+
+describe('each device once', () => {
+  const facts = (
+    identity: string,
+    userId: string | undefined,
+    deviceId: string | undefined,
+    micOn: boolean,
+    local = false,
+  ) => ({
+    identity,
+    name: undefined,
+    userId,
+    deviceId,
+    local,
+    camera: undefined,
+    screen: undefined,
+    micOn,
+    camOn: false,
+    speaking: false,
+    quality: 'good',
+    handAt: undefined,
+    reaction: undefined,
+    avatar: undefined,
+  });
+  it('a device with a second, silent connection (another identity, or another SFU) is shown once, from the one that publishes', () => {
+    const out = onePerDevice([
+      facts('hashed-id', '@b:y', 'B', false),
+      facts('@b:y:B', '@b:y', 'B', true),
+      facts('@me:x:ME', '@me:x', 'ME', false, true),
+      facts('@me:x:ME#remote', '@me:x', 'ME', true),
+      facts('no-attributes-1', undefined, undefined, false),
+      facts('no-attributes-2', undefined, undefined, false),
+    ]);
+    expect(out.map((f) => f.identity)).toEqual(['@b:y:B', '@me:x:ME', 'no-attributes-1', 'no-attributes-2']);
   });
 });

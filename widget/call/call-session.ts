@@ -11,7 +11,14 @@ import { DisconnectReason, Room, RoomEvent, type Track } from 'livekit-client';
 import type { TokenAnswer } from '../../core/token-wire.ts';
 import { CallError, errorDetail, errorName, toCallError } from '../core/errors.ts';
 import { membershipContent, membershipStateKey } from '../core/membership.ts';
-import { projectPeople, projectTiles, type ParticipantFacts, type Person, type Tile } from '../core/projection.ts';
+import {
+  onePerDevice,
+  projectPeople,
+  projectTiles,
+  type ParticipantFacts,
+  type Person,
+  type Tile,
+} from '../core/projection.ts';
 import type { ModerationWire } from '../../core/token-wire.ts';
 import { moderationRights, powerIn, type ModerationRights } from '../core/moderation.ts';
 import { parseCallEnded, parseModeration, type Reaction } from '../core/signals.ts';
@@ -718,23 +725,16 @@ export class CallSession extends EventTarget {
   }
 
   /**
-   * Everyone in the call, on our SFU and the others: someone on another SFU is also a (silent)
-   * subscriber on ours, and we are one on theirs; each person counts once, from where they publish.
+   * Everyone in the call, on our SFU and the others, each device once: someone on another SFU is
+   * also a silent subscriber on ours (and we on theirs), and a client may hold a second, silent
+   * connection under another identity (Element Call subscribing with its `/get_token` identity);
+   * the connection that publishes is the one shown.
    */
   private allFacts(room: Room): ParticipantFacts<Track>[] {
-    const remoteRooms = this.remote?.rooms() ?? [];
-    if (remoteRooms.length === 0) return roomFacts(room, this.extras);
-    const publishing = (f: ParticipantFacts<Track>): boolean =>
-      f.camera !== undefined || f.screen !== undefined || f.micOn || f.camOn;
-    const byIdentity = new Map<string, ParticipantFacts<Track>>();
-    const fromRemote = remoteRooms.flatMap(({ room: r, identities }) =>
+    const fromRemote = (this.remote?.rooms() ?? []).flatMap(({ room: r, identities }) =>
       roomFacts(r, this.extras).filter((x) => !x.local && identities.has(x.identity)),
     );
-    for (const f of [...roomFacts(room, this.extras), ...fromRemote]) {
-      const seen = byIdentity.get(f.identity);
-      if (seen === undefined || (!publishing(seen) && publishing(f))) byIdentity.set(f.identity, f);
-    }
-    return [...byIdentity.values()];
+    return onePerDevice([...roomFacts(room, this.extras), ...fromRemote]);
   }
 
   /**

@@ -37,6 +37,7 @@ export function roomFacts(room: Room, extras: Extras): ParticipantFacts<Track>[]
       identity: p.identity,
       name: p.name,
       userId,
+      deviceId: p.attributes['matrix_device_id'],
       local,
       camera: cam !== undefined && !cam.isMuted ? cam.track : undefined,
       screen: pick(Track.Source.ScreenShare)?.track,

@@ -11,6 +11,8 @@ export interface ParticipantFacts<V> {
   name: string | undefined;
   /** Matrix user id (from the token's attributes), when known. */
   userId: string | undefined;
+  /** Matrix device id (from the token's attributes), when known: one device is one person. */
+  deviceId?: string | undefined;
   local: boolean;
   /** The camera's video, when published and not muted. */
   camera: V | undefined;
@@ -154,4 +156,18 @@ export function gridColumns(n: number): number {
   if (n <= 9) return 3;
   if (n <= 16) return 4;
   return 5;
+}
+
+/** One entry per Matrix device (or LiveKit identity when the device is unknown), preferring one that publishes. */
+export function onePerDevice<V>(facts: readonly ParticipantFacts<V>[]): ParticipantFacts<V>[] {
+  const publishing = (f: ParticipantFacts<V>): boolean =>
+    f.camera !== undefined || f.screen !== undefined || f.micOn || f.camOn;
+  const byDevice = new Map<string, ParticipantFacts<V>>();
+  for (const f of facts) {
+    const key = f.userId !== undefined && f.deviceId !== undefined ? `${f.userId}\u0000${f.deviceId}` : f.identity;
+    const seen = byDevice.get(key);
+    // Ourselves always from our own connection.
+    if (seen === undefined || (!seen.local && (f.local || (!publishing(seen) && publishing(f))))) byDevice.set(key, f);
+  }
+  return [...byDevice.values()];
 }
