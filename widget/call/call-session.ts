@@ -32,7 +32,6 @@ import { RoomSignals } from './room-signals.ts';
 import { SignalsChannel } from './signals-channel.ts';
 import type { RemoteSfus } from './remote-sfus.ts';
 import { TokenClient, type Fetch } from './token-client.ts';
-import type { GuestLinkApi } from '../ui/guest-links.ts';
 
 /** `ended`: the call itself ended (`!call end`, or the service closed it), not just our part in it. */
 export type Phase = 'lobby' | 'joining' | 'in_call' | 'left' | 'ended' | 'error';
@@ -608,64 +607,36 @@ export class CallSession extends EventTarget {
     lock?: boolean,
   ): Promise<void> {
     return this.act(async () => {
-      const token = await this.link.openIdToken();
-      let res: Response;
-      try {
-        res = await fetch(`${this.serviceUrl}/_causerie/v1/moderate`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ room_id: this.link.roomId, openid_token: token, action, target, source, lock }),
-          signal: AbortSignal.timeout(15_000),
-        });
-      } catch (err) {
-        throw new CallError('token_service_unreachable', errorDetail(err));
-      }
-      if (res.status === 403) throw new CallError('not_moderator');
-      if (!res.ok)
-        throw new CallError(res.status >= 500 ? 'token_service_unreachable' : 'unknown', `HTTP ${res.status}`);
+      await this.serviceRequest('/_causerie/v1/moderate', { action, target, source, lock }).catch((err: unknown) => {
+        throw err instanceof CallError && err.detail.startsWith('403') ? new CallError('not_moderator') : err;
+      });
     });
   }
 
-  /** Guest links of this room, for a member who may invite (the service decides). */
-  guestLinkApi(): GuestLinkApi {
-    const post = async (path: string, body: Record<string, unknown>): Promise<Record<string, unknown>> => {
-      const token = await this.link.openIdToken();
-      let res: Response;
-      try {
-        res = await fetch(`${this.serviceUrl}/_causerie/v1/guest_links${path}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ room_id: this.link.roomId, openid_token: token, ...body }),
-          signal: AbortSignal.timeout(15_000),
-        });
-      } catch (err) {
-        throw new CallError('token_service_unreachable', errorDetail(err));
-      }
-      const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-      if (!res.ok)
-        throw new CallError('unknown', typeof json['reason'] === 'string' ? json['reason'] : `HTTP ${res.status}`);
-      return json;
-    };
-    return {
-      create: async ({ expiresIn, singleUse, admit, lang }) => {
-        const made = await post('', { expires_in: expiresIn, single_use: singleUse, admit, lang });
-        return { url: String(made['url']), linkId: String(made['link_id']) };
-      },
-      list: async () => {
-        const answer = await post('/list', {});
-        const links = Array.isArray(answer['links']) ? (answer['links'] as Record<string, unknown>[]) : [];
-        return links.map((l) => ({
-          linkId: String(l['link_id']),
-          expiresAt: String(l['expires_at']),
-          guests: Number(l['guests']),
-          singleUse: l['single_use'] === true,
-          admit: l['admit'] === true,
-        }));
-      },
-      revoke: async (linkId) => {
-        await post('/revoke', { link_id: linkId });
-      },
-    };
+  /**
+   * A room request to the room's Causerie service (moderation, guest links), with our OpenID token;
+   * the answer's JSON, or a CallError whose detail starts with the status and gives the service's reason.
+   */
+  async serviceRequest(path: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const token = await this.link.openIdToken();
+    let res: Response;
+    try {
+      res = await fetch(`${this.serviceUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ room_id: this.link.roomId, openid_token: token, ...body }),
+        signal: AbortSignal.timeout(15_000),
+      });
+    } catch (err) {
+      throw new CallError('token_service_unreachable', errorDetail(err));
+    }
+    const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    if (!res.ok)
+      throw new CallError(
+        res.status >= 500 ? 'token_service_unreachable' : 'unknown',
+        `${res.status} ${typeof json['reason'] === 'string' ? json['reason'] : ''}`,
+      );
+    return json;
   }
 
   /** Names for the people who declined (their user id until the members are read). */

@@ -251,7 +251,7 @@ export class CauserieApp extends LitElement {
             .mutedBy=${s.mutedBy}
             .allowedBy=${s.allowedBy}
             .waiting=${s.rights().invite ? s.waiting() : []}
-            .guestLinks=${s.rights().invite ? s.guestLinkApi() : undefined}
+            .guestLinks=${s.rights().invite ? s.serviceRequest.bind(s) : undefined}
             @moderate=${(e: CustomEvent<ModerateDetail>) => void s.moderate(e.detail.action, e.detail.target, e.detail.source, e.detail.lock)}
             @dismiss-muted=${() => {
               s.dismissMuted();

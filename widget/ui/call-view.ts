@@ -12,7 +12,6 @@ import { gridLayout, type Person, type Tile } from '../core/projection.ts';
 import './call-audio.ts';
 import { controlsBar, controlsStyles, type CallControls } from './call-controls.ts';
 import './call-tile.ts';
-import type { GuestLinkApi } from './guest-links.ts';
 import type { Moderation } from './people-panel.ts';
 import { base } from './styles.ts';
 
@@ -34,8 +33,8 @@ export class CauserieCall extends LitElement {
     guestLinks: { attribute: false },
     showGuests: { state: true },
   };
-  /** Guest links of the room, for someone who may invite (else undefined). */
-  declare guestLinks: GuestLinkApi | undefined;
+  /** Room requests for the guest links panel, for someone who may invite (else undefined). */
+  declare guestLinks: ((path: string, body: Record<string, unknown>) => Promise<Record<string, unknown>>) | undefined;
   declare showGuests: boolean;
   declare tiles: Tile<Track>[];
   declare people: Person[];
@@ -199,7 +198,7 @@ export class CauserieCall extends LitElement {
         ${
           this.showGuests && this.guestLinks !== undefined
             ? html`<causerie-guest-links
-                .api=${this.guestLinks}
+                .request=${this.guestLinks}
                 lang=${t.lang}
                 @close=${() => {
                   this.showGuests = false;

@@ -17,8 +17,8 @@ export interface GuestLinkInfo {
 }
 
 /**
- * What the panel asks of the service (the call session answers, with our OpenID token). A refusal
- * is a CallError whose detail is the service's reason (`no_waiting_room`, …).
+ * What the panel asks of the service (through the call session's room requests, with our OpenID
+ * token). A refusal is a CallError whose detail ends with the service's reason (`no_waiting_room`, …).
  */
 export interface GuestLinkApi {
   create(opts: {
@@ -74,11 +74,38 @@ const STRINGS = {
   },
 } satisfies Record<'fr' | 'en', Record<string, unknown>>;
 
+/** The panel's requests, made with the session's room request (`CallSession.serviceRequest`). */
+export function guestLinkApi(
+  request: (path: string, body: Record<string, unknown>) => Promise<Record<string, unknown>>,
+): GuestLinkApi {
+  const path = '/_causerie/v1/guest_links';
+  return {
+    create: async ({ expiresIn, singleUse, admit, lang }) => {
+      const made = await request(path, { expires_in: expiresIn, single_use: singleUse, admit, lang });
+      return { url: String(made['url']), linkId: String(made['link_id']) };
+    },
+    list: async () => {
+      const answer = await request(`${path}/list`, {});
+      const links = Array.isArray(answer['links']) ? (answer['links'] as Record<string, unknown>[]) : [];
+      return links.map((l) => ({
+        linkId: String(l['link_id']),
+        expiresAt: String(l['expires_at']),
+        guests: Number(l['guests']),
+        singleUse: l['single_use'] === true,
+        admit: l['admit'] === true,
+      }));
+    },
+    revoke: async (linkId) => {
+      await request(`${path}/revoke`, { link_id: linkId });
+    },
+  };
+}
+
 const VALIDITY_HOURS = [1, 24, 168];
 
 export class CauserieGuestLinks extends LitElement {
   static override properties = {
-    api: { attribute: false },
+    request: { attribute: false },
     lang: { type: String },
     links: { state: true },
     made: { state: true },
@@ -86,7 +113,8 @@ export class CauserieGuestLinks extends LitElement {
     busy: { state: true },
     copied: { state: true },
   };
-  declare api: GuestLinkApi;
+  /** The session's room request; the panel's API is built on it. */
+  declare request: (path: string, body: Record<string, unknown>) => Promise<Record<string, unknown>>;
   declare lang: string;
   declare links: GuestLinkInfo[];
   declare made: string | undefined;
@@ -178,9 +206,13 @@ export class CauserieGuestLinks extends LitElement {
     void this.refresh();
   }
 
+  private api(): GuestLinkApi {
+    return guestLinkApi(this.request);
+  }
+
   private async refresh(): Promise<void> {
     try {
-      this.links = await this.api.list();
+      this.links = await this.api().list();
     } catch {
       // The list is a convenience: creating still works.
     }
@@ -197,7 +229,7 @@ export class CauserieGuestLinks extends LitElement {
     this.error = '';
     this.copied = false;
     try {
-      const made = await this.api.create({
+      const made = await this.api().create({
         expiresIn: Number(form.get('hours')) * 3600,
         singleUse: form.get('single') === 'on',
         admit: form.get('admit') === 'on',
@@ -207,7 +239,7 @@ export class CauserieGuestLinks extends LitElement {
       await this.refresh();
     } catch (err) {
       this.error =
-        err instanceof CallError && err.detail === 'no_waiting_room'
+        err instanceof CallError && err.detail.endsWith(' no_waiting_room')
           ? this.t.guestNoWaitingRoom
           : this.t.guestLinkFailed;
     } finally {
@@ -228,7 +260,7 @@ export class CauserieGuestLinks extends LitElement {
 
   private async revoke(linkId: string): Promise<void> {
     try {
-      await this.api.revoke(linkId);
+      await this.api().revoke(linkId);
     } finally {
       await this.refresh();
     }
