@@ -97,8 +97,6 @@ interface LinkRow {
   revoked_at: Date | null;
 }
 
-export type GuestSession = GuestSessionWire;
-
 export class GuestLinks {
   private readonly now: () => number;
 
@@ -199,7 +197,7 @@ export class GuestLinks {
    * many pages race), makes the guest account, and returns the session its page will use. A failure
    * after the claim gives the use back.
    */
-  async redeem(req: z.infer<typeof redeemSchema>): Promise<GuestSession> {
+  async redeem(req: z.infer<typeof redeemSchema>): Promise<GuestSessionWire> {
     const { claims, row } = await this.usable(req.link);
     const displayName = guestDisplayName(req.name, req.lang);
     if (displayName === undefined) throw invalidParam('Please give a name', 'bad_name');

@@ -118,6 +118,7 @@ function remote(failing = new Set<string>(), onData: OnData = () => undefined) {
       rooms.push(r);
       return r as unknown as Room;
     },
+    watch: () => undefined,
     onChange: vi.fn(),
     onData,
   });

@@ -26,7 +26,7 @@ import { Avatars } from './avatars.ts';
 import { LeaveKeeper } from './leave-keeper.ts';
 import type { KeyCarrier, MatrixLink } from './matrix-link.ts';
 import type { MediaEncryption } from './media-encryption.ts';
-import { micLocked, remoteAudio, roomFacts, type Extras } from './room-facts.ts';
+import { micLocked, onViewChange, remoteAudio, roomFacts, type Extras } from './room-facts.ts';
 import { Ringing } from './ringing.ts';
 import { RoomSignals } from './room-signals.ts';
 import { SignalsChannel } from './signals-channel.ts';
@@ -391,23 +391,7 @@ export class CallSession extends EventTarget {
     const update = (): void => {
       this.changed();
     };
-    for (const ev of [
-      RoomEvent.ParticipantConnected,
-      RoomEvent.ParticipantDisconnected,
-      RoomEvent.TrackSubscribed,
-      RoomEvent.TrackUnsubscribed,
-      RoomEvent.TrackMuted,
-      RoomEvent.TrackUnmuted,
-      RoomEvent.LocalTrackPublished,
-      RoomEvent.LocalTrackUnpublished,
-      RoomEvent.ActiveSpeakersChanged,
-      RoomEvent.ConnectionQualityChanged,
-      RoomEvent.ParticipantNameChanged,
-      RoomEvent.ParticipantPermissionsChanged,
-      RoomEvent.ParticipantAttributesChanged,
-    ] as const) {
-      room.on(ev, update);
-    }
+    onViewChange(room, update);
     room.on(RoomEvent.DataReceived, (payload, participant, _kind, topic, _encryption, sender) => {
       if (participant !== undefined) this.signals.received(participant.identity, topic, payload);
       // Server data (no sending identity at all): the service's own word, which no participant can
@@ -736,6 +720,7 @@ export class CallSession extends EventTarget {
               fetch: this.fetchImpl,
             }).token(undefined),
           createRoom: () => new Room({ adaptiveStream: true, dynacast: true }),
+          watch: onViewChange,
           onChange: () => {
             this.changed();
           },

@@ -31,6 +31,8 @@ export interface RemoteSfusOptions {
   token: (serviceUrl: string) => Promise<TokenAnswer>;
   /** A LiveKit room for one remote SFU (adaptive stream, dynacast: as ours). */
   createRoom: () => Room;
+  /** Calls the handler whenever what the room shows may have changed (room-facts.ts `onViewChange`). */
+  watch: (room: Room, handler: () => void) => void;
   /** Anything shown changed (a connection, a track, a participant). */
   onChange: () => void;
   /** Data a remote participant sent (hands, reactions). */
@@ -99,20 +101,9 @@ export class RemoteSfus {
     const room = this.opts.createRoom();
     const conn: Connection = { room, members, ready: false };
     this.connections.set(url, conn);
-    const changed = (): void => {
+    this.opts.watch(room, () => {
       this.opts.onChange();
-    };
-    for (const ev of [
-      RoomEvent.ParticipantConnected,
-      RoomEvent.ParticipantDisconnected,
-      RoomEvent.TrackSubscribed,
-      RoomEvent.TrackUnsubscribed,
-      RoomEvent.TrackMuted,
-      RoomEvent.TrackUnmuted,
-      RoomEvent.ActiveSpeakersChanged,
-      RoomEvent.ConnectionQualityChanged,
-    ] as const)
-      room.on(ev, changed);
+    });
     room.on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
       // Only from members publishing there (the SFU's other participants are not theirs to speak for).
       if (participant !== undefined && conn.members.some((m) => `${m.userId}:${m.deviceId}` === participant.identity))

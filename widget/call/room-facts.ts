@@ -2,9 +2,29 @@
  * Reads a LiveKit room into the plain facts the view is projected from (core/projection.ts), and
  * lists the remote audio to play. The only place that knows where LiveKit keeps these facts.
  */
-import { Track, type Participant, type Room, type TrackPublication } from 'livekit-client';
+import { RoomEvent, Track, type Participant, type Room, type TrackPublication } from 'livekit-client';
 
 import type { ParticipantFacts } from '../core/projection.ts';
+
+/** Calls `handler` whenever a fact the view is projected from may have changed in `room`. */
+export function onViewChange(room: Room, handler: () => void): void {
+  for (const ev of [
+    RoomEvent.ParticipantConnected,
+    RoomEvent.ParticipantDisconnected,
+    RoomEvent.TrackSubscribed,
+    RoomEvent.TrackUnsubscribed,
+    RoomEvent.TrackMuted,
+    RoomEvent.TrackUnmuted,
+    RoomEvent.LocalTrackPublished,
+    RoomEvent.LocalTrackUnpublished,
+    RoomEvent.ActiveSpeakersChanged,
+    RoomEvent.ConnectionQualityChanged,
+    RoomEvent.ParticipantNameChanged,
+    RoomEvent.ParticipantPermissionsChanged,
+    RoomEvent.ParticipantAttributesChanged,
+  ] as const)
+    room.on(ev, handler);
+}
 
 /** What the room does not know: raised hands, reactions and avatars. */
 export interface Extras {
