@@ -10,6 +10,7 @@ import type { RoomServiceClient, WebhookEvent } from 'livekit-server-sdk';
 import type { AuditSink } from '../core/audit-trail.ts';
 import type { Logger } from '../core/log.ts';
 import type { MatrixEvent } from '../core/matrix-events.ts';
+import type { RoomChange } from '../core/room-model.ts';
 import type { LivekitIdentities } from '../livekit/identities.ts';
 import type { LivekitRooms } from '../livekit/rooms.ts';
 import { CallCommands } from './call-commands.ts';
@@ -19,6 +20,7 @@ import { Calls } from './calls.ts';
 import type { DelayedLeaves } from './delayed-leaves.ts';
 import type { HomeserverClient } from './homeserver-client.ts';
 import { LivekitEvents } from './livekit-events.ts';
+import { RemoteMembers } from './remote-members.ts';
 import type { Revoker } from './revocation.ts';
 import type { RoomStates } from './room-cache.ts';
 import { StaleMemberships } from './stale-memberships.ts';
@@ -43,6 +45,8 @@ export interface CallLifecycleDeps {
   publicUrl: string;
   moderatorPowerLevel: number;
   staleGraceMs: number;
+  /** A call held only on other SFUs ends this long after its last member left. */
+  remoteEndGraceMs: number;
 }
 
 export class CallLifecycle {
@@ -51,9 +55,13 @@ export class CallLifecycle {
   private readonly livekitEvents: LivekitEvents;
   private readonly reconciliation: CallReconciliation;
   private readonly staleMemberships: StaleMemberships;
+  private readonly remoteMembers: RemoteMembers;
+
+  private readonly log: Logger;
 
   constructor(deps: CallLifecycleDeps) {
     const { calls: store } = deps;
+    this.log = deps.log;
     this.calls = new Calls({ ...deps, store });
     this.commands = new CallCommands({
       botUserId: deps.botUserId,
@@ -64,13 +72,37 @@ export class CallLifecycle {
       audit: deps.audit,
     });
     this.staleMemberships = new StaleMemberships({ ...deps, graceMs: deps.staleGraceMs });
+    this.remoteMembers = new RemoteMembers({
+      ...deps,
+      store,
+      calls: this.calls,
+      endGraceMs: deps.remoteEndGraceMs,
+    });
     this.livekitEvents = new LivekitEvents({
       ...deps,
       store,
       calls: this.calls,
       staleMemberships: this.staleMemberships,
+      remoteMembers: this.remoteMembers,
     });
-    this.reconciliation = new CallReconciliation({ ...deps, store, calls: this.calls });
+    this.reconciliation = new CallReconciliation({
+      ...deps,
+      store,
+      calls: this.calls,
+      remoteMembers: this.remoteMembers,
+    });
+  }
+
+  /**
+   * A room's state changed: members on other SFUs (MatrixRTC multi-SFU) are counted from their
+   * memberships. In the background: a slow database or homeserver never holds up the transaction;
+   * what fails is caught up by the periodic check.
+   */
+  onRoomChange(roomId: string, change: RoomChange): void {
+    if (!this.remoteMembers.concerns(roomId, change)) return;
+    this.remoteMembers.sync(roomId).catch((err: unknown) => {
+      this.log.warn('remote_members_sync_failed', { room_id: roomId, error: (err as Error).message });
+    });
   }
 
   /** Handles `!call …` messages. */
@@ -106,5 +138,6 @@ export class CallLifecycle {
   stop(): void {
     this.reconciliation.stop();
     this.staleMemberships.stop();
+    this.remoteMembers.stop();
   }
 }

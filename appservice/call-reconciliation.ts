@@ -3,7 +3,8 @@
  * room is gone though LiveKit answers (it restarted and lost its rooms, or its room_finished never
  * reached us) is recreated when people were still connected (their clients reconnect), else ended
  * with its summary; a call whose room exists gets its participants recounted (a webhook lost while
- * we were down). LiveKit unreachable changes nothing: the check fails and runs again later.
+ * we were down); members on other SFUs are counted again from their memberships (remote-members.ts).
+ * LiveKit unreachable changes nothing: the check fails and runs again later.
  */
 import type { RoomServiceClient } from 'livekit-server-sdk';
 
@@ -14,6 +15,7 @@ import type { LivekitIdentities } from '../livekit/identities.ts';
 import type { LivekitRooms } from '../livekit/rooms.ts';
 import type { CallRow, CallStore } from './call-store.ts';
 import type { Calls } from './calls.ts';
+import { isRemoteParticipant, type RemoteMembers } from './remote-members.ts';
 
 /** A running call whose LiveKit room vanished: recreated if anyone was connected, else over. */
 export function lostRoomAction(connectedParticipants: number): 'recreate' | 'end' {
@@ -43,6 +45,7 @@ export interface CallReconciliationDeps {
   livekitRooms: Pick<LivekitRooms, 'ensure' | 'forget'>;
   livekit: Pick<RoomServiceClient, 'listRooms' | 'listParticipants'>;
   identities: Pick<LivekitIdentities, 'usersOf'>;
+  remoteMembers: Pick<RemoteMembers, 'sync' | 'present'>;
   audit: AuditSink;
   log: Logger;
 }
@@ -59,13 +62,17 @@ export class CallReconciliation {
     if (running.length === 0) return;
     const live = new Set((await deps.livekit.listRooms(running.map((c) => c.livekitRoom))).map((r) => r.name));
     for (const call of running) {
+      // Members on other SFUs: their memberships may have expired without a word.
+      await deps.remoteMembers.sync(call.roomId);
       if (live.has(call.livekitRoom)) {
         await this.recount(call);
         continue;
       }
       // People were connected when it vanished (LiveKit restarted): recreate it so their clients
-      // reconnect. Nobody was: the call is over, and its end was missed.
-      const members = await deps.store.openParticipants(call.callId);
+      // reconnect. Nobody was: the call is over, and its end was missed — unless it goes on on
+      // another deployment's SFU (it ends there when its last member leaves).
+      const members = (await deps.store.openParticipants(call.callId)).filter((i) => !isRemoteParticipant(i));
+      if (members.length === 0 && deps.remoteMembers.present(call.roomId)) continue;
       if (lostRoomAction(members.length) === 'recreate') {
         deps.livekitRooms.forget(call.livekitRoom);
         await deps.livekitRooms.ensure(call.livekitRoom, true);
@@ -80,7 +87,8 @@ export class CallReconciliation {
   private async recount({ callId, roomId, livekitRoom: alias }: CallRow): Promise<void> {
     const { deps } = this;
     const present = await listParticipantsOrGone(deps.livekit, alias);
-    const { joined, left } = recount(present, await deps.store.openParticipants(callId));
+    const recorded = (await deps.store.openParticipants(callId)).filter((i) => !isRemoteParticipant(i));
+    const { joined, left } = recount(present, recorded);
     const now = new Date();
     const users = await deps.identities.usersOf(
       alias,

@@ -35,7 +35,7 @@ export interface EventHandlerDeps {
   rooms: Pick<RoomStates, 'apply' | 'persist' | 'flush' | 'refresh' | 'peek' | 'roomIds'>;
   homeserver: Pick<HomeserverClient, 'joinRoom' | 'leaveRoom'>;
   revoker: Pick<Revoker, 'removeUser' | 'updatePermissions'>;
-  calls: Pick<CallLifecycle, 'onMessage' | 'onBotRemoved'>;
+  calls: Pick<CallLifecycle, 'onMessage' | 'onBotRemoved' | 'onRoomChange'>;
   invites: InvitePolicy;
   log: Logger;
   /** Whether a server name is in a configured list (normalised comparison). */
@@ -159,6 +159,7 @@ export class EventHandler {
       return;
     }
     if (change === undefined) return;
+    deps.calls.onRoomChange(roomId, change);
 
     if (change.kind === 'member' && change.membership !== 'join') {
       // Leave (incl. kick) and ban: out of the call now, before anything is stored.

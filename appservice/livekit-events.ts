@@ -3,7 +3,7 @@
  * participant joined → its rights are checked again (revocation.ts), its delegated leave is kept
  * alive and it is counted in; a participant left → its delegated leave is sent, it is counted out
  * and its MatrixRTC membership watched for staleness; the room finished → the call ends with its
- * summary. Rooms are known by their LiveKit name (alias), mapped back to the Matrix rooms we serve.
+ * summary, unless members on another SFU are still in it. Rooms are known by their LiveKit name (alias), mapped back to the Matrix rooms we serve.
  */
 import type { WebhookEvent } from 'livekit-server-sdk';
 
@@ -15,6 +15,7 @@ import type { Calls } from './calls.ts';
 import type { DelayedLeaves } from './delayed-leaves.ts';
 import type { Revoker } from './revocation.ts';
 import type { RoomStates } from './room-cache.ts';
+import type { RemoteMembers } from './remote-members.ts';
 import type { StaleMemberships } from './stale-memberships.ts';
 
 export interface LivekitEventsDeps {
@@ -25,6 +26,7 @@ export interface LivekitEventsDeps {
   revoker: Pick<Revoker, 'admit'>;
   delayedLeaves: Pick<DelayedLeaves, 'joined' | 'left'>;
   staleMemberships: Pick<StaleMemberships, 'watch'>;
+  remoteMembers: Pick<RemoteMembers, 'present'>;
 }
 
 export class LivekitEvents {
@@ -81,6 +83,9 @@ export class LivekitEvents {
         return;
       }
       case 'room_finished':
+        // Members publishing on another deployment's SFU are still in the call: it goes on there
+        // (it ends when the last of them leaves, remote-members.ts).
+        if (deps.remoteMembers.present(roomId)) return;
         await deps.calls.finish(roomId, 'room_finished');
         return;
       default:

@@ -42,6 +42,15 @@ export const configSchema = z.strictObject({
         .describe(
           'How long a MatrixRTC membership may outlive its LiveKit participant (a closed tab) before the bot removes it.',
         ),
+      remote_call_end_grace_seconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(3600)
+        .default(30)
+        .describe(
+          'A call whose members are on other deployments\' SFUs (multi-SFU) ends this long after the last of them left, if nobody came back: one start and one end notice at most per period.',
+        ),
       user_prefix: z
         .string()
         .min(1)

@@ -159,6 +159,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     publicUrl: config.appservice.public_url ?? config.appservice.url,
     moderatorPowerLevel: config.token.moderator_power_level,
     staleGraceMs: config.appservice.stale_membership_grace_seconds * 1000,
+    remoteEndGraceMs: config.appservice.remote_call_end_grace_seconds * 1000,
     delayedLeaves,
   });
   const events = new EventHandler({

@@ -95,6 +95,7 @@ function writeServiceConfig(): void {
       registration: 'registration.yaml',
       stale_membership_grace_seconds: 2,
       reconcile_interval_seconds: 2,
+      remote_call_end_grace_seconds: 3,
     },
     listen: { host, port: ports.service },
     livekit: { url: livekitWsUrl, api_key: livekitDev.apiKey, api_secret: livekitDev.apiSecret },

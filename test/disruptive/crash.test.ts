@@ -10,7 +10,7 @@ import { up } from '../../scripts/stack/index.ts';
 import { isAlive } from '../../scripts/stack/processes.ts';
 import { botMessages, botNotice, roomWithPartner, say } from '../../scripts/stack/clients/calls.ts';
 import { asUser, eventually } from '../../scripts/stack/clients/matrix.ts';
-import { restartWithFault, retryHeldTransactions } from '../harness/faults.ts';
+import { restartWithFault, whileRetryingHeld } from '../harness/faults.ts';
 import { stackEnv } from '../../scripts/stack/clients/env.ts';
 
 const enc = encodeURIComponent;
@@ -35,9 +35,7 @@ describe('crash in the middle of a transaction', () => {
       expect(recorded.rows).toHaveLength(1); // recorded, not yet announced
 
       await up(); // restarts the service normally
-      await retryHeldTransactions();
-
-      await botNotice(bob, roomId, /Call started by/);
+      await whileRetryingHeld(() => botNotice(bob, roomId, /Call started by/));
       const widget = await asUser<{ name: string }>(
         bob,
         'GET',
@@ -72,8 +70,7 @@ describe('crash in the middle of a transaction', () => {
     );
 
     await up();
-    await retryHeldTransactions();
-    await botNotice(bob, roomId, /Call ended/);
+    await whileRetryingHeld(() => botNotice(bob, roomId, /Call ended/));
     const fromBot = await botMessages(alice, roomId);
     expect(fromBot.filter((b) => b.includes('Call ended'))).toHaveLength(1);
     expect(fromBot.filter((b) => b.includes('No call is running'))).toHaveLength(0);

@@ -27,6 +27,27 @@ export async function retryHeldTransactions(): Promise<void> {
   });
 }
 
+/**
+ * Runs `work` (which waits for a held transaction's effect) while asking Synapse A every second to
+ * re-send what it holds: one ask may land before Synapse has put the appservice in recovery, or
+ * while the restarted service is still starting, and its backoff then doubles up to minutes.
+ */
+export async function whileRetryingHeld<T>(work: () => Promise<T>): Promise<T> {
+  let done = false;
+  const asking = (async () => {
+    while (!done) {
+      await retryHeldTransactions().catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  })();
+  try {
+    return await work();
+  } finally {
+    done = true;
+    await asking;
+  }
+}
+
 /** Sends a signal to a stack part's whole process group. */
 export function signalPart(part: string, signal: NodeJS.Signals): void {
   const pid = runningPid(part);

@@ -163,3 +163,79 @@ describe('LiveKit webhooks', () => {
     }
   });
 });
+
+describe('a call spanning two deployments (members on the partner’s SFU)', () => {
+  it('is announced from a membership naming the partner’s SFU, goes on when our SFU closes its room, and its summary names everyone', async () => {
+    const { alice, bob, roomId } = await roomWithPartner();
+    const partnerService = stackEnv().partner.service_url;
+    const bobs = callMembership(bob, roomId);
+    const onPartner = {
+      ...bobs.content,
+      foci_preferred: [{ type: 'livekit', livekit_service_url: partnerService, livekit_alias: roomId }],
+    };
+    // Bob starts the call on his own deployment: nobody is on our SFU.
+    await asUser(bob, 'PUT', bobs.path, onPartner);
+    const bobName = bob.userId.slice(1, bob.userId.indexOf(':'));
+    expect(await botNotice(alice, roomId, /Call started by/)).toContain(bobName);
+
+    // Alice joins on our SFU, then our SFU closes its room (she left): Bob is still in the call.
+    const alices = callMembership(alice, roomId);
+    await asUser(alice, 'PUT', alices.path, alices.content);
+    const lk = await connectToCall(alice, roomId, connected);
+    const alias = livekitRoomAlias(roomId);
+    await eventually('Alice counted in the call', async () => {
+      const rows = await dbRows<{ identity: string }>(
+        `SELECT p.identity FROM call_participants p JOIN calls c USING (call_id)
+         WHERE c.room_id = $1 AND c.ended_at IS NULL AND p.left_at IS NULL`,
+        [roomId],
+      );
+      return rows.length === 2 ? rows : undefined;
+    });
+    await lk.disconnect();
+    await asUser(alice, 'PUT', alices.path, {});
+    await livekitApi().deleteRoom(alias);
+    // The room_finished webhook has come and gone (well past the end grace of 3 s): still running.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    const running = await dbRows('SELECT 1 FROM calls WHERE room_id = $1 AND ended_at IS NULL', [roomId]);
+    expect(running).toHaveLength(1);
+    expect((await botMessages(alice, roomId)).filter((b) => b.includes('Call ended'))).toHaveLength(0);
+
+    // Bob leaves: after the grace period the call ends, with both named.
+    await asUser(bob, 'PUT', bobs.path, {});
+    const ended = await botNotice(alice, roomId, /Call ended/);
+    // In order of arrival: Bob (on the partner's SFU) first.
+    expect(ended).toContain(`participants: ${bobName}, Alice Martin.`);
+    expect((await botMessages(alice, roomId)).filter((b) => b.includes('Call started by'))).toHaveLength(1);
+  });
+
+  it('an expired membership naming another SFU starts nothing; a member leaving the room leaves its call, though the membership stays', async () => {
+    const { alice, bob, roomId } = await roomWithPartner();
+    const bobs = callMembership(bob, roomId);
+    const foci = [{ type: 'livekit', livekit_service_url: stackEnv().partner.service_url, livekit_alias: roomId }];
+    await asUser(bob, 'PUT', bobs.path, {
+      ...bobs.content,
+      created_ts: Date.now() - 20_000,
+      expires: 10_000,
+      foci_preferred: foci,
+    });
+    // A marker after it: once the bot has answered it, the membership has been read.
+    await say(alice, roomId, '!call end');
+    await botNotice(alice, roomId, /No call is running/);
+    expect(await dbRows('SELECT 1 FROM calls WHERE room_id = $1', [roomId])).toHaveLength(0);
+
+    await asUser(bob, 'PUT', bobs.path, { ...bobs.content, foci_preferred: foci });
+    await botNotice(alice, roomId, /Call started by/);
+    await asUser(bob, 'POST', `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {});
+    expect(await botNotice(alice, roomId, /Call ended/)).toContain(bob.userId.slice(1, bob.userId.indexOf(':')));
+  });
+});
+
+async function dbRows<T = unknown>(sql: string, params: unknown[]): Promise<T[]> {
+  const db = new pg.Client({ connectionString: stackEnv().postgres.url });
+  await db.connect();
+  try {
+    return (await db.query(sql, params)).rows as T[];
+  } finally {
+    await db.end();
+  }
+}

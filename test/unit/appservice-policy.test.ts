@@ -38,7 +38,7 @@ describe('whom the bot serves', () => {
       },
       homeserver,
       revoker: { removeUser: vi.fn(), updatePermissions: vi.fn() },
-      calls: { onMessage: vi.fn(), onBotRemoved: vi.fn() },
+      calls: { onMessage: vi.fn(), onBotRemoved: vi.fn(), onRoomChange: vi.fn() },
       invites: { inviteServers: ['a.example'], maxRooms: 3 },
       log,
       serverListed: isServerNameListed,
@@ -171,6 +171,7 @@ describe('reconciling running calls with LiveKit (real database, fake LiveKit)',
       publicUrl: 'http://x',
       moderatorPowerLevel: 50,
       staleGraceMs: 1_000,
+      remoteEndGraceMs: 30_000,
     });
     return { lc, sendEvent, ensure };
   };
@@ -302,6 +303,7 @@ describe('the bot removed from a room with a running call', () => {
         publicUrl: 'http://x',
         moderatorPowerLevel: 50,
         staleGraceMs: 1_000,
+        remoteEndGraceMs: 30_000,
       });
       await lc.onBotRemoved('!kicked:a.example');
       expect(deleteRoom).toHaveBeenCalledWith('LK-kicked');

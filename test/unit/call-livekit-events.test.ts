@@ -53,6 +53,7 @@ const events = (admitted: 'admitted' | 'removed') => {
         order.push('staleMemberships.watch');
       }),
     },
+    remoteMembers: { present: () => false },
   };
   return { e: new LivekitEvents(deps), deps, order };
 };

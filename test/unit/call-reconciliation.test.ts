@@ -51,6 +51,7 @@ describe('checking running calls on a timer (fake clock)', () => {
       livekitRooms: { ensure: vi.fn(), forget: vi.fn() },
       livekit: { listRooms: vi.fn(listRooms) as never, listParticipants: vi.fn(() => Promise.resolve([])) },
       identities: { usersOf: () => Promise.resolve(new Map()) },
+      remoteMembers: { sync: vi.fn(() => Promise.resolve()), present: () => false },
       audit: { record: vi.fn() },
       log: createLogger('test', (l) => lines.push(l)),
     });
