@@ -33,9 +33,9 @@ export async function retryHeldTransactions(): Promise<void> {
  * while the restarted service is still starting, and its backoff then doubles up to minutes.
  */
 export async function whileRetryingHeld<T>(work: () => Promise<T>): Promise<T> {
-  let done = false;
+  const state = { done: false };
   const asking = (async () => {
-    while (!done) {
+    while (!state.done) {
       await retryHeldTransactions().catch(() => undefined);
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
@@ -43,7 +43,7 @@ export async function whileRetryingHeld<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } finally {
-    done = true;
+    state.done = true;
     await asking;
   }
 }
