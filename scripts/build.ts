@@ -92,11 +92,11 @@ export async function buildAll(quiet = false): Promise<void> {
     const budget = t.budgetKiB === undefined ? '' : `, budget ${t.budgetKiB} KiB`;
     if (!quiet) {
       process.stdout.write(
-        `${t.name}: dist/${t.out}/main.js and ${loaded.length - 1} chunk(s) loaded with it ${(size / 1024).toFixed(0)} KiB (${(gz / 1024).toFixed(0)} KiB gzipped${budget})\n`,
+        `${t.name}: dist/${t.out}/main.js and ${loaded.length - 1} chunk(s) loaded with it ${(size / 1024).toFixed(0)} KiB (${(gz / 1024).toFixed(1)} KiB gzipped${budget})\n`,
       );
     }
     if (t.budgetKiB !== undefined && gz / 1024 > t.budgetKiB) {
-      throw new Error(`${t.name} bundle is ${(gz / 1024).toFixed(0)} KiB gzipped, over its ${t.budgetKiB} KiB budget`);
+      throw new Error(`${t.name} bundle is ${(gz / 1024).toFixed(1)} KiB gzipped, over its ${t.budgetKiB} KiB budget`);
     }
   }
 }

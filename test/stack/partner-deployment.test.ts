@@ -4,24 +4,17 @@
  * tokens with the users' own homeservers and mints tokens for B's SFU only; B's users start calls
  * there, ours join running ones; our LiveKit never hears of those rooms.
  */
-import { RoomServiceClient } from 'livekit-server-sdk';
 import { describe, expect, it } from 'vitest';
 
 import { livekitRoomAlias } from '../../core/livekit-names.ts';
 import { callSuite } from '../harness/suite.ts';
-import { livekitApi, sfuGet, jwtClaims } from '../../scripts/stack/clients/calls.ts';
+import { jwtClaims, livekitApi, partnerLivekitApi, sfuGet } from '../../scripts/stack/clients/calls.ts';
 import { homeserver, stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 import { createRoom, registerUser } from '../../scripts/stack/clients/matrix.ts';
 import { Room } from '@livekit/rtc-node';
 
 const { connected } = callSuite();
 const partner = () => stackEnv().partner;
-const partnerLivekit = (): RoomServiceClient =>
-  new RoomServiceClient(
-    partner().livekit_url.replace(/^ws/, 'http'),
-    stackEnv().livekit.api_key,
-    stackEnv().livekit.api_secret,
-  );
 
 describe('the partner deployment (homeserver B’s own LiveKit and token service)', () => {
   it('B’s users start calls on B’s SFU through B’s token service; A’s users join them there; our SFU is not involved', async () => {
@@ -38,7 +31,7 @@ describe('the partner deployment (homeserver B’s own LiveKit and token service
       dynacast: false,
     });
     connected.push(room);
-    expect((await partnerLivekit().listParticipants(alias)).map((p) => p.identity)).toEqual([
+    expect((await partnerLivekitApi().listParticipants(alias)).map((p) => p.identity)).toEqual([
       `${bob.userId}:${bob.deviceId}`,
     ]);
     // Alice (A) joins B's running call with a token from B's service, verified with her own homeserver.

@@ -203,4 +203,12 @@ describe('each device once', () => {
     ]);
     expect(out.map((f) => f.identity)).toEqual(['@b:y:B', '@me:x:ME', 'no-attributes-1', 'no-attributes-2']);
   });
+
+  it('a member whose SFU cannot be reached shows as such rather than as their silent subscription on ours; publishing wins', () => {
+    const unreachable = { ...facts('@c:y:C', '@c:y', 'C', false), unreachable: true };
+    const out = onePerDevice([facts('@c:y:C', '@c:y', 'C', false), unreachable]);
+    expect(out).toEqual([unreachable]);
+    const publishing = facts('@c:y:C', '@c:y', 'C', true);
+    expect(onePerDevice([unreachable, publishing])).toEqual([publishing]);
+  });
 });

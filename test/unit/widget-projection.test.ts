@@ -139,6 +139,8 @@ describe('the participant list', () => {
         camOn: true,
         hand: undefined,
         micLocked: false,
+        unreachable: false,
+        elsewhere: undefined,
       },
       {
         identity: 'bob',
@@ -150,6 +152,8 @@ describe('the participant list', () => {
         camOn: true,
         hand: undefined,
         micLocked: true,
+        unreachable: false,
+        elsewhere: undefined,
       },
     ]);
   });

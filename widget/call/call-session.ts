@@ -6,7 +6,7 @@
  * Joining: the delayed leave and the token are got ready while the lobby shows, so Join only has to
  * connect, publish and write the MatrixRTC membership. Leaving undoes it all.
  */
-import { DisconnectReason, Room, RoomEvent, type Track } from 'livekit-client';
+import type { DisconnectReason, Room, Track } from 'livekit-client';
 
 import type { TokenAnswer } from '../../core/token-wire.ts';
 import { CallError, errorDetail, errorName, toCallError } from '../core/errors.ts';
@@ -22,11 +22,14 @@ import {
 import type { ModerationWire } from '../../core/token-wire.ts';
 import { moderationRights, powerIn, type ModerationRights } from '../core/moderation.ts';
 import { parseCallEnded, parseModeration, type Reaction } from '../core/signals.ts';
+import { memberIdentity } from '../core/call-members.ts';
 import { Avatars } from './avatars.ts';
 import { LeaveKeeper } from './leave-keeper.ts';
 import type { KeyCarrier, MatrixLink } from './matrix-link.ts';
 import type { MediaEncryption } from './media-encryption.ts';
-import { micLocked, onViewChange, remoteAudio, roomFacts, type Extras } from './room-facts.ts';
+import type { Extras } from './room-facts.ts';
+
+type Runtime = typeof import('./livekit-runtime.ts');
 import { Ringing } from './ringing.ts';
 import { RoomSignals } from './room-signals.ts';
 import { SignalsChannel } from './signals-channel.ts';
@@ -57,6 +60,15 @@ export interface SessionDeps {
    */
   transportUrl?: string | undefined;
 }
+
+/** The host of a service URL, as people know a deployment. */
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+};
 
 /** Tokens live 15 min: one fetched in the lobby is used if Join comes within 10. */
 const PREPARED_TOKEN_MS = 10 * 60_000;
@@ -105,6 +117,8 @@ export class CallSession extends EventTarget {
   /** Changes at each join and cleanup: work started for an earlier join stops. */
   private joinGeneration = 0;
   private readonly e2eeAsked: boolean;
+  /** The LiveKit client chunk (livekit-runtime.ts): fetched from the start, needed from Join on. */
+  private lk: Runtime | undefined;
 
   constructor(
     private readonly link: MatrixLink,
@@ -114,6 +128,7 @@ export class CallSession extends EventTarget {
     super();
     this.now = deps.now ?? (() => Date.now());
     this.e2eeAsked = deps.e2ee === true;
+    void this.runtime().catch(() => undefined);
     // The host's hang-up button ends our call as our own Leave does.
     link.host?.onHangup(() => {
       void this.leave();
@@ -169,6 +184,17 @@ export class CallSession extends EventTarget {
 
   private changed(): void {
     this.dispatchEvent(new Event('change'));
+  }
+
+  private async runtime(): Promise<Runtime> {
+    this.lk ??= await import('./livekit-runtime.ts');
+    return this.lk;
+  }
+
+  /** The LiveKit client, loaded once a room exists. */
+  private loaded(): Runtime {
+    if (this.lk === undefined) throw new Error('the LiveKit client is not loaded');
+    return this.lk;
   }
 
   private fail(err: unknown): void {
@@ -308,11 +334,17 @@ export class CallSession extends EventTarget {
       if (encryption === undefined) this.stopEncryption();
       this.encrypted = encryption !== undefined;
       const { url, jwt } = await this.joinToken();
-      const joining = new Room({ adaptiveStream: true, dynacast: true, ...encryption?.roomOptions() });
+      let lk: Runtime;
+      try {
+        lk = await this.runtime();
+      } catch (err) {
+        throw new CallError('livekit_unreachable', errorDetail(err));
+      }
+      const joining = new lk.Room({ adaptiveStream: true, dynacast: true, ...encryption?.roomOptions() });
       room = joining;
       this.watch(joining);
       // The other SFUs of the call (if any) are joined while we connect to ours.
-      if (encryption === undefined) this.followOtherSfus();
+      this.followOtherSfus();
       let keyFailure: unknown;
       await encryption?.join(joining, (err) => {
         if (this.encryption !== encryption) return;
@@ -388,11 +420,12 @@ export class CallSession extends EventTarget {
   }
 
   private watch(room: Room): void {
+    const lk = this.loaded();
     const update = (): void => {
       this.changed();
     };
-    onViewChange(room, update);
-    room.on(RoomEvent.DataReceived, (payload, participant, _kind, topic, _encryption, sender) => {
+    lk.onViewChange(room, update);
+    room.on(lk.RoomEvent.DataReceived, (payload, participant, _kind, topic, _encryption, sender) => {
       if (participant !== undefined) this.signals.received(participant.identity, topic, payload);
       // Server data (no sending identity at all): the service's own word, which no participant can
       // forge. Data from a participant we do not know yet is not server data: it is ignored.
@@ -402,24 +435,24 @@ export class CallSession extends EventTarget {
         if (moderation !== undefined) void this.moderated(room, moderation);
       }
     });
-    room.on(RoomEvent.ParticipantConnected, (p) => {
+    room.on(lk.RoomEvent.ParticipantConnected, (p) => {
       this.avatars.load();
       void this.signals.welcome(room.localParticipant.identity, p.identity);
     });
-    room.on(RoomEvent.ParticipantDisconnected, (p) => {
+    room.on(lk.RoomEvent.ParticipantDisconnected, (p) => {
       this.signals.forget(p.identity);
     });
-    room.on(RoomEvent.Disconnected, (reason?: DisconnectReason) => {
+    room.on(lk.RoomEvent.Disconnected, (reason?: DisconnectReason) => {
       if (this.phase !== 'in_call') return;
       void this.cleanup(true);
-      if (reason === DisconnectReason.PARTICIPANT_REMOVED) {
+      if (reason === lk.DisconnectReason.PARTICIPANT_REMOVED) {
         // A guest removed when their time is up: their access has ended, there is no rejoining.
         const guestUntil = this.link.guestUntil;
         const ended = guestUntil !== undefined && Date.now() >= guestUntil - 2_000;
         this.fail(new CallError(ended ? 'guest_ended' : 'removed', 'disconnected by the server'));
-      } else if (reason === DisconnectReason.ROOM_DELETED) {
+      } else if (reason === lk.DisconnectReason.ROOM_DELETED) {
         void this.ended();
-      } else if (reason !== DisconnectReason.CLIENT_INITIATED) {
+      } else if (reason !== lk.DisconnectReason.CLIENT_INITIATED) {
         this.fail(new CallError('livekit_unreachable', `disconnected (${String(reason)})`));
       }
     });
@@ -514,7 +547,7 @@ export class CallSession extends EventTarget {
 
   /** A moderator keeps our microphone off: the SFU would refuse it (our rights leave it out). */
   get micLocked(): boolean {
-    return this.room === undefined ? false : micLocked(this.room.localParticipant);
+    return this.room === undefined || this.lk === undefined ? false : this.lk.micLocked(this.room.localParticipant);
   }
 
   get camEnabled(): boolean {
@@ -686,10 +719,41 @@ export class CallSession extends EventTarget {
    * the connection that publishes is the one shown.
    */
   private allFacts(room: Room): ParticipantFacts<Track>[] {
-    const fromRemote = (this.remote?.rooms() ?? []).flatMap(({ room: r, identities }) =>
-      roomFacts(r, this.extras).filter((x) => !x.local && identities.has(x.identity)),
+    const lk = this.loaded();
+    const remote = this.remote;
+    const fromRemote = (remote?.rooms() ?? []).flatMap(({ room: r, identities }) =>
+      lk.roomFacts(r, this.extras).filter((x) => !x.local && identities.has(x.identity)),
     );
-    return onePerDevice([...roomFacts(room, this.extras), ...fromRemote]);
+    // Members whose SFU cannot be reached: in the call by their membership, without media.
+    const unreachable = (remote?.unreachable() ?? []).map(
+      (m): ParticipantFacts<Track> => ({
+        identity: memberIdentity(m),
+        name: this.avatars.name(m.userId) ?? m.userId,
+        userId: m.userId,
+        deviceId: m.deviceId,
+        local: false,
+        camera: undefined,
+        screen: undefined,
+        micOn: false,
+        camOn: false,
+        speaking: false,
+        quality: 'unknown',
+        handAt: undefined,
+        reaction: undefined,
+        avatar: this.avatars.get(m.userId),
+        unreachable: true,
+      }),
+    );
+    if (unreachable.length > 0) this.avatars.load();
+    const all = onePerDevice([...lk.roomFacts(room, this.extras), ...fromRemote, ...unreachable]);
+    if (remote === undefined) return all;
+    // Who publishes on another deployment's SFU: that operator moderates them, not the room's service.
+    const services = new Map((this.link.keys?.members(this.now()) ?? []).map((m) => [memberIdentity(m), m.serviceUrl]));
+    const ours = this.serviceUrl.replace(/\/+$/, '');
+    return all.map((f) => {
+      const url = f.userId === undefined || f.deviceId === undefined ? undefined : services.get(`${f.userId}:${f.deviceId}`);
+      return url === undefined || url.replace(/\/+$/, '') === ours ? f : { ...f, elsewhere: hostOf(url) };
+    });
   }
 
   /**
@@ -698,13 +762,15 @@ export class CallSession extends EventTarget {
    */
   private followOtherSfus(): void {
     const keys = this.link.keys;
-    // Encrypted calls across SFUs are not carried yet: our SFU only.
-    if (keys === undefined || this.encrypted) return;
+    if (keys === undefined) return;
     const generation = ++this.joinGeneration;
+    // Encrypted call: each other SFU's room decrypts in a worker of its own.
+    const workers = new Map<Room, { encryption: MediaEncryption; worker: Worker }>();
     const follow = async (): Promise<void> => {
       const members = keys.members(this.now());
       if (this.remote === undefined) {
         const { RemoteSfus, remoteServices } = await import('./remote-sfus.ts');
+        const lk = this.loaded();
         if (remoteServices(members, this.transportUrl, this.link).size === 0) return;
         // Left meanwhile, or another change got here first.
         if (this.joinGeneration !== generation || (this.remote as RemoteSfus | undefined) !== undefined) return;
@@ -719,8 +785,23 @@ export class CallSession extends EventTarget {
               membership: 'state',
               fetch: this.fetchImpl,
             }).token(undefined),
-          createRoom: () => new Room({ adaptiveStream: true, dynacast: true }),
-          watch: onViewChange,
+          createRoom: () => {
+            const encryption = this.encryption;
+            if (!this.encrypted || encryption === undefined) return new lk.Room({ adaptiveStream: true, dynacast: true });
+            const worker = encryption.otherWorker();
+            const made = new lk.Room({ adaptiveStream: true, dynacast: true, encryption: { keyProvider: encryption.keyProvider, worker } });
+            workers.set(made, { encryption, worker });
+            return made;
+          },
+          prepare: async (r) => {
+            if (workers.has(r)) await r.setE2EEEnabled(true);
+          },
+          release: (r) => {
+            const w = workers.get(r);
+            workers.delete(r);
+            w?.encryption.end(w.worker);
+          },
+          watch: lk.onViewChange,
           onChange: () => {
             this.changed();
           },
@@ -748,9 +829,10 @@ export class CallSession extends EventTarget {
   /** Remote audio tracks to play (from every SFU of the call). */
   audioTracks(): Track[] {
     if (this.room === undefined) return [];
+    const lk = this.loaded();
     const remote = (this.remote?.rooms() ?? []).flatMap(({ room, identities }) =>
-      remoteAudio(room, this.encrypted, identities),
+      lk.remoteAudio(room, this.encrypted, identities),
     );
-    return [...remoteAudio(this.room, this.encrypted), ...remote];
+    return [...lk.remoteAudio(this.room, this.encrypted), ...remote];
   }
 }

@@ -33,6 +33,7 @@ export class MediaEncryption {
   private warming = false;
   private warmed = false;
   private readonly unlisten: (() => void)[] = [];
+  private readonly otherWorkers = new Set<Worker>();
 
   constructor(
     private readonly carrier: KeyCarrier,
@@ -85,6 +86,21 @@ export class MediaEncryption {
     this.keys.membersChanged(members);
   }
 
+  /**
+   * A decryption worker for a connection to another SFU of the call (multi-SFU): the same key
+   * provider gives it every key; ended with `end` when the connection goes, or with the call.
+   */
+  otherWorker(): Worker {
+    const worker = new Worker(new URL('./e2ee-worker.js', import.meta.url), { type: 'module' });
+    this.otherWorkers.add(worker);
+    return worker;
+  }
+
+  end(worker: Worker): void {
+    worker.terminate();
+    this.otherWorkers.delete(worker);
+  }
+
   /** The LiveKit room options that make it encrypt and decrypt with our keys. */
   roomOptions(): Pick<RoomOptions, 'encryption'> {
     return { encryption: { keyProvider: this.keyProvider, worker: this.worker } };
@@ -121,5 +137,7 @@ export class MediaEncryption {
     for (const f of this.unlisten.splice(0)) f();
     this.keys.stop();
     this.worker.terminate();
+    for (const w of this.otherWorkers) w.terminate();
+    this.otherWorkers.clear();
   }
 }

@@ -3,7 +3,8 @@
  * by another member's membership, a token from that service (our own OpenID token) and a
  * subscribe-only connection to its SFU. Members on one service share one connection; connections
  * come and go as memberships do. A service or SFU that fails marks its members unreachable (tried
- * again later), never the whole call.
+ * again later), never the whole call. In an encrypted call each connection decrypts with the call's
+ * media keys (the same key provider, a worker of its own).
  */
 import { RoomEvent, type Room } from 'livekit-client';
 
@@ -29,8 +30,12 @@ export interface RemoteSfusOptions {
   ownServiceUrl: string;
   /** A token from a token service for our user (our OpenID token; no delayed leave handed over). */
   token: (serviceUrl: string) => Promise<TokenAnswer>;
-  /** A LiveKit room for one remote SFU (adaptive stream, dynacast: as ours). */
+  /** A LiveKit room for one remote SFU (adaptive stream, dynacast: as ours; our media keys when encrypted). */
   createRoom: () => Room;
+  /** Made ready before connecting (an encrypted call turns decryption on). */
+  prepare?: (room: Room) => Promise<void>;
+  /** A room given up (its decryption worker ends with it). */
+  release?: (room: Room) => void;
   /** Calls the handler whenever what the room shows may have changed (room-facts.ts `onViewChange`). */
   watch: (room: Room, handler: () => void) => void;
   /** Anything shown changed (a connection, a track, a participant). */
@@ -56,7 +61,7 @@ export class RemoteSfus {
     for (const [url, conn] of this.connections) {
       if (wanted.has(url)) continue;
       this.connections.delete(url);
-      void conn.room.disconnect();
+      this.drop(conn.room);
       this.opts.onChange();
     }
     for (const [url, list] of wanted) {
@@ -93,8 +98,12 @@ export class RemoteSfus {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retry);
-    for (const c of this.connections.values()) void c.room.disconnect();
+    for (const c of this.connections.values()) this.drop(c.room);
     this.connections.clear();
+  }
+
+  private drop(room: Room): void {
+    void room.disconnect().finally(() => this.opts.release?.(room));
   }
 
   private async connect(url: string, members: CallMember[]): Promise<void> {
@@ -115,10 +124,11 @@ export class RemoteSfus {
     });
     try {
       const answer = await this.opts.token(url);
-      if (this.connections.get(url) !== conn) return;
+      if (this.connections.get(url) !== conn) return this.opts.release?.(room);
+      await this.opts.prepare?.(room);
       await room.connect(answer.url, answer.jwt, { autoSubscribe: true });
       if (this.connections.get(url) !== conn) {
-        void room.disconnect();
+        this.drop(room);
         return;
       }
       conn.ready = true;
@@ -132,7 +142,7 @@ export class RemoteSfus {
   private fail(url: string): void {
     const conn = this.connections.get(url);
     this.connections.delete(url);
-    if (conn !== undefined) void conn.room.disconnect();
+    if (conn !== undefined) this.drop(conn.room);
     this.failedAt.set(url, Date.now());
     this.opts.onChange();
     clearTimeout(this.retry);

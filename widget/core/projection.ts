@@ -33,6 +33,10 @@ export interface ParticipantFacts<V> {
   waitingForKeys?: boolean | undefined;
   /** A moderator keeps their microphone off (their rights at the SFU leave it out). */
   micLocked?: boolean | undefined;
+  /** In the call by their membership, on another SFU we cannot reach now: no media. */
+  unreachable?: boolean | undefined;
+  /** Host of the other deployment's token service they publish on (its operator moderates them). */
+  elsewhere?: string | undefined;
 }
 
 export interface Tile<V> {
@@ -52,6 +56,8 @@ export interface Tile<V> {
   reaction: string | undefined;
   /** Encrypted call, key not yet arrived: "waiting for keys" rather than a black tile. */
   waitingForKeys: boolean;
+  /** Their SFU cannot be reached now: "cannot be reached" rather than a silent tile. */
+  unreachable: boolean;
 }
 
 export interface Person {
@@ -65,6 +71,10 @@ export interface Person {
   hand: number | undefined;
   /** A moderator keeps their microphone off. */
   micLocked: boolean;
+  /** Their SFU cannot be reached now. */
+  unreachable: boolean;
+  /** Host of the other deployment they publish on: moderated there, not by us. */
+  elsewhere: string | undefined;
 }
 
 export interface GridLayout<V> {
@@ -109,6 +119,7 @@ export function projectTiles<V>(all: readonly ParticipantFacts<V>[], youLabel: s
       hand: hands.get(p.identity),
       reaction: p.reaction !== undefined && p.reaction.until > now ? p.reaction.emoji : undefined,
       waitingForKeys: p.waitingForKeys === true,
+      unreachable: p.unreachable === true,
     };
     people.push({ ...base, key: `${p.identity}:camera`, video: p.camera, screen: false });
     if (p.screen !== undefined) screens.push({ ...base, key: `${p.identity}:screen`, video: p.screen, screen: true });
@@ -130,6 +141,8 @@ export function projectPeople(all: readonly ParticipantFacts<unknown>[], youLabe
       camOn: p.camOn,
       hand: hands.get(p.identity),
       micLocked: p.micLocked === true,
+      unreachable: p.unreachable === true,
+      elsewhere: p.elsewhere,
     }))
     .sort((a, b) => (a.hand ?? Infinity) - (b.hand ?? Infinity));
 }
@@ -158,16 +171,22 @@ export function gridColumns(n: number): number {
   return 5;
 }
 
-/** One entry per Matrix device (or LiveKit identity when the device is unknown), preferring one that publishes. */
+/**
+ * One entry per Matrix device (or LiveKit identity when the device is unknown): ourselves from our
+ * own connection, else the connection that publishes, else a member whose SFU cannot be reached
+ * (rather than their silent subscription on ours).
+ */
 export function onePerDevice<V>(facts: readonly ParticipantFacts<V>[]): ParticipantFacts<V>[] {
-  const publishing = (f: ParticipantFacts<V>): boolean =>
-    f.camera !== undefined || f.screen !== undefined || f.micOn || f.camOn;
+  const rank = (f: ParticipantFacts<V>): number => {
+    if (f.local) return 3;
+    if (f.camera !== undefined || f.screen !== undefined || f.micOn || f.camOn) return 2;
+    return f.unreachable === true ? 1 : 0;
+  };
   const byDevice = new Map<string, ParticipantFacts<V>>();
   for (const f of facts) {
     const key = f.userId !== undefined && f.deviceId !== undefined ? `${f.userId}\u0000${f.deviceId}` : f.identity;
     const seen = byDevice.get(key);
-    // Ourselves always from our own connection.
-    if (seen === undefined || (!seen.local && (f.local || (!publishing(seen) && publishing(f))))) byDevice.set(key, f);
+    if (seen === undefined || rank(f) > rank(seen)) byDevice.set(key, f);
   }
   return [...byDevice.values()];
 }

@@ -149,10 +149,13 @@ export class CauserieTile extends LitElement {
         data-hand=${tile.hand ?? ''}
         data-reaction=${tile.reaction ?? ''}
         data-waiting-for-keys=${String(tile.waitingForKeys)}
+        data-unreachable=${String(tile.unreachable)}
       ></video>
       ${
-        tile.waitingForKeys
-          ? html`<div class="placeholder waiting" role="status">🔒 ${t.waitingForKeys}</div>`
+        tile.waitingForKeys || tile.unreachable
+          ? html`<div class="placeholder waiting" role="status">
+              ${tile.unreachable ? `⚠ ${t.unreachableMember}` : `🔒 ${t.waitingForKeys}`}
+            </div>`
           : tile.video === undefined
             ? html`<div class="placeholder" aria-hidden="true">${initial}</div>`
             : null

@@ -1,12 +1,35 @@
 /**
  * The lobby: camera preview, device pickers, microphone and camera toggles, and Join.
  */
-import { createLocalVideoTrack, Room, type LocalVideoTrack } from 'livekit-client';
 import { css, html, LitElement } from 'lit';
 
 import type { JoinOptions } from '../call/call-session.ts';
 import type { Strings } from '../core/i18n.ts';
 import { base } from './styles.ts';
+
+const stopStream = (stream: MediaStream | undefined): void => {
+  for (const track of stream?.getTracks() ?? []) track.stop();
+};
+
+/**
+ * The browser's cameras or microphones. Their names show only once the page may use that kind of
+ * device: without them, it asks once (then the names come) and lets the stream go at once.
+ */
+async function localDevices(kind: 'videoinput' | 'audioinput'): Promise<MediaDeviceInfo[]> {
+  const list = async (): Promise<MediaDeviceInfo[]> =>
+    (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === kind && d.deviceId !== '');
+  let devices = await list();
+  if (devices.length === 0 || devices.some((d) => d.label === '')) {
+    try {
+      stopStream(await navigator.mediaDevices.getUserMedia(kind === 'videoinput' ? { video: true } : { audio: true }));
+    } catch {
+      // None of this kind, or refused: the list stays as it is (the toggles say what is missing).
+      return devices;
+    }
+    devices = await list();
+  }
+  return devices;
+}
 
 export class CauserieLobby extends LitElement {
   static override properties = {
@@ -29,7 +52,8 @@ export class CauserieLobby extends LitElement {
   declare cameraId: string | undefined;
   declare micId: string | undefined;
   declare mediaError: boolean;
-  private preview: LocalVideoTrack | undefined;
+  /** The camera preview (the browser's own media: the LiveKit client is not needed before Join). */
+  private preview: MediaStream | undefined;
 
   constructor() {
     super();
@@ -99,29 +123,31 @@ export class CauserieLobby extends LitElement {
   }
 
   override disconnectedCallback(): void {
-    this.preview?.stop();
+    stopStream(this.preview);
     this.preview = undefined;
     super.disconnectedCallback();
   }
 
   private async listDevices(): Promise<void> {
     try {
-      this.cameras = await Room.getLocalDevices('videoinput');
-      this.mics = await Room.getLocalDevices('audioinput');
+      this.cameras = await localDevices('videoinput');
+      this.mics = await localDevices('audioinput');
     } catch {
       this.mediaError = true;
     }
   }
 
   private async startPreview(): Promise<void> {
-    this.preview?.stop();
+    stopStream(this.preview);
     this.preview = undefined;
     if (!this.video) {
       this.requestUpdate();
       return;
     }
     try {
-      this.preview = await createLocalVideoTrack(this.cameraId === undefined ? {} : { deviceId: this.cameraId });
+      this.preview = await navigator.mediaDevices.getUserMedia({
+        video: this.cameraId === undefined ? true : { deviceId: { exact: this.cameraId } },
+      });
       this.mediaError = false;
     } catch {
       this.mediaError = true;
@@ -129,11 +155,11 @@ export class CauserieLobby extends LitElement {
     }
     await this.updateComplete;
     const el = this.renderRoot.querySelector('video');
-    if (el !== null && this.preview !== undefined) this.preview.attach(el);
+    if (el !== null && this.preview !== undefined) el.srcObject = this.preview;
   }
 
   private join(): void {
-    this.preview?.stop();
+    stopStream(this.preview);
     this.preview = undefined;
     const detail: JoinOptions = {
       audio: this.audio,

@@ -26,6 +26,8 @@ const STRINGS = {
     peopleTitle: 'Participants',
     micState: (on: boolean): string => (on ? 'micro actif' : 'micro coupé'),
     camState: (on: boolean): string => (on ? 'caméra active' : 'caméra coupée'),
+    unreachable: 'injoignable : son serveur média ne répond pas',
+    elsewhere: (host: string) => `média via ${host}, qui en assure la modération`,
   },
   en: {
     muteMic: (name: string) => `Mute ${name}’s microphone`,
@@ -41,6 +43,8 @@ const STRINGS = {
     peopleTitle: 'Participants',
     micState: (on: boolean) => (on ? 'microphone on' : 'microphone off'),
     camState: (on: boolean) => (on ? 'camera on' : 'camera off'),
+    unreachable: 'cannot be reached: their media server does not answer',
+    elsewhere: (host: string) => `media through ${host}, which moderates them`,
   },
 };
 type PanelStrings = { [K in keyof (typeof STRINGS)['en']]: (typeof STRINGS)['fr'][K] | (typeof STRINGS)['en'][K] };
@@ -144,7 +148,8 @@ function peoplePanel(
       ${label}
     </button>`;
   const actionsFor = (p: Person): TemplateResult | null => {
-    if (p.local || rights === undefined || moderation?.below(p.userId) !== true) return null;
+    // Someone on another deployment's SFU is that operator's to moderate: the room's service acts on its own SFU only.
+    if (p.local || p.elsewhere !== undefined || rights === undefined || moderation?.below(p.userId) !== true) return null;
     const target = p.identity;
     const buttons = [
       rights.mute && p.micOn ? action(t.muteMic(p.name), { action: 'mute', target, source: 'microphone' }) : null,
@@ -184,7 +189,11 @@ function peoplePanel(
                 : html`<img class="avatar" src=${p.avatar} alt="" />`
             }
             ${p.hand !== undefined ? html`✋ ${p.hand} ` : null}${p.name}
-            <small>${t.micState(p.micOn)} · ${t.camState(p.camOn)}</small>
+            <small
+              >${p.unreachable ? t.unreachable : `${t.micState(p.micOn)} · ${t.camState(p.camOn)}`}${
+                p.elsewhere === undefined ? '' : ` · ${t.elsewhere(p.elsewhere)}`
+              }</small
+            >
             ${actionsFor(p)}
           </li>`,
       )}

@@ -2,6 +2,7 @@
  * Call fixtures on the real stack: rooms with the Causerie bot in them, OpenID tokens from each
  * user's own homeserver, requests to the token service.
  */
+import { livekitRoomAlias } from '../../../core/livekit-names.ts';
 import {
   asUser,
   createRoom,
@@ -212,6 +213,20 @@ export const livekitApi = (): RoomServiceClient =>
     stackEnv().livekit.api_key,
     stackEnv().livekit.api_secret,
   );
+
+/** The server API of homeserver B's own LiveKit (the partner deployment; same dev key). */
+export const partnerLivekitApi = (): RoomServiceClient =>
+  new RoomServiceClient(
+    stackEnv().partner.livekit_url.replace(/^ws/, 'http'),
+    stackEnv().livekit.api_key,
+    stackEnv().livekit.api_secret,
+  );
+
+/** Who publishes media on a LiveKit (Matrix user ids), in the room of `roomId`'s call. */
+export async function publishersOn(client: RoomServiceClient, roomId: string): Promise<string[]> {
+  const participants = await client.listParticipants(livekitRoomAlias(roomId)).catch(() => []);
+  return participants.filter((p) => p.tracks.length > 0).map((p) => p.identity.slice(0, p.identity.lastIndexOf(':')));
+}
 
 /**
  * Gets a token on /sfu/get (retrying while our view of the user's join catches up) and connects to
