@@ -8,7 +8,14 @@ import { describe, expect, it } from 'vitest';
 
 import { livekitRoomAlias } from '../../core/livekit-names.ts';
 import { callSuite } from '../harness/suite.ts';
-import { jwtClaims, livekitApi, partnerLivekitApi, sfuGet } from '../../scripts/stack/clients/calls.ts';
+import {
+  connectToCall,
+  jwtClaims,
+  livekitApi,
+  partnerLivekitApi,
+  roomWithPartner,
+  sfuGet,
+} from '../../scripts/stack/clients/calls.ts';
 import { homeserver, stackEnv, stackFetch } from '../../scripts/stack/clients/env.ts';
 import { createRoom, registerUser } from '../../scripts/stack/clients/matrix.ts';
 import { Room } from '@livekit/rtc-node';
@@ -40,6 +47,25 @@ describe('the partner deployment (homeserver B’s own LiveKit and token service
     expect(joined.body['url']).toBe(partner().livekit_url);
     // Our LiveKit has no such room.
     expect(await livekitApi().listRooms([alias])).toEqual([]);
+  });
+
+  it('our token service serves B’s members in a call spanning both SFUs: a token for our SFU to subscribe (and publish, per remote_users), never a call start', async () => {
+    const { alice, bob, roomId } = await roomWithPartner();
+    const alias = livekitRoomAlias(roomId);
+    // Bob's call on B's SFU: his page would subscribe on ours only once someone publishes there.
+    // Before that, our service starts nothing for him.
+    const early = await sfuGet(bob, roomId);
+    expect([early.status, early.body['reason']]).toEqual([403, 'call_not_started']);
+    expect(await livekitApi().listRooms([alias])).toEqual([]);
+
+    // Alice (A) publishes on ours: Bob gets a token for our SFU, in the same LiveKit room.
+    await connectToCall(alice, roomId, connected);
+    const answer = await sfuGet(bob, roomId);
+    expect(answer.status).toBe(200);
+    expect(answer.body['url']).toBe(stackEnv().livekit.url);
+    const video = jwtClaims(answer.body['jwt'] as string)['video'] as Record<string, unknown>;
+    expect(video).toMatchObject({ room: alias, roomJoin: true, canSubscribe: true, canPublish: true });
+    expect(video['roomCreate']).not.toBe(true);
   });
 
   it('in the single-SFU layout B names no transport; the stack says where B’s deployment is', async () => {
