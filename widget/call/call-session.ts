@@ -30,6 +30,9 @@ import type { MediaEncryption } from './media-encryption.ts';
 import type { Extras } from './room-facts.ts';
 
 type Runtime = typeof import('./livekit-runtime.ts');
+
+/** A token asked in the lobby is used only this fresh (LiveKit tokens live longer; memberships change). */
+const EARLY_TOKEN_MAX_AGE_MS = 60_000;
 import { Ringing } from './ringing.ts';
 import { RoomSignals } from './room-signals.ts';
 import { SignalsChannel } from './signals-channel.ts';
@@ -114,6 +117,9 @@ export class CallSession extends EventTarget {
   /** The other SFUs of a call spanning deployments. */
   private remote: RemoteSfus | undefined;
   private stopFollowingMembers: (() => void) | undefined;
+  /** Tokens of other deployments' services asked in the lobby, by service URL. */
+  private readonly earlyRemoteTokens = new Map<string, { at: number; work: Promise<TokenAnswer> }>();
+  private stopPrefetching: (() => void) | undefined;
   /** Changes at each join and cleanup: work started for an earlier join stops. */
   private joinGeneration = 0;
   private readonly e2eeAsked: boolean;
@@ -221,8 +227,12 @@ export class CallSession extends EventTarget {
    */
   prepare(): void {
     void this.prewarmEncryption();
-    // The multi-SFU code, ready before Join (a call spanning SFUs joins them all at once).
-    void import('./remote-sfus.ts').catch(() => undefined);
+    // The multi-SFU code and the other SFUs' tokens, ready before Join (a call spanning SFUs joins
+    // them all at once); again when the call's members change while the lobby shows.
+    void this.prefetchRemoteTokens().catch(() => undefined);
+    this.stopPrefetching ??= this.link.keys?.onMembersChanged(() => {
+      if (this.phase === 'lobby') void this.prefetchRemoteTokens().catch(() => undefined);
+    });
     if (this.prepared !== undefined) return;
     const work = (async () => ({ ...(await this.tokens.token(await this.leaveKeeper.schedule())), at: this.now() }))();
     work.catch(() => {
@@ -777,14 +787,7 @@ export class CallSession extends EventTarget {
         this.remote = new RemoteSfus({
           link: this.link,
           ownServiceUrl: this.transportUrl,
-          token: (serviceUrl) =>
-            new TokenClient({
-              serviceUrl,
-              link: this.link,
-              memberId: this.memberId,
-              membership: 'state',
-              fetch: this.fetchImpl,
-            }).token(undefined),
+          token: (serviceUrl) => this.remoteToken(serviceUrl),
           createRoom: () => {
             const encryption = this.encryption;
             if (!this.encrypted || encryption === undefined) return new lk.Room({ adaptiveStream: true, dynacast: true });
@@ -814,6 +817,44 @@ export class CallSession extends EventTarget {
     };
     void follow();
     this.stopFollowingMembers = keys.onMembersChanged(() => void follow());
+  }
+
+  /**
+   * A token from another deployment's token service for our user: the one fetched in the lobby when
+   * still fresh (used once), else a new one.
+   */
+  private remoteToken(serviceUrl: string): Promise<TokenAnswer> {
+    const early = this.earlyRemoteTokens.get(serviceUrl);
+    this.earlyRemoteTokens.delete(serviceUrl);
+    if (early !== undefined && this.now() - early.at < EARLY_TOKEN_MAX_AGE_MS) return early.work;
+    return new TokenClient({
+      serviceUrl,
+      link: this.link,
+      memberId: this.memberId,
+      membership: 'state',
+      fetch: this.fetchImpl,
+    }).token(undefined);
+  }
+
+  /**
+   * In the lobby of a call spanning SFUs: the tokens for the other members' SFUs are asked now, so
+   * that Join connects to every SFU at once (the OpenID token and the other service's check of it
+   * take most of a second).
+   */
+  private async prefetchRemoteTokens(): Promise<void> {
+    const keys = this.link.keys;
+    if (keys === undefined) return;
+    const { remoteServices } = await import('./remote-sfus.ts');
+    if (this.phase !== 'lobby') return;
+    for (const url of remoteServices(keys.members(this.now()), this.transportUrl, this.link).keys()) {
+      const known = this.earlyRemoteTokens.get(url);
+      if (known !== undefined && this.now() - known.at < EARLY_TOKEN_MAX_AGE_MS) continue;
+      const work = this.remoteToken(url);
+      work.catch(() => {
+        if (this.earlyRemoteTokens.get(url)?.work === work) this.earlyRemoteTokens.delete(url);
+      });
+      this.earlyRemoteTokens.set(url, { at: this.now(), work });
+    }
   }
 
   /** In an encrypted call, whether this participant's media key has not arrived yet. */
