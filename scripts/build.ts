@@ -44,6 +44,10 @@ const targets: Target[] = [
     copy: {
       'pkg/matrix_sdk_crypto_wasm_bg.wasm':
         'node_modules/@matrix-org/matrix-sdk-crypto-wasm/pkg/matrix_sdk_crypto_wasm_bg.wasm',
+      // The call's sounds (made by scripts/sounds.ts), fetched when first played.
+      'sounds/join.wav': 'widget/sounds/join.wav',
+      'sounds/leave.wav': 'widget/sounds/leave.wav',
+      'sounds/hand.wav': 'widget/sounds/hand.wav',
     },
   },
   {

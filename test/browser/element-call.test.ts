@@ -28,7 +28,7 @@ import {
 import { asUser, eventually, type TestUser } from '../../scripts/stack/clients/matrix.ts';
 import { stackEnv } from '../../scripts/stack/clients/env.ts';
 import { causerieCopyPath, elementCallUrl } from '../../scripts/stack/element-call.ts';
-import { browserPages, facts, ours, oursSeesAndHears } from './pages.ts';
+import { browserPages, facts, ours, oursSeesAndHears, react } from './pages.ts';
 
 const enc = encodeURIComponent;
 
@@ -111,7 +111,7 @@ describe('one call with Element Call', () => {
     await a.getByText('Bob Partenaire').first().waitFor({ timeout: 10_000 });
     // Hands and reactions cross, in Element Call's format (room events on each one's membership).
     await a.getByRole('button', { name: 'Raise hand' }).click();
-    await a.getByRole('button', { name: 'React 🎉' }).click();
+    await react(a, '🎉');
     await elementCallShows(b, 'Alice Martin', (i) => i.includes('✋') && i.includes('🎉'));
     await inReactionsMenu(b, 'Raise hand');
     await inReactionsMenu(b, '👏');

@@ -23,7 +23,12 @@ export interface Pages {
   hostPage: (
     user: TestUser,
     roomId: string,
-    opts?: { lang?: string; callApp?: CallApp & { params?: Record<string, string> }; options?: BrowserContextOptions },
+    opts?: {
+      lang?: string;
+      callApp?: CallApp & { params?: Record<string, string> };
+      options?: BrowserContextOptions;
+      theme?: 'light' | 'dark';
+    },
   ) => Promise<Page>;
 }
 
@@ -50,7 +55,7 @@ export function browserPages(): Pages {
     newPage,
     hostPage: async (user, roomId, opts = {}) => {
       const page = await newPage(opts.options);
-      await page.goto(hostPageUrl(stackEnv().service.url, user, roomId, opts.lang ?? 'en', opts.callApp));
+      await page.goto(hostPageUrl(stackEnv().service.url, user, roomId, opts.lang ?? 'en', opts.callApp, opts.theme));
       return page;
     },
   };
@@ -81,4 +86,10 @@ export async function oursSeesAndHears(
   await eventually('live remote audio', async () =>
     (await facts(frame)).audios.some((a) => a.live) ? true : undefined,
   );
+}
+
+/** Sends a reaction from our widget's call controls (the Reactions menu, then the emoji). */
+export async function react(frame: Frame, emoji: string): Promise<void> {
+  await frame.getByRole('button', { name: 'Reactions' }).click();
+  await frame.getByRole('menuitem', { name: `React ${emoji}` }).click();
 }

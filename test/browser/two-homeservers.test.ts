@@ -11,7 +11,7 @@ import { axeViolations } from '../../scripts/stack/clients/browser.ts';
 import { livekitApi, roomWithPartner, say, waitForCallWidget } from '../../scripts/stack/clients/calls.ts';
 import { asUser, eventually, registerUser, type TestUser } from '../../scripts/stack/clients/matrix.ts';
 import { stackFetch } from '../../scripts/stack/clients/env.ts';
-import { browserPages, facts, ours } from './pages.ts';
+import { browserPages, facts, ours, react } from './pages.ts';
 
 const enc = encodeURIComponent;
 
@@ -150,7 +150,7 @@ describe('a call across two homeservers in the browser', () => {
     expect(shared.width).toBeGreaterThan(0);
 
     await a.frame.getByRole('button', { name: 'Raise hand' }).click();
-    await a.frame.getByRole('button', { name: 'React 🎉' }).click();
+    await react(a.frame, '🎉');
     const seen = await eventually(
       'Alice’s hand and reaction on Bob’s side',
       async () =>

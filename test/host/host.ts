@@ -7,7 +7,7 @@
  *
  * URL: /dev/host/#hs=<client API URL>&token=<access token>&user=<user id>&device=<device id>
  *      &room=<room id>&lang=<fr|en>[&callapp=causerie|element-call&app=<Element Call URL>]
- *      [&intent=…&skipLobby=…&theme=…: call-app parameters][&deny=<capability prefix>,…]
+ *      [&intent=…&skipLobby=…&theme=…: call-app parameters, theme also for the room widget][&deny=<capability prefix>,…]
  *
  * With `callapp` it loads Causerie (`causerie`: the service's widget, or a copy served at `app`) or
  * the real Element Call served at `app`, the way Element Web loads its call app (call-app.ts).
@@ -97,7 +97,8 @@ async function main(): Promise<void> {
       userDisplayName: profile.displayname ?? userId,
       clientId: 'io.causerie.test-host',
       clientLanguage: lang,
-      clientTheme: 'light',
+      // The host's theme (light unless the fragment names one), as Element passes its own.
+      clientTheme: fragment.get('theme') ?? 'light',
       deviceId,
       baseUrl,
     }),

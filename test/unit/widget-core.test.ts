@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { CallError, toCallError } from '../../widget/core/errors.ts';
 import { strings } from '../../widget/core/i18n.ts';
 import { membershipContent, membershipStateKey } from '../../widget/core/membership.ts';
-import { gridColumns } from '../../widget/core/projection.ts';
 import { parseParams } from '../../widget/core/url-params.ts';
 import { encodeSignal, HAND_TOPIC, parseSignal, REACTION_TOPIC } from '../../widget/core/signals.ts';
 
@@ -150,10 +149,6 @@ describe('MatrixRTC membership as Element Call writes it', () => {
       focus_active: { type: 'livekit', focus_selection: 'multi_sfu' },
       foci_preferred: [{ type: 'livekit', livekit_service_url: 'https://causerie.example', livekit_alias: '!r' }],
     });
-  });
-
-  it('lays out 1, 2, 4, 9 and 16+ tiles evenly', () => {
-    expect([1, 2, 4, 9, 16, 25].map(gridColumns)).toEqual([1, 2, 2, 3, 4, 5]);
   });
 });
 

@@ -5,9 +5,13 @@
 import { describe, expect, it } from 'vitest';
 
 import {
-  gridLayout,
+  bestColumns,
+  callLayout,
+  currentSpeaker,
+  pageSize,
   projectPeople,
   projectTiles,
+  type LayoutChoice,
   type ParticipantFacts,
   type Tile,
 } from '../../widget/core/projection.ts';
@@ -89,36 +93,84 @@ describe('tiles of the call', () => {
   });
 });
 
-describe('the grid', () => {
+describe('the layout', () => {
   const tiles = (...facts: ParticipantFacts<string>[]): Tile<string>[] => projectTiles(facts, 'You', NOW);
-
-  it('lays the tiles out evenly when nobody is in the spotlight', () => {
-    const layout = gridLayout(tiles(me, someone('bob'), someone('carol')), undefined);
-    expect(layout).toMatchObject({ spotlight: false, columns: 2, people: 3 });
-    expect(keys(layout.tiles)).toEqual(['bob:camera', 'carol:camera', 'me:camera']);
+  /** A 1280×600 area in grid view, nothing pinned, nobody heard yet. */
+  const choice = (c: Partial<LayoutChoice> = {}): LayoutChoice => ({
+    layout: 'grid',
+    pinned: undefined,
+    speaker: undefined,
+    page: 0,
+    width: 1280,
+    height: 600,
+    ...c,
   });
 
-  it('puts a shared screen in the spotlight; it is not counted as a person', () => {
-    const layout = gridLayout(tiles(me, someone('bob'), someone('carol', { screen: 'carol-screen' })), undefined);
-    expect(layout).toMatchObject({ spotlight: true, columns: 3, people: 3 });
-    expect(layout.tiles[0]?.key).toBe('carol:screen');
+  it('lays the tiles out in a grid when nobody is in the spotlight, columns fitted to the area', () => {
+    const layout = callLayout(tiles(me, someone('bob'), someone('carol')), choice());
+    expect(layout).toMatchObject({ spotlight: undefined, columns: 2, people: 3, page: 0, pages: 1 });
+    expect(keys(layout.tiles)).toEqual(['bob:camera', 'carol:camera', 'me:camera']);
+    // The same three on a phone held upright: one above the other.
+    expect(callLayout(tiles(me, someone('bob'), someone('carol')), choice({ width: 360, height: 600 })).columns).toBe(1);
+  });
+
+  it('puts a shared screen in the spotlight with everyone in the filmstrip; it is not counted as a person', () => {
+    const layout = callLayout(tiles(me, someone('bob'), someone('carol', { screen: 'carol-screen' })), choice());
+    expect(layout.spotlight?.key).toBe('carol:screen');
+    expect(keys(layout.tiles)).toEqual(['bob:camera', 'carol:camera', 'me:camera']);
+    expect(layout.people).toBe(3);
   });
 
   it('puts a pinned tile in the spotlight, even over a shared screen', () => {
     const all = tiles(me, someone('bob'), someone('carol', { screen: 'carol-screen' }));
-    const layout = gridLayout(all, 'bob:camera');
-    expect(keys(layout.tiles)).toEqual(['bob:camera', 'carol:screen', 'carol:camera', 'me:camera']);
-    expect(layout.spotlight).toBe(true);
+    const layout = callLayout(all, choice({ pinned: 'bob:camera' }));
+    expect(layout.spotlight?.key).toBe('bob:camera');
+    expect(keys(layout.tiles)).toEqual(['carol:screen', 'carol:camera', 'me:camera']);
   });
 
   it('forgets a pin on someone who left', () => {
-    expect(gridLayout(tiles(me, someone('bob')), 'carol:camera')).toMatchObject({ spotlight: false, columns: 2 });
+    expect(callLayout(tiles(me, someone('bob')), choice({ pinned: 'carol:camera' })).spotlight).toBeUndefined();
   });
 
-  it('keeps at most 4 tiles across under the spotlight', () => {
-    const many = [me, ...['b', 'c', 'd', 'e', 'f', 'g'].map((x) => someone(x))];
-    expect(gridLayout(tiles(...many), 'me:camera').columns).toBe(4);
-    expect(gridLayout(tiles(me), 'me:camera').columns).toBe(1);
+  it('in speaker view, spotlights who speaks, else who spoke last, else the first other person; alone, just us', () => {
+    const quiet = tiles(me, someone('bob'), someone('carol'));
+    expect(callLayout(quiet, choice({ layout: 'speaker' })).spotlight?.key).toBe('bob:camera');
+    const speaking = tiles(me, someone('bob'), someone('carol', { speaking: true }));
+    const heard = currentSpeaker(speaking, undefined);
+    expect(heard).toBe('carol:camera');
+    // Carol stops: she stays in the spotlight until someone else speaks.
+    expect(currentSpeaker(quiet, heard)).toBe('carol:camera');
+    expect(callLayout(quiet, choice({ layout: 'speaker', speaker: 'carol:camera' })).spotlight?.key).toBe('carol:camera');
+    // We never take the spotlight for speaking; alone, the grid shows us.
+    expect(currentSpeaker(tiles(someone('me', { local: true, speaking: true }), someone('bob')), undefined)).toBeUndefined();
+    expect(callLayout(tiles(me), choice({ layout: 'speaker' })).spotlight).toBeUndefined();
+  });
+
+  it('pages the grid when more tiles than fit: each page holds what the area takes, the page kept in range', () => {
+    const many = [me, ...Array.from({ length: 20 }, (_, i) => someone(`p${String(i).padStart(2, '0')}`))];
+    const size = pageSize(1280, 600);
+    expect(size).toBe(16);
+    const first = callLayout(tiles(...many), choice());
+    expect(first).toMatchObject({ page: 0, pages: 2 });
+    expect(first.tiles).toHaveLength(16);
+    const second = callLayout(tiles(...many), choice({ page: 1 }));
+    expect(second.tiles).toHaveLength(5);
+    // A smaller window: smaller pages.
+    expect(callLayout(tiles(...many), choice({ width: 800, height: 450 })).pages).toBe(3);
+    expect(keys(second.tiles).at(-1)).toBe('me:camera');
+    // Someone left, page 3 asked: the last page there is.
+    expect(callLayout(tiles(...many), choice({ page: 5 })).page).toBe(1);
+    // A phone takes fewer per page, never more than 16 on a large screen.
+    expect(pageSize(375, 500)).toBeLessThan(size);
+    expect(pageSize(3840, 2000)).toBe(16);
+  });
+
+  it('fits the columns that make the tiles largest', () => {
+    expect(bestColumns(1, 1280, 600)).toBe(1);
+    expect(bestColumns(2, 1280, 600)).toBe(2);
+    expect(bestColumns(4, 1280, 600)).toBe(2);
+    expect(bestColumns(9, 1280, 600)).toBe(3);
+    expect(bestColumns(2, 375, 600)).toBe(1);
   });
 });
 

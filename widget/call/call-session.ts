@@ -23,6 +23,8 @@ import type { ModerationWire } from '../../core/token-wire.ts';
 import { moderationRights, powerIn, type ModerationRights } from '../core/moderation.ts';
 import { parseCallEnded, parseModeration, type Reaction } from '../core/signals.ts';
 import { memberIdentity } from '../core/call-members.ts';
+import { browserStorage, PreferenceStore, type Preferences } from '../core/preferences.ts';
+import type { DeviceKind } from './devices.ts';
 import { Avatars } from './avatars.ts';
 import { LeaveKeeper } from './leave-keeper.ts';
 import type { KeyCarrier, MatrixLink } from './matrix-link.ts';
@@ -47,6 +49,8 @@ export interface JoinOptions {
   video: boolean;
   audioDeviceId?: string | undefined;
   videoDeviceId?: string | undefined;
+  /** The person chose these in the lobby: remembered for the next call (the host's choice is not). */
+  remember?: boolean | undefined;
 }
 
 /** What tests and other hosts may swap: the token service's fetch, the clock. */
@@ -62,6 +66,8 @@ export interface SessionDeps {
    * transport). Default: the Causerie service that served the page.
    */
   transportUrl?: string | undefined;
+  /** Where preferences are kept (the browser's local storage by default; none in tests that say so). */
+  storage?: Pick<Storage, 'getItem' | 'setItem'> | undefined;
 }
 
 /** The host of a service URL, as people know a deployment. */
@@ -125,6 +131,12 @@ export class CallSession extends EventTarget {
   private readonly e2eeAsked: boolean;
   /** The LiveKit client chunk (livekit-runtime.ts): fetched from the start, needed from Join on. */
   private lk: Runtime | undefined;
+  /** The person's remembered choices (devices, microphone processing, sounds, layout). */
+  private readonly preferences: PreferenceStore;
+  /** LiveKit lost its connection and is trying to get it back (the call is kept on screen). */
+  reconnecting = false;
+  /** The room's name, once read (the lobby's title). */
+  roomName: string | undefined;
 
   constructor(
     private readonly link: MatrixLink,
@@ -134,6 +146,7 @@ export class CallSession extends EventTarget {
     super();
     this.now = deps.now ?? (() => Date.now());
     this.e2eeAsked = deps.e2ee === true;
+    this.preferences = new PreferenceStore('storage' in deps ? deps.storage : browserStorage());
     void this.runtime().catch(() => undefined);
     // The host's hang-up button ends our call as our own Leave does.
     link.host?.onHangup(() => {
@@ -227,11 +240,23 @@ export class CallSession extends EventTarget {
    */
   prepare(): void {
     void this.prewarmEncryption();
+    // The lobby says which room and who is in the call already, with their names and faces.
+    this.avatars.load();
+    void this.link.roomName?.().then(
+      (name) => {
+        this.roomName = name;
+        this.changed();
+      },
+      () => undefined,
+    );
     // The multi-SFU code and the other SFUs' tokens, ready before Join (a call spanning SFUs joins
     // them all at once); again when the call's members change while the lobby shows.
     void this.prefetchRemoteTokens().catch(() => undefined);
     this.stopPrefetching ??= this.link.keys?.onMembersChanged(() => {
-      if (this.phase === 'lobby') void this.prefetchRemoteTokens().catch(() => undefined);
+      if (this.phase !== 'lobby') return;
+      void this.prefetchRemoteTokens().catch(() => undefined);
+      this.avatars.load();
+      this.changed();
     });
     if (this.prepared !== undefined) return;
     const work = (async () => ({ ...(await this.tokens.token(await this.leaveKeeper.schedule())), at: this.now() }))();
@@ -350,7 +375,16 @@ export class CallSession extends EventTarget {
       } catch (err) {
         throw new CallError('livekit_unreachable', errorDetail(err));
       }
-      const joining = new lk.Room({ adaptiveStream: true, dynacast: true, ...encryption?.roomOptions() });
+      if (opts.remember === true) this.rememberJoin(opts);
+      const prefs = this.prefs;
+      const joining = new lk.Room({
+        adaptiveStream: true,
+        dynacast: true,
+        // Turning the microphone or camera on later uses the same devices and processing.
+        audioCaptureDefaults: lk.audioCapture(prefs, opts.audioDeviceId ?? prefs.micId),
+        videoCaptureDefaults: lk.videoCapture(opts.videoDeviceId ?? prefs.cameraId),
+        ...encryption?.roomOptions(),
+      });
       room = joining;
       this.watch(joining);
       // The other SFUs of the call (if any) are joined while we connect to ours.
@@ -412,16 +446,77 @@ export class CallSession extends EventTarget {
     return sent;
   }
 
+  /** The lobby's choices, kept for the next call. */
+  private rememberJoin(opts: JoinOptions): void {
+    this.preferences.set({
+      startMicOff: !opts.audio,
+      startCamOff: !opts.video,
+      ...(opts.audioDeviceId === undefined ? {} : { micId: opts.audioDeviceId }),
+      ...(opts.videoDeviceId === undefined ? {} : { cameraId: opts.videoDeviceId }),
+    });
+  }
+
+  /** The remembered choices. */
+  get prefs(): Preferences {
+    return this.preferences.get();
+  }
+
+  /** Remembers a choice that needs nothing more (sounds, layout). */
+  setPreferences(change: Partial<Pick<Preferences, 'sounds' | 'layout'>>): void {
+    this.preferences.set(change);
+    this.changed();
+  }
+
+  /**
+   * Moves the microphone or camera to another device during the call (the published track is
+   * replaced: the call goes on), or chooses the speaker; remembered for the next call.
+   */
+  switchDevice(kind: DeviceKind, deviceId: string): Promise<void> {
+    const remember = (): void => {
+      this.preferences.set(
+        kind === 'audioinput' ? { micId: deviceId } : kind === 'videoinput' ? { cameraId: deviceId } : { speakerId: deviceId },
+      );
+    };
+    // Where audio plays is our own audio elements' (the view sets their sink), on every SFU.
+    if (kind === 'audiooutput' || this.room === undefined) {
+      remember();
+      this.changed();
+      return Promise.resolve();
+    }
+    return this.act(async (room) => {
+      if (!(await this.loaded().switchDevice(room, kind, deviceId))) throw new CallError('no_media_permission', kind);
+      remember();
+      this.changed();
+    });
+  }
+
+  /** The device in use for `kind` (the remembered one outside a call). */
+  activeDevice(kind: DeviceKind): string | undefined {
+    if (kind === 'audiooutput') return this.prefs.speakerId;
+    const used = this.room === undefined || this.lk === undefined ? undefined : this.lk.activeDevice(this.room, kind);
+    return used ?? (kind === 'audioinput' ? this.prefs.micId : this.prefs.cameraId);
+  }
+
+  /** Noise suppression, echo cancellation, automatic gain: applied to the microphone now and remembered. */
+  setAudioProcessing(change: Partial<Pick<Preferences, 'noiseSuppression' | 'echoCancellation' | 'autoGainControl'>>): Promise<void> {
+    const prefs = this.preferences.set(change);
+    this.changed();
+    return this.act(async (room) => {
+      await this.loaded().setAudioProcessing(room, prefs);
+    });
+  }
+
+  /** Our microphone's browser track while published (for a level meter). */
+  micTrack(): MediaStreamTrack | undefined {
+    return this.room === undefined || this.lk === undefined ? undefined : this.lk.micMediaTrack(this.room);
+  }
+
   private async publish(room: Room, opts: JoinOptions): Promise<void> {
+    const prefs = this.prefs;
+    const lk = this.loaded();
     try {
-      await room.localParticipant.setMicrophoneEnabled(
-        opts.audio,
-        opts.audioDeviceId === undefined ? undefined : { deviceId: opts.audioDeviceId },
-      );
-      await room.localParticipant.setCameraEnabled(
-        opts.video,
-        opts.videoDeviceId === undefined ? undefined : { deviceId: opts.videoDeviceId },
-      );
+      await room.localParticipant.setMicrophoneEnabled(opts.audio, lk.audioCapture(prefs, opts.audioDeviceId ?? prefs.micId));
+      await room.localParticipant.setCameraEnabled(opts.video, lk.videoCapture(opts.videoDeviceId ?? prefs.cameraId));
     } catch (err) {
       if (errorName(err) === 'NotAllowedError') this.error = new CallError('no_media_permission');
       else throw err;
@@ -452,7 +547,17 @@ export class CallSession extends EventTarget {
     room.on(lk.RoomEvent.ParticipantDisconnected, (p) => {
       this.signals.forget(p.identity);
     });
+    // LiveKit trying to get the connection back: the call stays on screen, marked as such.
+    const reconnecting = (now: boolean) => () => {
+      if (this.room !== room || this.reconnecting === now) return;
+      this.reconnecting = now;
+      this.changed();
+    };
+    room.on(lk.RoomEvent.Reconnecting, reconnecting(true));
+    room.on(lk.RoomEvent.SignalReconnecting, reconnecting(true));
+    room.on(lk.RoomEvent.Reconnected, reconnecting(false));
     room.on(lk.RoomEvent.Disconnected, (reason?: DisconnectReason) => {
+      this.reconnecting = false;
       if (this.phase !== 'in_call') return;
       void this.cleanup(true);
       if (reason === lk.DisconnectReason.PARTICIPANT_REMOVED) {
@@ -855,6 +960,22 @@ export class CallSession extends EventTarget {
       });
       this.earlyRemoteTokens.set(url, { at: this.now(), work });
     }
+  }
+
+  /**
+   * Who is in the call now by their memberships (each person once, ourselves left out), for the
+   * lobby: names and avatars once the members are read.
+   */
+  inCallNow(): { userId: string; name: string; avatar: string | undefined }[] {
+    const seen = new Set<string>();
+    const out: { userId: string; name: string; avatar: string | undefined }[] = [];
+    for (const m of this.link.keys?.members(this.now()) ?? []) {
+      if (m.userId === this.link.userId && m.deviceId === this.link.deviceId) continue;
+      if (seen.has(m.userId)) continue;
+      seen.add(m.userId);
+      out.push({ userId: m.userId, name: this.avatars.name(m.userId) ?? m.userId, avatar: this.avatars.get(m.userId) });
+    }
+    return out;
   }
 
   /** In an encrypted call, whether this participant's media key has not arrived yet. */

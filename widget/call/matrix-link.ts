@@ -42,6 +42,15 @@ export function membersFrom(events: readonly { state_key?: unknown; content?: un
   return out;
 }
 
+/** A room name as people should see it: a string, bounded, without control characters; else none. */
+export function roomNameFrom(content: unknown): string | undefined {
+  const name = (content as { name?: unknown } | null | undefined)?.name;
+  if (typeof name !== 'string') return undefined;
+  // eslint-disable-next-line no-control-regex
+  const clean = name.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 255);
+  return clean === '' ? undefined : clean;
+}
+
 export interface MatrixLink {
   /** Whether the room's state has `m.room.encryption` (its calls must be end-to-end encrypted). */
   roomEncrypted(): Promise<boolean>;
@@ -50,6 +59,8 @@ export interface MatrixLink {
   readonly roomId: string;
   /** Joined members of the room, for names and avatars. */
   members(): Promise<Map<string, MemberInfo>>;
+  /** The room's name (`m.room.name`), when it has one and we may read it. */
+  roomName?(): Promise<string | undefined>;
   /** An object URL for an mxc:// image, or undefined when it cannot be had. */
   avatar(mxc: string): Promise<string | undefined>;
   openIdToken(): Promise<OpenIdToken>;
@@ -210,6 +221,18 @@ export class WidgetLink implements MatrixLink {
 
   /** Whether pushed state had `m.room.encryption` (an encrypted room stays encrypted). */
   private encryptionSeen = false;
+  /** The room's name from pushed state. */
+  private nameSeen: string | undefined;
+
+  async roomName(): Promise<string | undefined> {
+    if (!this.api.hasCapability('org.matrix.msc2762.receive.state_event:m.room.name')) return undefined;
+    if (!this.statePushed) {
+      await Promise.race([this.firstState, new Promise((resolve) => setTimeout(resolve, STATE_WAIT_MS))]);
+    }
+    if (this.statePushed) return this.nameSeen;
+    const [ev] = await this.api.readStateEvents('m.room.name', 1, '');
+    return roomNameFrom((ev as { content?: unknown } | undefined)?.content);
+  }
 
   readonly host: CallHost = {
     joined: () => {
@@ -270,6 +293,7 @@ export class WidgetLink implements MatrixLink {
     if (ev?.type === 'm.room.encryption' && ev.state_key === '') this.encryptionSeen = true;
     const content =
       typeof ev?.content === 'object' && ev.content !== null ? (ev.content as Record<string, unknown>) : {};
+    if (ev?.type === 'm.room.name' && ev.state_key === '') this.nameSeen = roomNameFrom(content);
     if (ev?.type === 'm.room.power_levels' && ev.state_key === '') this.facts.powerLevels = content;
     const sender = (raw as { sender?: unknown }).sender;
     if (ev?.type === 'm.room.create' && ev.state_key === '' && typeof sender === 'string')
@@ -294,6 +318,8 @@ export class WidgetLink implements MatrixLink {
     api.requestCapabilityToReceiveState(CALL_MEMBER_EVENT);
     api.requestCapabilityToReceiveState('m.room.member');
     api.requestCapabilityToReceiveState('m.room.power_levels');
+    // The lobby says which room's call this is.
+    api.requestCapabilityToReceiveState('m.room.name');
     // Who may moderate: in room v12+ the creators have unlimited power.
     api.requestCapabilityToReceiveState('m.room.create');
     // Encrypted rooms: their calls' media keys go Olm-encrypted to each call member's devices.

@@ -6,7 +6,7 @@
  */
 import { CallError, errorDetail } from '../core/errors.ts';
 import { CALL_MEMBER_EVENT } from '../core/membership.ts';
-import { membersFrom, type KeyCarrier, type MatrixLink, type MemberInfo, type OpenIdToken } from './matrix-link.ts';
+import { membersFrom, roomNameFrom, type KeyCarrier, type MatrixLink, type MemberInfo, type OpenIdToken } from './matrix-link.ts';
 
 const enc = encodeURIComponent;
 
@@ -230,6 +230,15 @@ export class StandaloneLink implements MatrixLink {
     if (res.status === 404) return false;
     if (!res.ok) throw new CallError('unknown', `reading the room's encryption → ${res.status}`);
     return true;
+  }
+
+  /** The room's name (none when it has none, or it cannot be read now). */
+  async roomName(): Promise<string | undefined> {
+    try {
+      return roomNameFrom(await this.call('GET', `/_matrix/client/v3/rooms/${enc(this.roomId)}/state/m.room.name/`));
+    } catch {
+      return undefined;
+    }
   }
 
   async members(): Promise<Map<string, MemberInfo>> {

@@ -3,6 +3,7 @@
  * with one message per error kind in each (typed as a `Record` over the kinds: exhaustive).
  */
 import type { CallErrorKind } from './errors.ts';
+import type { ShortcutAction } from './shortcuts.ts';
 import type { Lang } from './url-params.ts';
 
 const frErrors: Record<CallErrorKind, string> = {
@@ -129,6 +130,42 @@ const fr = {
       poor: 'connexion faible',
       lost: 'connexion perdue',
     })[q] ?? '',
+  callControls: 'Commandes de l’appel',
+  speakerView: 'Vue orateur',
+  gridView: 'Vue mosaïque',
+  settings: 'Paramètres',
+  more: 'Plus d’options',
+  shortcuts: 'Raccourcis clavier',
+  close: 'Fermer',
+  devices: 'Périphériques',
+  speaker: 'Haut-parleur',
+  micLevel: 'Niveau du micro',
+  noDevice: 'Aucun périphérique',
+  noSpeakerChoice: 'Ce navigateur joue le son sur la sortie du système.',
+  noiseSuppression: 'Réduction du bruit',
+  echoCancellation: 'Annulation de l’écho',
+  autoGain: 'Réglage automatique du volume',
+  sounds: 'Sons',
+  playSounds: 'Sons quand quelqu’un arrive, part ou lève la main',
+  pages: 'Pages des participants',
+  previousPage: 'Page précédente',
+  nextPage: 'Page suivante',
+  pageOf: (page: number, pages: number) => `Page ${page} sur ${pages}`,
+  filmstrip: 'Autres participants',
+  reconnecting: 'Connexion perdue, reconnexion…',
+  poorConnection: (name: string) => `Connexion faible : ${name}`,
+  spaceKey: 'Espace',
+  shortcutHelp: {
+    'toggle-mic': 'Couper ou activer le micro',
+    'toggle-cam': 'Couper ou activer la caméra',
+    'toggle-hand': 'Lever ou baisser la main',
+    'push-to-talk': 'Maintenir pour parler (micro coupé)',
+    'open-help': 'Afficher ces raccourcis',
+  } as Record<ShortcutAction, string>,
+  inCallNow: (names: string, more: number) =>
+    more > 0 ? `Dans l’appel : ${names} et ${more} autre${more > 1 ? 's' : ''}` : `Dans l’appel : ${names}`,
+  nobodyInCall: 'Personne n’est encore dans l’appel.',
+  startWith: 'Rejoindre avec',
   errors: frErrors,
 };
 
@@ -198,6 +235,42 @@ const en: Strings = {
     ({ excellent: 'excellent connection', good: 'good connection', poor: 'poor connection', lost: 'connection lost' })[
       q
     ] ?? '',
+  callControls: 'Call controls',
+  speakerView: 'Speaker view',
+  gridView: 'Grid view',
+  settings: 'Settings',
+  more: 'More options',
+  shortcuts: 'Keyboard shortcuts',
+  close: 'Close',
+  devices: 'Devices',
+  speaker: 'Speaker',
+  micLevel: 'Microphone level',
+  noDevice: 'No device',
+  noSpeakerChoice: 'This browser plays sound on the system’s output.',
+  noiseSuppression: 'Noise suppression',
+  echoCancellation: 'Echo cancellation',
+  autoGain: 'Automatic volume',
+  sounds: 'Sounds',
+  playSounds: 'Sounds when someone joins, leaves or raises a hand',
+  pages: 'Pages of participants',
+  previousPage: 'Previous page',
+  nextPage: 'Next page',
+  pageOf: (page: number, pages: number) => `Page ${page} of ${pages}`,
+  filmstrip: 'Other participants',
+  reconnecting: 'Connection lost, reconnecting…',
+  poorConnection: (name: string) => `Poor connection: ${name}`,
+  spaceKey: 'Space',
+  shortcutHelp: {
+    'toggle-mic': 'Mute or unmute the microphone',
+    'toggle-cam': 'Turn the camera off or on',
+    'toggle-hand': 'Raise or lower your hand',
+    'push-to-talk': 'Hold to talk (while muted)',
+    'open-help': 'Show these shortcuts',
+  },
+  inCallNow: (names: string, more: number) =>
+    more > 0 ? `In the call: ${names} and ${more} more` : `In the call: ${names}`,
+  nobodyInCall: 'Nobody is in the call yet.',
+  startWith: 'Join with',
   errors: enErrors,
 };
 

@@ -77,14 +77,6 @@ export interface Person {
   elsewhere: string | undefined;
 }
 
-export interface GridLayout<V> {
-  /** The tiles in display order: the spotlight (if any) first. */
-  tiles: Tile<V>[];
-  spotlight: boolean;
-  columns: number;
-  /** People in the call (screen shares are not people). */
-  people: number;
-}
 
 function displayName(p: ParticipantFacts<unknown>, youLabel: string): string {
   const name = p.name ?? p.identity;
@@ -147,28 +139,95 @@ export function projectPeople(all: readonly ParticipantFacts<unknown>[], youLabe
     .sort((a, b) => (a.hand ?? Infinity) - (b.hand ?? Infinity));
 }
 
-/** The grid: the pinned tile (while it exists), or else the first screen share, takes the spotlight. */
-export function gridLayout<V>(tiles: readonly Tile<V>[], pinnedKey: string | undefined): GridLayout<V> {
-  const people = tiles.filter((x) => !x.screen).length;
-  const spotlight = tiles.find((x) => x.key === pinnedKey) ?? tiles.find((x) => x.screen);
-  if (spotlight === undefined)
-    return { tiles: [...tiles], spotlight: false, columns: gridColumns(tiles.length), people };
-  return {
-    tiles: [spotlight, ...tiles.filter((x) => x !== spotlight)],
-    spotlight: true,
-    // The spotlight spans the first row; the others share the rows below, at most 4 across.
-    columns: Math.max(1, Math.min(4, tiles.length - 1)),
-    people,
-  };
+/** How the call is shown: every tile in a grid (by pages), or one in the spotlight and a filmstrip. */
+export interface CallLayout<V> {
+  /** The tile in the spotlight, if any (a pin, else a shared screen, else in speaker view the speaker). */
+  spotlight: Tile<V> | undefined;
+  /** Grid: this page's tiles. Spotlight: the filmstrip (everyone else, scrolled, never paged). */
+  tiles: Tile<V>[];
+  /** Columns of this page's grid (fitted to the area). */
+  columns: number;
+  /** 0-based page shown (grid), and how many there are. */
+  page: number;
+  pages: number;
+  /** People in the call (screen shares are not people). */
+  people: number;
 }
 
-/** Columns of the video grid for n tiles: 1, 2, 4, 9, 16+ participants fill a screen evenly. */
-export function gridColumns(n: number): number {
+export interface LayoutChoice {
+  layout: 'grid' | 'speaker';
+  pinned: string | undefined;
+  /** The last remote person heard (their tile key), kept until someone else speaks. */
+  speaker: string | undefined;
+  page: number;
+  /** The grid's area in CSS pixels (0 before it is measured). */
+  width: number;
+  height: number;
+}
+
+/** Smallest tile worth a page of its own: below it, a new page (smaller on a phone's screen). */
+const minTileWidth = (width: number): number => (width < 640 ? 150 : 240);
+const GAP = 8;
+const MAX_PER_PAGE = 16;
+
+/** How many tiles one page of the grid holds in a width × height area (16:9 tiles, at most 16). */
+export function pageSize(width: number, height: number): number {
+  if (width <= 0 || height <= 0) return MAX_PER_PAGE;
+  const minW = minTileWidth(width);
+  const cols = Math.max(1, Math.floor((width + GAP) / (minW + GAP)));
+  const rows = Math.max(1, Math.floor((height + GAP) / ((minW * 9) / 16 + GAP)));
+  return Math.min(MAX_PER_PAGE, cols * rows);
+}
+
+/** The columns that give n 16:9 tiles the most room in a width × height area. */
+export function bestColumns(n: number, width: number, height: number): number {
   if (n <= 1) return 1;
-  if (n <= 4) return 2;
-  if (n <= 9) return 3;
-  if (n <= 16) return 4;
-  return 5;
+  if (width <= 0 || height <= 0) return Math.ceil(Math.sqrt(n));
+  let best = 1;
+  let bestWidth = 0;
+  for (let cols = 1; cols <= n; cols++) {
+    const rows = Math.ceil(n / cols);
+    const w = Math.min((width - GAP * (cols - 1)) / cols, (((height - GAP * (rows - 1)) / rows) * 16) / 9);
+    if (w > bestWidth + 0.5) {
+      best = cols;
+      bestWidth = w;
+    }
+  }
+  return best;
+}
+
+/**
+ * The remote person now speaking (their camera tile), else the one heard last while still in the
+ * call: the speaker view does not jump back and forth in every silence.
+ */
+export function currentSpeaker<V>(tiles: readonly Tile<V>[], last: string | undefined): string | undefined {
+  const cameras = tiles.filter((x) => !x.screen && !x.local);
+  return cameras.find((x) => x.speaking)?.key ?? cameras.find((x) => x.key === last)?.key;
+}
+
+/**
+ * The call laid out: a pinned tile (while it exists), else the first shared screen, else in speaker
+ * view the current speaker (else the first other person) takes the spotlight, with everyone else in
+ * the filmstrip; otherwise the grid, by pages that fit the area (the page is kept in range).
+ */
+export function callLayout<V>(tiles: readonly Tile<V>[], choice: LayoutChoice): CallLayout<V> {
+  const people = tiles.filter((x) => !x.screen).length;
+  const find = (key: string | undefined): Tile<V> | undefined =>
+    key === undefined ? undefined : tiles.find((x) => x.key === key);
+  const spotlight =
+    find(choice.pinned) ??
+    tiles.find((x) => x.screen) ??
+    (choice.layout === 'speaker' && tiles.length > 1
+      ? (find(choice.speaker) ?? tiles.find((x) => !x.local && !x.screen))
+      : undefined);
+  if (spotlight !== undefined) {
+    return { spotlight, tiles: tiles.filter((x) => x !== spotlight), columns: 1, page: 0, pages: 1, people };
+  }
+  const size = pageSize(choice.width, choice.height);
+  const pages = Math.max(1, Math.ceil(tiles.length / size));
+  const page = Math.min(Math.max(0, choice.page), pages - 1);
+  const shown = tiles.slice(page * size, (page + 1) * size);
+  return { spotlight: undefined, tiles: shown, columns: bestColumns(shown.length, choice.width, choice.height), page, pages, people };
 }
 
 /**

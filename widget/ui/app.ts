@@ -9,6 +9,7 @@ import type { CallSession, JoinOptions } from '../call/call-session.ts';
 import { toCallError, type CallError, type CallErrorKind } from '../core/errors.ts';
 import { strings, type Strings } from '../core/i18n.ts';
 import type { Reaction } from '../core/signals.ts';
+import type { Layout } from '../core/preferences.ts';
 import type { Lang } from '../core/url-params.ts';
 import { base, theme } from './styles.ts';
 import './call-view.ts';
@@ -222,7 +223,11 @@ export class CauserieApp extends LitElement {
     const lobby = html`<causerie-lobby
       .t=${t}
       .video=${!this.options.audioOnly}
+      .prefs=${s.prefs}
+      .roomName=${s.roomName}
+      .inCall=${s.inCallNow()}
       ?busy=${s.phase === 'joining'}
+      @speaker=${(e: CustomEvent<string>) => void s.switchDevice('audiooutput', e.detail)}
       @join=${(e: CustomEvent<JoinOptions>) => {
         this.lastJoin = e.detail;
         void s.join(e.detail);
@@ -238,7 +243,7 @@ export class CauserieApp extends LitElement {
       case 'joining':
         return this.options.skipLobby ? html`<div class="message" role="status">${t.joining}</div>` : lobby;
       case 'in_call':
-        return html`<causerie-audio .tracks=${s.audioTracks()}></causerie-audio
+        return html`<causerie-audio .tracks=${s.audioTracks()} .sinkId=${s.prefs.speakerId}></causerie-audio
           ><causerie-call
             .tiles=${s.tiles(t.you)}
             .people=${s.people(t.you)}
@@ -247,6 +252,11 @@ export class CauserieApp extends LitElement {
             .notice=${s.error}
             .declined=${s.declined}
             ?encrypted=${s.encrypted}
+            ?reconnecting=${s.reconnecting}
+            layout=${s.prefs.layout}
+            ?sounds=${s.prefs.sounds}
+            .speakerId=${s.prefs.speakerId}
+            .settings=${s}
             .moderation=${moderationView(s)}
             .mutedBy=${s.mutedBy}
             .allowedBy=${s.allowedBy}
@@ -260,6 +270,10 @@ export class CauserieApp extends LitElement {
             @toggle-cam=${() => void s.toggleCam()}
             @toggle-screen=${() => void s.toggleScreenShare()}
             @toggle-hand=${() => void s.toggleHand()}
+            @push-to-talk=${(e: CustomEvent<boolean>) => void s.setMedia({ audio: e.detail })}
+            @preferences=${(e: CustomEvent<{ layout: Layout }>) => {
+              s.setPreferences(e.detail);
+            }}
             @react=${(e: CustomEvent<Reaction>) => void s.react(e.detail)}
             @leave=${() => void s.leave()}
             @remote-frame=${() => {

@@ -1,17 +1,27 @@
 /**
- * Remote audio: one hidden <audio> element per remote audio track (LiveKit plays nothing unattached).
+ * Remote audio: one hidden <audio> element per remote audio track (LiveKit plays nothing unattached),
+ * on the speaker the person chose where the browser lets a page choose (`setSinkId`).
  */
 import { LitElement } from 'lit';
 import type { Track } from 'livekit-client';
 
 export class CauserieAudio extends LitElement {
-  static override properties = { tracks: { attribute: false } };
+  static override properties = { tracks: { attribute: false }, sinkId: { attribute: false } };
   declare tracks: Track[];
+  declare sinkId: string | undefined;
+  private appliedSink: string | undefined;
   private readonly elements = new Map<Track, HTMLMediaElement>();
 
   constructor() {
     super();
     this.tracks = [];
+    this.sinkId = undefined;
+  }
+
+  private sink(el: HTMLMediaElement): void {
+    const id = this.sinkId;
+    // A device that went away, or a browser that refuses: the audio stays where it plays.
+    if (id !== undefined && 'setSinkId' in el) void el.setSinkId(id).catch(() => undefined);
   }
 
   protected override updated(): void {
@@ -27,9 +37,15 @@ export class CauserieAudio extends LitElement {
       if (this.elements.has(track)) continue;
       const el = track.attach();
       el.dataset['remoteAudio'] = 'true';
+      this.sink(el);
       this.renderRoot.appendChild(el);
       this.elements.set(track, el);
     }
+    if (this.sinkId !== this.appliedSink) {
+      this.appliedSink = this.sinkId;
+      for (const el of this.elements.values()) this.sink(el);
+    }
+    for (const el of this.elements.values()) el.dataset['sink'] = this.sinkId ?? '';
   }
 
   override disconnectedCallback(): void {

@@ -1,25 +1,38 @@
 /**
- * One tile of the call grid: a person's camera (or placeholder initial) or a shared screen, with
- * the active speaker's border, raised hand, reaction, pin button and a label with mic state and
- * connection quality. Attaches its LiveKit track to its <video> and reports the first remote frame.
+ * One tile of the call: a person's camera (or placeholder initial) or a shared screen, with the
+ * active speaker's ring, raised hand, reaction, a poor-connection badge, a pin button, and a label
+ * with the name and a muted microphone. Attaches its LiveKit track to its <video> (LiveKit's
+ * adaptive stream then sizes and pauses it with the tile) and reports the first remote frame.
  */
 import { css, html, LitElement, type PropertyValues } from 'lit';
 import type { Track } from 'livekit-client';
 
 import type { Strings } from '../core/i18n.ts';
 import type { Tile } from '../core/projection.ts';
+import { icons } from './icons.ts';
 import { base } from './styles.ts';
 
+/** Connection qualities worth a badge on the tile. */
+const WEAK = new Set(['poor', 'lost']);
+
 export class CauserieTile extends LitElement {
-  static override properties = { tile: { attribute: false }, t: { attribute: false }, pinned: { type: Boolean } };
+  static override properties = {
+    tile: { attribute: false },
+    t: { attribute: false },
+    pinned: { type: Boolean },
+    small: { type: Boolean, reflect: true },
+  };
   declare tile: Tile<Track>;
   declare t: Strings;
   declare pinned: boolean;
+  /** In the filmstrip: a smaller label, no pin text. */
+  declare small: boolean;
   private attached: Track | undefined;
 
   constructor() {
     super();
     this.pinned = false;
+    this.small = false;
   }
 
   static override styles = [
@@ -34,9 +47,11 @@ export class CauserieTile extends LitElement {
         aspect-ratio: 16 / 9;
         min-height: 0;
         border: 3px solid transparent;
+        box-sizing: border-box;
       }
       :host([speaking]) {
         border-color: #36c06b;
+        box-shadow: 0 0 0 2px rgba(54, 192, 107, 0.45);
       }
       video {
         width: 100%;
@@ -64,9 +79,46 @@ export class CauserieTile extends LitElement {
         left: 8px;
         bottom: 8px;
         max-width: calc(100% - 16px);
+        box-sizing: border-box;
+        display: flex;
+        gap: 4px;
+        align-items: center;
+      }
+      .label .name {
         overflow: hidden;
         text-overflow: ellipsis;
         white-space: nowrap;
+      }
+      .label .icon,
+      .weak .icon,
+      .pin .icon {
+        width: 16px;
+        height: 16px;
+        flex: none;
+      }
+      .weak {
+        position: absolute;
+        right: 8px;
+        bottom: 8px;
+        display: flex;
+        gap: 4px;
+        align-items: center;
+        background: rgba(0, 0, 0, 0.7);
+        color: #ffd166;
+        padding: 2px 8px;
+        border-radius: 6px;
+        font-size: 0.85rem;
+      }
+      :host([small]) .label,
+      :host([small]) .badges,
+      :host([small]) .weak {
+        font-size: 0.75rem;
+        padding: 1px 6px;
+        left: 4px;
+        bottom: 4px;
+      }
+      :host([small]) .weak span {
+        display: none;
       }
       .badges {
         left: 8px;
@@ -83,10 +135,23 @@ export class CauserieTile extends LitElement {
         right: 8px;
         top: 8px;
         min-height: 32px;
-        padding: 2px 10px;
+        width: 32px;
+        padding: 0;
+        display: grid;
+        place-items: center;
         background: rgba(0, 0, 0, 0.7);
         color: #fff;
-        font-size: 0.85rem;
+        opacity: 0;
+      }
+      :host(:hover) .pin,
+      .pin:focus-visible,
+      .pin[aria-pressed='true'] {
+        opacity: 1;
+      }
+      @media (hover: none) {
+        .pin {
+          opacity: 1;
+        }
       }
       .placeholder {
         position: absolute;
@@ -132,9 +197,7 @@ export class CauserieTile extends LitElement {
   protected override render(): unknown {
     const { tile, t } = this;
     const initial = tile.name.replace(/^@/, '').charAt(0).toUpperCase();
-    const state = [tile.micMuted ? t.muted : '', tile.speaking ? t.speaking : '', t.quality(tile.quality)]
-      .filter(Boolean)
-      .join(', ');
+    const weak = !tile.local && WEAK.has(tile.quality);
     return html`
       <video
         class=${tile.screen ? 'screen' : tile.local ? 'mirror' : ''}
@@ -162,6 +225,13 @@ export class CauserieTile extends LitElement {
       }
       ${tile.hand !== undefined ? html`<div class="badges">✋ ${t.handRaised(tile.hand)}</div>` : null}
       ${tile.reaction !== undefined ? html`<div class="reaction" role="img" aria-label=${tile.reaction}>${tile.reaction}</div>` : null}
+      ${
+        weak
+          ? html`<div class="weak" role="img" aria-label=${t.poorConnection(tile.name)} data-weak=${tile.quality}>
+              ${icons.weakSignal}<span aria-hidden="true">${t.quality(tile.quality)}</span>
+            </div>`
+          : null
+      }
       <button
         class="pin"
         aria-pressed=${String(this.pinned)}
@@ -172,9 +242,13 @@ export class CauserieTile extends LitElement {
           );
         }}
       >
-        📌
+        ${icons.pin}
       </button>
-      <div class="label">${tile.name}${state === '' ? '' : ` — ${state}`}</div>
+      <div class="label" data-muted=${String(tile.micMuted)}>
+        ${tile.micMuted && !tile.screen ? html`<span role="img" aria-label=${t.muted}>${icons.micOff}</span>` : null}
+        <span class="name">${tile.name}</span>
+        ${tile.speaking ? html`<span class="sr-only">${t.speaking}</span>` : null}
+      </div>
     `;
   }
 }

@@ -1,19 +1,39 @@
 /**
- * The call: tiles in a grid (or a spotlight when someone shares a screen or a tile is pinned, as
- * core/projection.ts lays it out), the participant list, the controls, and a notice for a failure
- * that does not end the call. Requests go up as events for the app to relay to the session.
+ * The call: tiles in a grid by pages, or one in the spotlight over a filmstrip (a pin, a shared
+ * screen, or the speaker view's current speaker; core/projection.ts lays it out), the participant
+ * list, the controls, the settings and shortcut dialogs, the keyboard shortcuts and the call's
+ * sounds, a "reconnecting" overlay while LiveKit gets the connection back, and notices for
+ * failures that do not end the call. Requests go up as events for the app to relay to the session.
  */
-import { css, html, LitElement } from 'lit';
+import { css, html, LitElement, type PropertyValues } from 'lit';
 import type { Track } from 'livekit-client';
 
+import { soundsFor } from '../core/call-sounds.ts';
 import type { CallError } from '../core/errors.ts';
 import type { Strings } from '../core/i18n.ts';
-import { gridLayout, type Person, type Tile } from '../core/projection.ts';
+import type { Layout } from '../core/preferences.ts';
+import { callLayout, currentSpeaker, type Person, type Tile } from '../core/projection.ts';
+import { shortcutFor } from '../core/shortcuts.ts';
 import './call-audio.ts';
-import { controlsBar, controlsStyles, type CallControls } from './call-controls.ts';
+import './call-controls.ts';
+import type { CallControls } from './call-controls.ts';
 import './call-tile.ts';
+import { icons } from './icons.ts';
 import type { Moderation } from './people-panel.ts';
+import type { SettingsModel } from './settings-dialog.ts';
+import { SoundPlayer } from './sound-player.ts';
 import { base } from './styles.ts';
+
+/** Where the focus is, through shadow roots: a field takes letters, a control takes Space. */
+function focusFacts(e: KeyboardEvent): { inField: boolean; onControl: boolean } {
+  const el = e.composedPath()[0];
+  if (!(el instanceof HTMLElement)) return { inField: false, onControl: false };
+  const tag = el.tagName;
+  return {
+    inField: tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || el.isContentEditable,
+    onControl: tag === 'BUTTON' || tag === 'A' || tag === 'SUMMARY' || (el.getAttribute('role') ?? '').startsWith('menuitem'),
+  };
+}
 
 export class CauserieCall extends LitElement {
   static override properties = {
@@ -24,14 +44,22 @@ export class CauserieCall extends LitElement {
     notice: { attribute: false },
     declined: { attribute: false },
     encrypted: { type: Boolean },
+    reconnecting: { type: Boolean, reflect: true },
     moderation: { attribute: false },
     mutedBy: { attribute: false },
     allowedBy: { attribute: false },
     waiting: { attribute: false },
+    layout: { type: String },
+    sounds: { type: Boolean },
+    speakerId: { attribute: false },
+    settings: { attribute: false },
     pinned: { state: true },
     showPeople: { state: true },
     guestLinks: { attribute: false },
     showGuests: { state: true },
+    dialog: { state: true },
+    page: { state: true },
+    area: { state: true },
   };
   /** Room requests for the guest links panel, for someone who may invite (else undefined). */
   declare guestLinks: ((path: string, body: Record<string, unknown>) => Promise<Record<string, unknown>>) | undefined;
@@ -46,6 +74,8 @@ export class CauserieCall extends LitElement {
   declare declined: string[];
   /** The call's media is end-to-end encrypted: shown as such. */
   declare encrypted: boolean;
+  /** LiveKit lost the connection and is getting it back: the call stays, under an overlay. */
+  declare reconnecting: boolean;
   /** What we may do as a moderator. */
   declare moderation: Moderation | undefined;
   /** A moderator muted us: shown until dismissed. */
@@ -54,8 +84,30 @@ export class CauserieCall extends LitElement {
   declare allowedBy: string | undefined;
   /** Who waits to be let in, for someone who may let them in (else empty). */
   declare waiting: { userId: string; name: string }[];
+  /** Grid or speaker view (the person's choice, remembered). */
+  declare layout: Layout;
+  /** Join, leave and hand sounds on. */
+  declare sounds: boolean;
+  /** The chosen speaker, for the sounds. */
+  declare speakerId: string | undefined;
+  /** Devices and preferences, for the settings dialog. */
+  declare settings: SettingsModel | undefined;
   declare pinned: string | undefined;
   declare showPeople: boolean;
+  declare dialog: 'settings' | 'help' | undefined;
+  declare page: number;
+  /** The videos' area, measured: pages and columns fit it. */
+  declare area: { width: number; height: number };
+  /** The last remote person heard (speaker view). */
+  private speaker: string | undefined;
+  private heard: Person[] | undefined;
+  private readonly player = new SoundPlayer();
+  /** Space held for push-to-talk (the microphone goes off again when it is released). */
+  private talking = false;
+  private readonly resize = new ResizeObserver((entries) => {
+    const box = entries[0]?.contentRect;
+    if (box !== undefined) this.area = { width: Math.round(box.width), height: Math.round(box.height) };
+  });
 
   constructor() {
     super();
@@ -64,14 +116,68 @@ export class CauserieCall extends LitElement {
     this.notice = undefined;
     this.declined = [];
     this.encrypted = false;
+    this.reconnecting = false;
     this.moderation = undefined;
     this.mutedBy = undefined;
     this.allowedBy = undefined;
     this.waiting = [];
+    this.layout = 'grid';
+    this.sounds = true;
+    this.speakerId = undefined;
+    this.settings = undefined;
     this.pinned = undefined;
     this.showPeople = false;
     this.guestLinks = undefined;
     this.showGuests = false;
+    this.dialog = undefined;
+    this.page = 0;
+    this.area = { width: 0, height: 0 };
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    addEventListener('keydown', this.onKeyDown);
+    addEventListener('keyup', this.onKeyUp);
+    addEventListener('blur', this.onBlur);
+  }
+
+  override disconnectedCallback(): void {
+    removeEventListener('keydown', this.onKeyDown);
+    removeEventListener('keyup', this.onKeyUp);
+    removeEventListener('blur', this.onBlur);
+    this.resize.disconnect();
+    super.disconnectedCallback();
+  }
+
+  private readonly onKeyDown = (e: KeyboardEvent): void => {
+    // A dialog open: its own keys (Escape closes it).
+    if (this.dialog !== undefined || e.repeat) {
+      if (e.key === ' ' && this.talking) e.preventDefault();
+      return;
+    }
+    const action = shortcutFor({ key: e.key, ctrlKey: e.ctrlKey, altKey: e.altKey, metaKey: e.metaKey, ...focusFacts(e) });
+    if (action === undefined) return;
+    e.preventDefault();
+    if (action === 'push-to-talk') {
+      if (this.controls.micEnabled || this.controls.micLocked === true) return;
+      this.talking = true;
+      this.emit('push-to-talk', true);
+    } else if (action === 'open-help') void this.openDialog('help');
+    else this.emit(action);
+  };
+
+  private readonly onKeyUp = (e: KeyboardEvent): void => {
+    if (e.key === ' ' && this.talking) this.stopTalking();
+  };
+
+  /** The page lost the focus while Space was held: no keyup will come. */
+  private readonly onBlur = (): void => {
+    if (this.talking) this.stopTalking();
+  };
+
+  private stopTalking(): void {
+    this.talking = false;
+    this.emit('push-to-talk', false);
   }
 
   /** The participant list, loaded the first time it is opened (a chunk of its own). */
@@ -86,32 +192,81 @@ export class CauserieCall extends LitElement {
     this.showGuests = true;
   }
 
+  /** The settings or shortcuts dialog (each a chunk of its own, loaded when first opened). */
+  private async openDialog(which: 'settings' | 'help'): Promise<void> {
+    await (which === 'settings' ? import('./settings-dialog.ts') : import('./shortcuts-dialog.ts'));
+    this.dialog = which;
+  }
+
   static override styles = [
     base,
-    controlsStyles,
     css`
       :host {
         display: grid;
         grid-template-rows: 1fr auto;
         height: 100%;
-        gap: 12px;
+        gap: 8px;
         position: relative;
       }
       .main {
         display: flex;
         gap: 12px;
         min-height: 0;
+        min-width: 0;
+      }
+      .videos {
+        flex: 1;
+        min-width: 0;
+        min-height: 0;
+        display: flex;
+        flex-direction: column;
+        gap: 8px;
+        position: relative;
       }
       .grid {
         flex: 1;
+        min-height: 0;
         display: grid;
         gap: 8px;
         align-content: center;
-        min-height: 0;
-        overflow: auto;
+        justify-content: center;
       }
-      .spotlight > :first-child {
-        grid-column: 1 / -1;
+      .spotlight {
+        flex: 1;
+        min-height: 0;
+        display: grid;
+      }
+      .spotlight causerie-tile {
+        aspect-ratio: auto;
+        height: 100%;
+      }
+      .filmstrip {
+        display: flex;
+        gap: 8px;
+        overflow-x: auto;
+        flex: none;
+        height: clamp(72px, 18vh, 150px);
+        padding-bottom: 2px;
+      }
+      .filmstrip causerie-tile {
+        flex: none;
+        height: 100%;
+        width: auto;
+      }
+      .pager {
+        display: flex;
+        gap: 12px;
+        align-items: center;
+        justify-content: center;
+        color: var(--muted);
+      }
+      .pager button {
+        width: 44px;
+        padding: 0;
+        display: grid;
+        place-items: center;
+        background: var(--control);
+        color: var(--on-control);
       }
       .status {
         margin: 0;
@@ -123,7 +278,7 @@ export class CauserieCall extends LitElement {
         top: 8px;
         left: 50%;
         transform: translateX(-50%);
-        z-index: 1;
+        z-index: 2;
         width: max-content;
         max-width: calc(100% - 32px);
         display: flex;
@@ -138,12 +293,40 @@ export class CauserieCall extends LitElement {
         background: #fff;
         color: #17191c;
       }
-      @media (max-width: 700px) {
+      .reconnecting {
+        position: absolute;
+        inset: 0;
+        z-index: 2;
+        display: grid;
+        place-items: center;
+        align-content: center;
+        gap: 12px;
+        border-radius: var(--radius);
+        background: rgba(10, 12, 16, 0.78);
+        color: #fff;
+        font-size: 1.2rem;
+      }
+      .spinner {
+        width: 36px;
+        height: 36px;
+        border: 4px solid rgba(255, 255, 255, 0.3);
+        border-top-color: #fff;
+        border-radius: 50%;
+        animation: spin 0.9s linear infinite;
+      }
+      @keyframes spin {
+        to {
+          transform: rotate(360deg);
+        }
+      }
+      @media (prefers-reduced-motion: reduce) {
+        .spinner {
+          animation: none;
+        }
+      }
+      @media (max-width: 640px) {
         .main {
           flex-direction: column;
-        }
-        .grid {
-          grid-template-columns: 1fr !important;
         }
       }
     `,
@@ -167,23 +350,111 @@ export class CauserieCall extends LitElement {
     this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
   }
 
+  protected override firstUpdated(): void {
+    const videos = this.renderRoot.querySelector('.videos');
+    if (videos !== null) this.resize.observe(videos);
+  }
+
+  protected override willUpdate(changed: PropertyValues): void {
+    if (changed.has('tiles')) this.speaker = currentSpeaker(this.tiles, this.speaker);
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
+    if (changed.has('people')) {
+      const sounds = soundsFor(this.heard, this.people);
+      this.heard = this.people;
+      if (this.sounds) for (const s of sounds) this.player.play(s, this.speakerId);
+    }
+  }
+
+  private tile(tile: Tile<Track>, small = false): unknown {
+    return html`<causerie-tile
+      .tile=${tile}
+      .t=${this.t}
+      ?pinned=${tile.key === this.pinned}
+      ?small=${small}
+    ></causerie-tile>`;
+  }
+
+  private videos(): unknown {
+    const { t } = this;
+    const layout = callLayout(this.tiles, {
+      layout: this.layout,
+      pinned: this.pinned,
+      speaker: this.speaker,
+      page: this.page,
+      width: this.area.width,
+      height: this.area.height,
+    });
+    const pager =
+      layout.pages <= 1
+        ? null
+        : html`<nav class="pager" aria-label=${t.pages}>
+            <button
+              aria-label=${t.previousPage}
+              ?disabled=${layout.page === 0}
+              @click=${() => {
+                this.page = layout.page - 1;
+              }}
+            >
+              ${icons.chevronLeft}
+            </button>
+            <span role="status" data-page=${layout.page + 1} data-pages=${layout.pages}>${t.pageOf(layout.page + 1, layout.pages)}</span>
+            <button
+              aria-label=${t.nextPage}
+              ?disabled=${layout.page >= layout.pages - 1}
+              @click=${() => {
+                this.page = layout.page + 1;
+              }}
+            >
+              ${icons.chevronRight}
+            </button>
+          </nav>`;
+    return html`<section
+      class="videos"
+      aria-label=${t.participants(layout.people)}
+      data-layout=${layout.spotlight === undefined ? 'grid' : 'spotlight'}
+      @pin=${(e: CustomEvent<string | undefined>) => {
+        this.pinned = e.detail;
+      }}
+    >
+      ${
+        layout.spotlight === undefined
+          ? html`<div class="grid" style="grid-template-columns: repeat(${layout.columns}, minmax(0, ${this.columnWidth(layout.columns, layout.tiles.length)}))">
+              ${layout.tiles.map((x) => this.tile(x))}
+            </div>`
+          : html`<div class="spotlight">${this.tile(layout.spotlight)}</div>
+              ${layout.tiles.length === 0 ? null : html`<div class="filmstrip" role="list" aria-label=${t.filmstrip}>${layout.tiles.map((x) => this.tile(x, true))}</div>`}`
+      }
+      ${pager}
+      ${
+        this.reconnecting
+          ? html`<div class="reconnecting" role="status" data-reconnecting>
+              <div class="spinner" aria-hidden="true"></div>
+              <span>${t.reconnecting}</span>
+            </div>`
+          : null
+      }
+    </section>`;
+  }
+
+  /** A column no wider than lets every row fit the area's height (16:9 tiles). */
+  private columnWidth(columns: number, n: number): string {
+    const { width, height } = this.area;
+    if (width === 0 || height === 0 || n === 0) return '1fr';
+    const rows = Math.ceil(n / columns);
+    const pagerRoom = this.tiles.length > n ? 52 : 0;
+    const byHeight = (((height - pagerRoom - 8 * (rows - 1)) / rows) * 16) / 9;
+    const byWidth = (width - 8 * (columns - 1)) / columns;
+    return `${Math.max(80, Math.floor(Math.min(byHeight, byWidth)))}px`;
+  }
+
   protected override render(): unknown {
     const { t, notice } = this;
-    const layout = gridLayout(this.tiles, this.pinned);
     return html`
       <div class="main">
-        <section
-          class="grid ${layout.spotlight ? 'spotlight' : ''}"
-          style="grid-template-columns: repeat(${layout.columns}, minmax(0, 1fr))"
-          aria-label=${t.participants(layout.people)}
-          @pin=${(e: CustomEvent<string | undefined>) => {
-            this.pinned = e.detail;
-          }}
-        >
-          ${layout.tiles.map(
-            (tile) => html`<causerie-tile .tile=${tile} .t=${t} ?pinned=${tile.key === this.pinned}></causerie-tile>`,
-          )}
-        </section>
+        ${this.videos()}
         ${
           this.showPeople
             ? html`<causerie-people
@@ -207,22 +478,44 @@ export class CauserieCall extends LitElement {
             : null
         }
       </div>
-      ${controlsBar({
-        t,
-        controls: this.controls,
-        showPeople: this.showPeople,
-        people: layout.people,
-        request: (what) => {
-          this.emit(what);
-        },
-        react: (emoji) => {
-          this.emit('react', emoji);
-        },
-        togglePeople: () => {
-          void this.togglePeople();
-        },
-      })}
-      ${this.encrypted ? html`<p class="status e2ee" role="status">🔒 ${t.encrypted}</p>` : null}
+      <causerie-controls
+        .t=${t}
+        .controls=${this.controls}
+        ?showPeople=${this.showPeople}
+        .people=${this.people.length}
+        ?encrypted=${this.encrypted}
+        layout=${this.layout}
+        @toggle-people=${() => void this.togglePeople()}
+        @open-settings=${() => void this.openDialog('settings')}
+        @open-help=${() => void this.openDialog('help')}
+        @set-layout=${(e: CustomEvent<Layout>) => {
+          // A new layout shows everyone afresh: no pin, first page.
+          this.pinned = undefined;
+          this.page = 0;
+          this.emit('preferences', { layout: e.detail });
+        }}
+      ></causerie-controls>
+      ${
+        this.dialog === 'settings' && this.settings !== undefined
+          ? html`<causerie-settings
+              .t=${t}
+              .model=${this.settings}
+              @close=${() => {
+                this.dialog = undefined;
+              }}
+            ></causerie-settings>`
+          : null
+      }
+      ${
+        this.dialog === 'help'
+          ? html`<causerie-shortcuts
+              .t=${t}
+              @close=${() => {
+                this.dialog = undefined;
+              }}
+            ></causerie-shortcuts>`
+          : null
+      }
       ${
         this.waiting.length === 0
           ? null

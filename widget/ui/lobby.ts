@@ -1,42 +1,37 @@
 /**
- * The lobby: camera preview, device pickers, microphone and camera toggles, and Join.
+ * The lobby: which room's call this is and who is in it already, the camera preview with the
+ * microphone and camera switches (how to start: both remembered), the devices (camera, microphone,
+ * speaker where the browser lets a page choose, remembered), and Join. The browser's own media
+ * only: the LiveKit client is not needed before Join.
  */
 import { css, html, LitElement } from 'lit';
 
 import type { JoinOptions } from '../call/call-session.ts';
+import { canChooseSpeaker, localDevices, stopStream, type DeviceKind } from '../call/devices.ts';
 import type { Strings } from '../core/i18n.ts';
+import type { Preferences } from '../core/preferences.ts';
+import { icons } from './icons.ts';
 import { base } from './styles.ts';
 
-const stopStream = (stream: MediaStream | undefined): void => {
-  for (const track of stream?.getTracks() ?? []) track.stop();
-};
-
-/**
- * The browser's cameras or microphones. Their names show only once the page may use that kind of
- * device: without them, it asks once (then the names come) and lets the stream go at once.
- */
-async function localDevices(kind: 'videoinput' | 'audioinput'): Promise<MediaDeviceInfo[]> {
-  const list = async (): Promise<MediaDeviceInfo[]> =>
-    (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === kind && d.deviceId !== '');
-  let devices = await list();
-  if (devices.length === 0 || devices.some((d) => d.label === '')) {
-    try {
-      stopStream(await navigator.mediaDevices.getUserMedia(kind === 'videoinput' ? { video: true } : { audio: true }));
-    } catch {
-      // None of this kind, or refused: the list stays as it is (the toggles say what is missing).
-      return devices;
-    }
-    devices = await list();
-  }
-  return devices;
+export interface InCallPerson {
+  userId: string;
+  name: string;
+  avatar: string | undefined;
 }
+
+/** How many of the people already in the call the lobby names (the rest are counted). */
+const NAMED = 3;
 
 export class CauserieLobby extends LitElement {
   static override properties = {
     t: { attribute: false },
     busy: { type: Boolean },
+    roomName: { attribute: false },
+    inCall: { attribute: false },
+    prefs: { attribute: false },
     cameras: { state: true },
     mics: { state: true },
+    speakers: { state: true },
     audio: { state: true },
     video: { state: true },
     cameraId: { state: true },
@@ -45,8 +40,13 @@ export class CauserieLobby extends LitElement {
   };
   declare t: Strings;
   declare busy: boolean;
+  declare roomName: string | undefined;
+  declare inCall: InCallPerson[];
+  /** The remembered choices (devices, how to start); set before the lobby shows. */
+  declare prefs: Preferences | undefined;
   declare cameras: MediaDeviceInfo[];
   declare mics: MediaDeviceInfo[];
+  declare speakers: MediaDeviceInfo[];
   declare audio: boolean;
   declare video: boolean;
   declare cameraId: string | undefined;
@@ -58,8 +58,12 @@ export class CauserieLobby extends LitElement {
   constructor() {
     super();
     this.busy = false;
+    this.roomName = undefined;
+    this.inCall = [];
+    this.prefs = undefined;
     this.cameras = [];
     this.mics = [];
+    this.speakers = [];
     this.audio = true;
     this.video = true;
     this.cameraId = undefined;
@@ -72,15 +76,49 @@ export class CauserieLobby extends LitElement {
     css`
       :host {
         display: grid;
-        gap: 16px;
+        gap: 14px;
         justify-items: center;
         padding: 16px;
       }
       h1 {
         margin: 0;
         font-size: 1.4rem;
+        text-align: center;
+        overflow-wrap: anywhere;
+      }
+      .who {
+        display: flex;
+        gap: 10px;
+        align-items: center;
+        margin: 0;
+        color: var(--muted);
+      }
+      .faces {
+        display: flex;
+      }
+      .face {
+        width: 32px;
+        height: 32px;
+        border-radius: 50%;
+        margin-left: -8px;
+        border: 2px solid var(--bg);
+        background: var(--accent);
+        color: var(--on-accent);
+        display: grid;
+        place-items: center;
+        font-weight: 600;
+        overflow: hidden;
+      }
+      .face:first-child {
+        margin-left: 0;
+      }
+      .face img {
+        width: 100%;
+        height: 100%;
+        object-fit: cover;
       }
       .preview {
+        position: relative;
         width: min(640px, 100%);
         aspect-ratio: 16 / 9;
         background: var(--tile);
@@ -96,29 +134,53 @@ export class CauserieLobby extends LitElement {
         object-fit: cover;
         transform: scaleX(-1);
       }
+      .switches {
+        position: absolute;
+        bottom: 12px;
+        left: 50%;
+        transform: translateX(-50%);
+        display: flex;
+        gap: 12px;
+      }
       .row {
         display: flex;
         flex-wrap: wrap;
         gap: 12px;
         justify-content: center;
         align-items: end;
+        width: min(640px, 100%);
       }
       label {
         display: grid;
         gap: 4px;
         color: var(--muted);
         font-size: 0.9rem;
+        flex: 1 1 160px;
+        min-width: 0;
+      }
+      select {
+        width: 100%;
       }
       .warn {
         color: var(--danger);
         max-width: 640px;
         text-align: center;
       }
+      .join {
+        min-width: 200px;
+      }
     `,
   ];
 
   override connectedCallback(): void {
     super.connectedCallback();
+    const p = this.prefs;
+    if (p !== undefined) {
+      this.audio = !p.startMicOff;
+      this.video = this.video && !p.startCamOff;
+      this.cameraId = p.cameraId;
+      this.micId = p.micId;
+    }
     void this.startPreview().then(() => this.listDevices());
   }
 
@@ -132,6 +194,7 @@ export class CauserieLobby extends LitElement {
     try {
       this.cameras = await localDevices('videoinput');
       this.mics = await localDevices('audioinput');
+      this.speakers = canChooseSpeaker() ? await localDevices('audiooutput') : [];
     } catch {
       this.mediaError = true;
     }
@@ -144,9 +207,11 @@ export class CauserieLobby extends LitElement {
       this.requestUpdate();
       return;
     }
+    const id = this.cameraId;
     try {
       this.preview = await navigator.mediaDevices.getUserMedia({
-        video: this.cameraId === undefined ? true : { deviceId: { exact: this.cameraId } },
+        // A remembered camera that is gone: the browser's choice instead.
+        video: id === undefined ? true : { deviceId: { ideal: id } },
       });
       this.mediaError = false;
     } catch {
@@ -166,71 +231,99 @@ export class CauserieLobby extends LitElement {
       video: this.video,
       audioDeviceId: this.micId,
       videoDeviceId: this.cameraId,
+      remember: true,
     };
     this.dispatchEvent(new CustomEvent<JoinOptions>('join', { detail, bubbles: true, composed: true }));
+  }
+
+  private picker(kind: DeviceKind, label: string, list: MediaDeviceInfo[], chosen: string | undefined, pick: (id: string) => void): unknown {
+    return html`<label
+      >${label}
+      <select
+        data-kind=${kind}
+        @change=${(e: Event) => {
+          pick((e.target as HTMLSelectElement).value);
+        }}
+      >
+        ${list.map((d, i) => html`<option value=${d.deviceId} ?selected=${d.deviceId === chosen}>${d.label || `${label} ${i + 1}`}</option>`)}
+      </select>
+    </label>`;
+  }
+
+  private who(): unknown {
+    const { t, inCall } = this;
+    if (inCall.length === 0) return html`<p class="who" data-in-call="0">${t.nobodyInCall}</p>`;
+    const named = inCall.slice(0, NAMED);
+    return html`<p class="who" data-in-call=${inCall.length}>
+      <span class="faces" aria-hidden="true">
+        ${named.map(
+          (p) =>
+            html`<span class="face"
+              >${p.avatar === undefined ? p.name.replace(/^@/, '').charAt(0).toUpperCase() : html`<img src=${p.avatar} alt="" />`}</span
+            >`,
+        )}
+      </span>
+      <span>${t.inCallNow(named.map((p) => p.name).join(', '), inCall.length - named.length)}</span>
+    </p>`;
   }
 
   protected override render(): unknown {
     const { t } = this;
     return html`
-      <h1>${t.lobbyTitle}</h1>
+      <h1>${this.roomName ?? t.lobbyTitle}</h1>
+      ${this.who()}
       <div class="preview">
         ${this.video ? html`<video autoplay muted playsinline aria-label=${t.camera}></video>` : html`<span>${t.noCamera}</span>`}
-      </div>
-      ${this.mediaError ? html`<p class="warn" role="alert">${t.errors.no_media_permission}</p>` : null}
-      <div class="row">
-        <label
-          >${t.camera}
-          <select
-            @change=${async (e: Event) => {
-              this.cameraId = (e.target as HTMLSelectElement).value;
+        <div class="switches" role="group" aria-label=${t.startWith}>
+          <button
+            class="icon-button ${this.audio ? '' : 'off'}"
+            aria-label=${this.audio ? t.micOn : t.micOff}
+            data-tip=${this.audio ? t.micOn : t.micOff}
+            @click=${() => {
+              this.audio = !this.audio;
+            }}
+          >
+            ${this.audio ? icons.mic : icons.micOff}
+          </button>
+          <button
+            class="icon-button ${this.video ? '' : 'off'}"
+            aria-label=${this.video ? t.camOn : t.camOff}
+            data-tip=${this.video ? t.camOn : t.camOff}
+            @click=${async () => {
+              this.video = !this.video;
               await this.startPreview();
             }}
           >
-            ${this.cameras.map((d) => html`<option value=${d.deviceId}>${d.label || t.camera}</option>`)}
-          </select>
-        </label>
-        <label
-          >${t.microphone}
-          <select
-            @change=${(e: Event) => {
-              this.micId = (e.target as HTMLSelectElement).value;
-            }}
-          >
-            ${this.mics.map((d) => html`<option value=${d.deviceId}>${d.label || t.microphone}</option>`)}
-          </select>
-        </label>
+            ${this.video ? icons.camera : icons.cameraOff}
+          </button>
+        </div>
       </div>
+      ${this.mediaError ? html`<p class="warn" role="alert">${t.errors.no_media_permission}</p>` : null}
       <div class="row">
-        <button
-          class="toggle"
-          aria-pressed=${String(this.audio)}
-          @click=${() => {
-            this.audio = !this.audio;
-          }}
-        >
-          ${this.audio ? t.micOn : t.micOff}
-        </button>
-        <button
-          class="toggle"
-          aria-pressed=${String(this.video)}
-          @click=${async () => {
-            this.video = !this.video;
-            await this.startPreview();
-          }}
-        >
-          ${this.video ? t.camOn : t.camOff}
-        </button>
-        <button
-          class="primary"
-          ?disabled=${this.busy}
-          @click=${() => {
-            this.join();
-          }}
-        >
-          ${this.busy ? t.joining : t.join}
-        </button>
+        ${this.picker('videoinput', t.camera, this.cameras, this.cameraId, (id) => {
+          this.cameraId = id;
+          void this.startPreview();
+        })}
+        ${this.picker('audioinput', t.microphone, this.mics, this.micId, (id) => {
+          this.micId = id;
+        })}
+        ${
+          this.speakers.length === 0
+            ? null
+            : this.picker('audiooutput', t.speaker, this.speakers, this.prefs?.speakerId, (id) => {
+                this.dispatchEvent(new CustomEvent('speaker', { detail: id, bubbles: true, composed: true }));
+              })
+        }
       </div>
+      <button
+        class="primary join"
+        ?disabled=${this.busy}
+        @click=${() => {
+          this.join();
+        }}
+      >
+        ${this.busy ? t.joining : t.join}
+      </button>
     `;
   }
 }

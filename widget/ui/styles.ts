@@ -16,6 +16,12 @@ export const theme = css`
     --on-accent: #fff;
     --danger: #c4302b;
     --ok: #1a7f37;
+    --ok-strong: #1a7f37;
+    --surface: #fff;
+    --control: #e3e7ed;
+    --on-control: #17191c;
+    --control-off: #3a3f47;
+    --on-control-off: #fff;
     color-scheme: light;
   }
   :host([theme='dark']) {
@@ -26,6 +32,12 @@ export const theme = css`
     --accent: #4d9fff;
     --on-accent: #0b1220;
     --danger: #c4302b;
+    --ok-strong: #36c06b;
+    --surface: #22272e;
+    --control: #333a43;
+    --on-control: #edf0f4;
+    --control-off: #edf0f4;
+    --on-control-off: #17191c;
     color-scheme: dark;
   }
   :host([contrast='more']) {
@@ -63,6 +75,15 @@ export const base = css`
     cursor: pointer;
     min-height: 44px;
   }
+  /* Read, not shown. */
+  .sr-only {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    overflow: hidden;
+    clip-path: inset(50%);
+    white-space: nowrap;
+  }
   button:focus-visible,
   select:focus-visible {
     outline: 3px solid var(--accent);
@@ -77,17 +98,62 @@ export const base = css`
     color: #fff;
   }
   .toggle {
-    background: #e3e7ed;
-    color: #17191c;
+    background: var(--control);
+    color: var(--on-control);
   }
   .toggle[aria-pressed='false'] {
-    background: #3a3f47;
-    color: #fff;
+    background: var(--control-off);
+    color: var(--on-control-off);
   }
   select {
     background: #fff;
     color: #17191c;
     border: 1px solid #8a929e;
     border-radius: 8px;
+  }
+  /* Round icon buttons (controls, lobby): named by aria-label, the name shown as a tooltip. */
+  .icon-button {
+    position: relative;
+    width: 48px;
+    height: 48px;
+    padding: 0;
+    display: grid;
+    place-items: center;
+    background: var(--control);
+    color: var(--on-control);
+  }
+  .icon-button.off {
+    background: var(--control-off);
+    color: var(--on-control-off);
+  }
+  .icon-button.active {
+    background: var(--accent);
+    color: var(--on-accent);
+  }
+  .icon-button.danger {
+    width: 64px;
+    background: var(--danger);
+    color: #fff;
+  }
+  .icon-button:disabled {
+    cursor: not-allowed;
+    opacity: 0.75;
+  }
+  /* The tooltip: the button's name, above it, on hover and keyboard focus. */
+  .icon-button[data-tip]:hover::after,
+  .icon-button[data-tip]:focus-visible::after {
+    content: attr(data-tip);
+    position: absolute;
+    bottom: calc(100% + 8px);
+    left: 50%;
+    transform: translateX(-50%);
+    white-space: nowrap;
+    padding: 4px 8px;
+    border-radius: 6px;
+    background: #17191c;
+    color: #fff;
+    font-size: 0.85rem;
+    pointer-events: none;
+    z-index: 3;
   }
 `;

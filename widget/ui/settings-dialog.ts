@@ -1,0 +1,257 @@
+/**
+ * Settings during the call (a chunk of its own, loaded when first opened): camera, microphone with
+ * its level, speaker where the browser lets a page choose, the microphone's processing, and the
+ * call's sounds. A modal dialog: Escape or Close ends it. Every choice applies at once and is
+ * remembered in this browser (core/preferences.ts, through the session).
+ */
+import { css, html, LitElement, type PropertyValues } from 'lit';
+
+import type { CallSession } from '../call/call-session.ts';
+import { canChooseSpeaker, localDevices, micLevel, type DeviceKind } from '../call/devices.ts';
+import type { Strings } from '../core/i18n.ts';
+import type { Preferences } from '../core/preferences.ts';
+import { icons } from './icons.ts';
+import { base } from './styles.ts';
+
+/** What the dialog reads and changes: the session's devices and preferences. */
+export type SettingsModel = Pick<
+  CallSession,
+  'prefs' | 'activeDevice' | 'micTrack' | 'switchDevice' | 'setAudioProcessing' | 'setPreferences'
+>;
+
+type Processing = 'noiseSuppression' | 'echoCancellation' | 'autoGainControl';
+
+export class CauserieSettings extends LitElement {
+  static override properties = {
+    t: { attribute: false },
+    model: { attribute: false },
+    devices: { state: true },
+    level: { state: true },
+  };
+  declare t: Strings;
+  declare model: SettingsModel;
+  declare devices: Record<DeviceKind, MediaDeviceInfo[]>;
+  declare level: number;
+  private stopMeter: (() => void) | undefined;
+  private meterTrack: MediaStreamTrack | undefined;
+
+  constructor() {
+    super();
+    this.devices = { videoinput: [], audioinput: [], audiooutput: [] };
+    this.level = 0;
+  }
+
+  static override styles = [
+    base,
+    css`
+      dialog {
+        width: min(520px, calc(100vw - 32px));
+        max-height: calc(100vh - 32px);
+        border: none;
+        border-radius: var(--radius);
+        padding: 20px;
+        background: var(--surface);
+        color: var(--fg);
+        box-shadow: 0 12px 40px rgba(0, 0, 0, 0.45);
+      }
+      dialog::backdrop {
+        background: rgba(0, 0, 0, 0.5);
+      }
+      header {
+        display: flex;
+        justify-content: space-between;
+        align-items: center;
+      }
+      h2 {
+        margin: 0;
+        font-size: 1.25rem;
+      }
+      h3 {
+        margin: 16px 0 8px;
+        font-size: 1rem;
+      }
+      label.field {
+        display: grid;
+        gap: 4px;
+        margin-bottom: 10px;
+        color: var(--muted);
+      }
+      select {
+        width: 100%;
+      }
+      label.switch {
+        display: flex;
+        gap: 10px;
+        align-items: center;
+        min-height: 36px;
+      }
+      input[type='checkbox'] {
+        width: 20px;
+        height: 20px;
+        accent-color: var(--accent);
+      }
+      input[type='checkbox']:focus-visible {
+        outline: 3px solid var(--accent);
+        outline-offset: 2px;
+      }
+      .meter {
+        height: 8px;
+        border-radius: 4px;
+        background: var(--control);
+        overflow: hidden;
+        margin: -4px 0 10px;
+      }
+      .meter > div {
+        height: 100%;
+        background: var(--ok-strong);
+        transition: width 60ms linear;
+      }
+      .close {
+        width: 44px;
+        padding: 0;
+        display: grid;
+        place-items: center;
+        background: transparent;
+        color: var(--fg);
+      }
+      .note {
+        color: var(--muted);
+        font-size: 0.9rem;
+        margin: 0 0 10px;
+      }
+    `,
+  ];
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.list();
+    navigator.mediaDevices.addEventListener('devicechange', this.onDeviceChange);
+  }
+
+  override disconnectedCallback(): void {
+    navigator.mediaDevices.removeEventListener('devicechange', this.onDeviceChange);
+    this.stopMeter?.();
+    this.stopMeter = undefined;
+    super.disconnectedCallback();
+  }
+
+  private readonly onDeviceChange = (): void => {
+    void this.list();
+  };
+
+  private async list(): Promise<void> {
+    const list = (kind: DeviceKind): Promise<MediaDeviceInfo[]> => localDevices(kind).catch(() => []);
+    const [videoinput, audioinput, audiooutput] = await Promise.all([
+      list('videoinput'),
+      list('audioinput'),
+      list('audiooutput'),
+    ]);
+    this.devices = { videoinput, audioinput, audiooutput };
+  }
+
+  protected override firstUpdated(): void {
+    this.renderRoot.querySelector('dialog')?.showModal();
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
+    // The meter follows the microphone in use (it changes when another is chosen).
+    const track = this.model.micTrack();
+    if (track === this.meterTrack) return;
+    this.stopMeter?.();
+    this.meterTrack = track;
+    this.stopMeter =
+      track === undefined
+        ? undefined
+        : micLevel(track, (level) => {
+            this.level = level;
+          });
+  }
+
+  private close(): void {
+    this.dispatchEvent(new CustomEvent('close', { bubbles: true, composed: true }));
+  }
+
+  private picker(kind: DeviceKind, label: string): unknown {
+    const list = this.devices[kind];
+    const active = this.model.activeDevice(kind);
+    return html`<label class="field"
+      >${label}
+      <select
+        data-kind=${kind}
+        ?disabled=${list.length === 0}
+        @change=${async (e: Event) => {
+          await this.model.switchDevice(kind, (e.target as HTMLSelectElement).value);
+          this.requestUpdate();
+        }}
+      >
+        ${list.length === 0 ? html`<option value="">${this.t.noDevice}</option>` : null}
+        ${list.map(
+          (d, i) =>
+            html`<option value=${d.deviceId} ?selected=${d.deviceId === active || (active === undefined && i === 0)}>
+              ${d.label || `${label} ${i + 1}`}
+            </option>`,
+        )}
+      </select>
+    </label>`;
+  }
+
+  private toggle(name: keyof Preferences, label: string, change: (on: boolean) => void): unknown {
+    return html`<label class="switch">
+      <input
+        type="checkbox"
+        role="switch"
+        data-pref=${name}
+        .checked=${this.model.prefs[name] === true}
+        @change=${(e: Event) => {
+          change((e.target as HTMLInputElement).checked);
+          this.requestUpdate();
+        }}
+      />
+      ${label}
+    </label>`;
+  }
+
+  private processing(name: Processing, label: string): unknown {
+    return this.toggle(name, label, (on) => void this.model.setAudioProcessing({ [name]: on }));
+  }
+
+  protected override render(): unknown {
+    const { t } = this;
+    return html`<dialog
+      aria-labelledby="settings-title"
+      @close=${() => {
+        this.close();
+      }}
+    >
+      <header>
+        <h2 id="settings-title">${t.settings}</h2>
+        <button class="close" aria-label=${t.close} @click=${() => this.renderRoot.querySelector('dialog')?.close()}>
+          ${icons.close}
+        </button>
+      </header>
+      <h3>${t.devices}</h3>
+      ${this.picker('videoinput', t.camera)} ${this.picker('audioinput', t.microphone)}
+      <div
+        class="meter"
+        role="meter"
+        aria-label=${t.micLevel}
+        aria-valuemin="0"
+        aria-valuemax="100"
+        aria-valuenow=${Math.round(this.level * 100)}
+        data-level=${this.level.toFixed(2)}
+      >
+        <div style="width: ${(this.level * 100).toFixed(0)}%"></div>
+      </div>
+      ${canChooseSpeaker() ? this.picker('audiooutput', t.speaker) : html`<p class="note">${t.noSpeakerChoice}</p>`}
+      <h3>${t.microphone}</h3>
+      ${this.processing('noiseSuppression', t.noiseSuppression)} ${this.processing('echoCancellation', t.echoCancellation)}
+      ${this.processing('autoGainControl', t.autoGain)}
+      <h3>${t.sounds}</h3>
+      ${this.toggle('sounds', t.playSounds, (on) => {
+        this.model.setPreferences({ sounds: on });
+      })}
+    </dialog>`;
+  }
+}
+customElements.define('causerie-settings', CauserieSettings);
