@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { dispose, Room } from '@livekit/rtc-node';
+import { Room } from '@livekit/rtc-node';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import pg from 'pg';
 
@@ -182,7 +182,6 @@ async function revocationLatency(rounds: number): Promise<void> {
   } finally {
     for (const r of connections) await r.disconnect().catch(() => undefined);
     await db.end();
-    await dispose();
   }
   console.log(stats('revocation, ban event reaching the appservice → removed from LiveKit', inService));
   console.log(stats('revocation, ban request to Synapse → participant gone from LiveKit (end to end)', endToEnd));

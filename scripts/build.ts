@@ -4,7 +4,7 @@
  * Beside the widget: LiveKit's media-encryption worker (e2ee-worker.js, loaded only in encrypted
  * calls). Beside the host page: the Matrix crypto wasm its matrix-js-sdk fetches (pkg/).
  */
-import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -68,8 +68,10 @@ const targets: Target[] = [
 
 export async function buildAll(quiet = false): Promise<void> {
   for (const t of targets) {
-    const outdir = join(distDir, t.out);
-    // Chunk names change with their content: start clean so no stale chunk is served.
+    const served = join(distDir, t.out);
+    // Built beside the served folder, which it replaces only once whole: a failed build leaves the
+    // last good one served. Chunk names change with their content: start clean, no stale chunk.
+    const outdir = `${served}.next`;
     rmSync(outdir, { recursive: true, force: true });
     mkdirSync(outdir, { recursive: true });
     const bundles: [string, string][] = [
@@ -102,6 +104,8 @@ export async function buildAll(quiet = false): Promise<void> {
     if (t.budgetKiB !== undefined && gz / 1024 > t.budgetKiB) {
       throw new Error(`${t.name} bundle is ${(gz / 1024).toFixed(1)} KiB gzipped, over its ${t.budgetKiB} KiB budget`);
     }
+    rmSync(served, { recursive: true, force: true });
+    renameSync(outdir, served);
   }
 }
 

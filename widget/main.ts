@@ -85,7 +85,9 @@ async function main(): Promise<void> {
     return;
   }
   // Where we publish: our homeserver's transport (asked during the handshake), else the service.
-  const transport = service.then(async (url) => (await import('./call/own-transport.ts')).ownTransport(userId, url, params.baseUrl));
+  const transport = service.then(async (url) =>
+    (await import('./call/own-transport.ts')).ownTransport(userId, url, params.baseUrl),
+  );
   try {
     const link = await WidgetLink.connect({
       widgetId,

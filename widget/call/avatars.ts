@@ -31,7 +31,8 @@ export class Avatars {
     this.loading = (async () => {
       try {
         const members = await this.link.members();
-        for (const [userId, info] of members) if (info.displayname !== undefined) this.names.set(userId, info.displayname);
+        for (const [userId, info] of members)
+          if (info.displayname !== undefined) this.names.set(userId, info.displayname);
         for (const [userId, info] of members) {
           if (info.avatarUrl === undefined || this.urls.has(userId)) continue;
           const url = await this.link.avatar(info.avatarUrl);

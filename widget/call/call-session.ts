@@ -474,7 +474,11 @@ export class CallSession extends EventTarget {
   switchDevice(kind: DeviceKind, deviceId: string): Promise<void> {
     const remember = (): void => {
       this.preferences.set(
-        kind === 'audioinput' ? { micId: deviceId } : kind === 'videoinput' ? { cameraId: deviceId } : { speakerId: deviceId },
+        kind === 'audioinput'
+          ? { micId: deviceId }
+          : kind === 'videoinput'
+            ? { cameraId: deviceId }
+            : { speakerId: deviceId },
       );
     };
     // Where audio plays is our own audio elements' (the view sets their sink), on every SFU.
@@ -498,7 +502,9 @@ export class CallSession extends EventTarget {
   }
 
   /** Noise suppression, echo cancellation, automatic gain: applied to the microphone now and remembered. */
-  setAudioProcessing(change: Partial<Pick<Preferences, 'noiseSuppression' | 'echoCancellation' | 'autoGainControl'>>): Promise<void> {
+  setAudioProcessing(
+    change: Partial<Pick<Preferences, 'noiseSuppression' | 'echoCancellation' | 'autoGainControl'>>,
+  ): Promise<void> {
     const prefs = this.preferences.set(change);
     this.changed();
     return this.act(async (room) => {
@@ -515,7 +521,10 @@ export class CallSession extends EventTarget {
     const prefs = this.prefs;
     const lk = this.loaded();
     try {
-      await room.localParticipant.setMicrophoneEnabled(opts.audio, lk.audioCapture(prefs, opts.audioDeviceId ?? prefs.micId));
+      await room.localParticipant.setMicrophoneEnabled(
+        opts.audio,
+        lk.audioCapture(prefs, opts.audioDeviceId ?? prefs.micId),
+      );
       await room.localParticipant.setCameraEnabled(opts.video, lk.videoCapture(opts.videoDeviceId ?? prefs.cameraId));
     } catch (err) {
       if (errorName(err) === 'NotAllowedError') this.error = new CallError('no_media_permission');
@@ -840,25 +849,23 @@ export class CallSession extends EventTarget {
       lk.roomFacts(r, this.extras).filter((x) => !x.local && identities.has(x.identity)),
     );
     // Members whose SFU cannot be reached: in the call by their membership, without media.
-    const unreachable = (remote?.unreachable() ?? []).map(
-      (m): ParticipantFacts<Track> => ({
-        identity: memberIdentity(m),
-        name: this.avatars.name(m.userId) ?? m.userId,
-        userId: m.userId,
-        deviceId: m.deviceId,
-        local: false,
-        camera: undefined,
-        screen: undefined,
-        micOn: false,
-        camOn: false,
-        speaking: false,
-        quality: 'unknown',
-        handAt: undefined,
-        reaction: undefined,
-        avatar: this.avatars.get(m.userId),
-        unreachable: true,
-      }),
-    );
+    const unreachable = (remote?.unreachable() ?? []).map((m): ParticipantFacts<Track> => ({
+      identity: memberIdentity(m),
+      name: this.avatars.name(m.userId) ?? m.userId,
+      userId: m.userId,
+      deviceId: m.deviceId,
+      local: false,
+      camera: undefined,
+      screen: undefined,
+      micOn: false,
+      camOn: false,
+      speaking: false,
+      quality: 'unknown',
+      handAt: undefined,
+      reaction: undefined,
+      avatar: this.avatars.get(m.userId),
+      unreachable: true,
+    }));
     if (unreachable.length > 0) this.avatars.load();
     const all = onePerDevice([...lk.roomFacts(room, this.extras), ...fromRemote, ...unreachable]);
     if (remote === undefined) return all;
@@ -866,7 +873,8 @@ export class CallSession extends EventTarget {
     const services = new Map((this.link.keys?.members(this.now()) ?? []).map((m) => [memberIdentity(m), m.serviceUrl]));
     const ours = this.serviceUrl.replace(/\/+$/, '');
     return all.map((f) => {
-      const url = f.userId === undefined || f.deviceId === undefined ? undefined : services.get(`${f.userId}:${f.deviceId}`);
+      const url =
+        f.userId === undefined || f.deviceId === undefined ? undefined : services.get(`${f.userId}:${f.deviceId}`);
       return url === undefined || url.replace(/\/+$/, '') === ours ? f : { ...f, elsewhere: hostOf(url) };
     });
   }
@@ -895,9 +903,14 @@ export class CallSession extends EventTarget {
           token: (serviceUrl) => this.remoteToken(serviceUrl),
           createRoom: () => {
             const encryption = this.encryption;
-            if (!this.encrypted || encryption === undefined) return new lk.Room({ adaptiveStream: true, dynacast: true });
+            if (!this.encrypted || encryption === undefined)
+              return new lk.Room({ adaptiveStream: true, dynacast: true });
             const worker = encryption.otherWorker();
-            const made = new lk.Room({ adaptiveStream: true, dynacast: true, encryption: { keyProvider: encryption.keyProvider, worker } });
+            const made = new lk.Room({
+              adaptiveStream: true,
+              dynacast: true,
+              encryption: { keyProvider: encryption.keyProvider, worker },
+            });
             workers.set(made, { encryption, worker });
             return made;
           },

@@ -4,4 +4,11 @@
  */
 export { DisconnectReason, Room, RoomEvent } from 'livekit-client';
 export { micLocked, onViewChange, remoteAudio, roomFacts } from './room-facts.ts';
-export { activeDevice, audioCapture, micMediaTrack, setAudioProcessing, switchDevice, videoCapture } from './local-media.ts';
+export {
+  activeDevice,
+  audioCapture,
+  micMediaTrack,
+  setAudioProcessing,
+  switchDevice,
+  videoCapture,
+} from './local-media.ts';

@@ -3,7 +3,13 @@
  * microphone's processing (noise suppression, echo cancellation, automatic gain), and the capture
  * options a join publishes with. The only place that knows how LiveKit holds our local tracks.
  */
-import { Track, type AudioCaptureOptions, type LocalAudioTrack, type Room, type VideoCaptureOptions } from 'livekit-client';
+import {
+  Track,
+  type AudioCaptureOptions,
+  type LocalAudioTrack,
+  type Room,
+  type VideoCaptureOptions,
+} from 'livekit-client';
 
 import type { Preferences } from '../core/preferences.ts';
 import type { DeviceKind } from './devices.ts';

@@ -46,8 +46,7 @@ export function membersFrom(events: readonly { state_key?: unknown; content?: un
 export function roomNameFrom(content: unknown): string | undefined {
   const name = (content as { name?: unknown } | null | undefined)?.name;
   if (typeof name !== 'string') return undefined;
-  // eslint-disable-next-line no-control-regex
-  const clean = name.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 255);
+  const clean = name.replace(/\p{Cc}/gu, '').trim().slice(0, 255);
   return clean === '' ? undefined : clean;
 }
 

@@ -6,7 +6,14 @@
  */
 import { CallError, errorDetail } from '../core/errors.ts';
 import { CALL_MEMBER_EVENT } from '../core/membership.ts';
-import { membersFrom, roomNameFrom, type KeyCarrier, type MatrixLink, type MemberInfo, type OpenIdToken } from './matrix-link.ts';
+import {
+  membersFrom,
+  roomNameFrom,
+  type KeyCarrier,
+  type MatrixLink,
+  type MemberInfo,
+  type OpenIdToken,
+} from './matrix-link.ts';
 
 const enc = encodeURIComponent;
 

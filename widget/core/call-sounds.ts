@@ -16,7 +16,11 @@ export function soundsFor(before: readonly Person[] | undefined, after: readonly
   const out: Sound[] = [];
   if ([...now.keys()].some((id) => !was.has(id))) out.push('join');
   if ([...was.keys()].some((id) => !now.has(id))) out.push('leave');
-  if ([...now.values()].some((p) => p.hand !== undefined && was.get(p.identity)?.hand === undefined && was.has(p.identity)))
+  if (
+    [...now.values()].some(
+      (p) => p.hand !== undefined && was.get(p.identity)?.hand === undefined && was.has(p.identity),
+    )
+  )
     out.push('hand');
   return out;
 }

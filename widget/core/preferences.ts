@@ -48,7 +48,8 @@ export function parsePreferences(raw: string | null): Preferences {
     stored = undefined;
   }
   const s = typeof stored === 'object' && stored !== null ? (stored as Record<string, unknown>) : {};
-  const id = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' && v.length <= MAX_ID ? v : undefined);
+  const id = (v: unknown): string | undefined =>
+    typeof v === 'string' && v !== '' && v.length <= MAX_ID ? v : undefined;
   const flag = (v: unknown, fallback: boolean): boolean => (typeof v === 'boolean' ? v : fallback);
   const d = DEFAULT_PREFERENCES;
   return {

@@ -77,7 +77,6 @@ export interface Person {
   elsewhere: string | undefined;
 }
 
-
 function displayName(p: ParticipantFacts<unknown>, youLabel: string): string {
   const name = p.name ?? p.identity;
   return p.local ? `${name} (${youLabel})` : name;
@@ -227,7 +226,14 @@ export function callLayout<V>(tiles: readonly Tile<V>[], choice: LayoutChoice): 
   const pages = Math.max(1, Math.ceil(tiles.length / size));
   const page = Math.min(Math.max(0, choice.page), pages - 1);
   const shown = tiles.slice(page * size, (page + 1) * size);
-  return { spotlight: undefined, tiles: shown, columns: bestColumns(shown.length, choice.width, choice.height), page, pages, people };
+  return {
+    spotlight: undefined,
+    tiles: shown,
+    columns: bestColumns(shown.length, choice.width, choice.height),
+    page,
+    pages,
+    people,
+  };
 }
 
 /**

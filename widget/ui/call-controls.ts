@@ -241,7 +241,13 @@ export class CauserieControls extends LitElement {
   }
 
   /** A round icon button with its name as tooltip; `cls` marks its state or where it shows. */
-  private button(name: string, icon: TemplateResult, what: ControlRequest, cls = '', pressed?: boolean): TemplateResult {
+  private button(
+    name: string,
+    icon: TemplateResult,
+    what: ControlRequest,
+    cls = '',
+    pressed?: boolean,
+  ): TemplateResult {
     return html`<button
       class="icon-button ${cls}"
       aria-label=${name}
@@ -289,10 +295,21 @@ export class CauserieControls extends LitElement {
     const { t, controls: c } = this;
     const mic =
       c.micLocked === true && !c.micEnabled
-        ? html`<button class="icon-button off" disabled aria-label=${t.micLocked} data-tip=${t.micLocked} data-mic-locked>
+        ? html`<button
+            class="icon-button off"
+            disabled
+            aria-label=${t.micLocked}
+            data-tip=${t.micLocked}
+            data-mic-locked
+          >
             ${icons.micOff}
           </button>`
-        : this.button(c.micEnabled ? t.micOn : t.micOff, c.micEnabled ? icons.mic : icons.micOff, 'toggle-mic', c.micEnabled ? '' : 'off');
+        : this.button(
+            c.micEnabled ? t.micOn : t.micOff,
+            c.micEnabled ? icons.mic : icons.micOff,
+            'toggle-mic',
+            c.micEnabled ? '' : 'off',
+          );
     const otherLayout: Layout = this.layout === 'grid' ? 'speaker' : 'grid';
     const layoutLabel = otherLayout === 'speaker' ? t.speakerView : t.gridView;
     const layoutIcon = otherLayout === 'speaker' ? icons.speaker : icons.grid;
@@ -311,11 +328,19 @@ export class CauserieControls extends LitElement {
     return html`
       <div class="group facts" role="status">
         ${this.encrypted ? html`<span class="e2ee" title=${t.encrypted}>${icons.lock}<span class="wide">${t.encrypted}</span></span>` : null}
-        <span class="count">${icons.people}<span class="num narrow" aria-hidden="true">${this.people}</span><span class="count-text">${t.participants(this.people)}</span></span>
+        <span class="count"
+          >${icons.people}<span class="num narrow" aria-hidden="true">${this.people}</span
+          ><span class="count-text">${t.participants(this.people)}</span></span
+        >
       </div>
-      <div class="group center" role="group" aria-label=${t.callControls} @keydown=${(e: KeyboardEvent) => {
-        if (this.menu === 'reactions') this.onMenuKey(e);
-      }}>
+      <div
+        class="group center"
+        role="group"
+        aria-label=${t.callControls}
+        @keydown=${(e: KeyboardEvent) => {
+          if (this.menu === 'reactions') this.onMenuKey(e);
+        }}
+      >
         ${mic}
         ${this.button(c.camEnabled ? t.camOn : t.camOff, c.camEnabled ? icons.camera : icons.cameraOff, 'toggle-cam', c.camEnabled ? '' : 'off')}
         ${this.button(c.screenSharing ? t.stopShare : t.shareScreen, c.screenSharing ? icons.screenOff : icons.screen, 'toggle-screen', `wide ${c.screenSharing ? 'active' : ''}`)}
@@ -323,16 +348,21 @@ export class CauserieControls extends LitElement {
           ${menuTrigger('reactions', t.reactions, icons.smile, '')}
           ${
             this.menu === 'reactions'
-              ? html`<div class="menu reactions-menu" id="reactions-menu" role="menu" aria-label=${t.reactions}>${this.reactionButtons()}</div>`
+              ? html`<div class="menu reactions-menu" id="reactions-menu" role="menu" aria-label=${t.reactions}>
+                  ${this.reactionButtons()}
+                </div>`
               : null
           }
         </div>
         ${this.button(c.handRaised ? t.lowerHand : t.raiseHand, icons.hand, 'toggle-hand', `wide ${c.handRaised ? 'active' : ''}`)}
         ${this.button(t.leave, icons.leave, 'leave', 'danger')}
       </div>
-      <div class="group end" @keydown=${(e: KeyboardEvent) => {
-        if (this.menu === 'more') this.onMenuKey(e);
-      }}>
+      <div
+        class="group end"
+        @keydown=${(e: KeyboardEvent) => {
+          if (this.menu === 'more') this.onMenuKey(e);
+        }}
+      >
         <button
           class="icon-button wide"
           aria-label=${layoutLabel}
@@ -351,21 +381,46 @@ export class CauserieControls extends LitElement {
             this.menu === 'more'
               ? html`<div class="menu" id="more-menu" role="menu" aria-label=${t.more}>
                   <div class="emoji-row narrow" role="group" aria-label=${t.reactions}>${this.reactionButtons()}</div>
-                  ${this.item(c.screenSharing ? t.stopShare : t.shareScreen, c.screenSharing ? icons.screenOff : icons.screen, () => {
-                    this.emit('toggle-screen');
-                  }, 'narrow')}
-                  ${this.item(c.handRaised ? t.lowerHand : t.raiseHand, icons.hand, () => {
-                    this.emit('toggle-hand');
-                  }, 'narrow')}
-                  ${this.item(layoutLabel, layoutIcon, () => {
-                    this.emit('set-layout', otherLayout);
-                  }, 'narrow')}
-                  ${this.item(this.showPeople ? t.hidePeople : t.showPeople, icons.people, () => {
-                    this.emit('toggle-people');
-                  }, 'narrow')}
-                  ${this.item(t.settings, icons.settings, () => {
-                    this.emit('open-settings');
-                  }, 'narrow')}
+                  ${this.item(
+                    c.screenSharing ? t.stopShare : t.shareScreen,
+                    c.screenSharing ? icons.screenOff : icons.screen,
+                    () => {
+                      this.emit('toggle-screen');
+                    },
+                    'narrow',
+                  )}
+                  ${this.item(
+                    c.handRaised ? t.lowerHand : t.raiseHand,
+                    icons.hand,
+                    () => {
+                      this.emit('toggle-hand');
+                    },
+                    'narrow',
+                  )}
+                  ${this.item(
+                    layoutLabel,
+                    layoutIcon,
+                    () => {
+                      this.emit('set-layout', otherLayout);
+                    },
+                    'narrow',
+                  )}
+                  ${this.item(
+                    this.showPeople ? t.hidePeople : t.showPeople,
+                    icons.people,
+                    () => {
+                      this.emit('toggle-people');
+                    },
+                    'narrow',
+                  )}
+                  ${this.item(
+                    t.settings,
+                    icons.settings,
+                    () => {
+                      this.emit('open-settings');
+                    },
+                    'narrow',
+                  )}
                   ${this.item(t.shortcuts, icons.keyboard, () => {
                     this.emit('open-help');
                   })}

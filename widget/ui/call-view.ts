@@ -31,7 +31,8 @@ function focusFacts(e: KeyboardEvent): { inField: boolean; onControl: boolean } 
   const tag = el.tagName;
   return {
     inField: tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || el.isContentEditable,
-    onControl: tag === 'BUTTON' || tag === 'A' || tag === 'SUMMARY' || (el.getAttribute('role') ?? '').startsWith('menuitem'),
+    onControl:
+      tag === 'BUTTON' || tag === 'A' || tag === 'SUMMARY' || (el.getAttribute('role') ?? '').startsWith('menuitem'),
   };
 }
 
@@ -155,7 +156,13 @@ export class CauserieCall extends LitElement {
       if (e.key === ' ' && this.talking) e.preventDefault();
       return;
     }
-    const action = shortcutFor({ key: e.key, ctrlKey: e.ctrlKey, altKey: e.altKey, metaKey: e.metaKey, ...focusFacts(e) });
+    const action = shortcutFor({
+      key: e.key,
+      ctrlKey: e.ctrlKey,
+      altKey: e.altKey,
+      metaKey: e.metaKey,
+      ...focusFacts(e),
+    });
     if (action === undefined) return;
     e.preventDefault();
     if (action === 'push-to-talk') {
@@ -400,7 +407,9 @@ export class CauserieCall extends LitElement {
             >
               ${icons.chevronLeft}
             </button>
-            <span role="status" data-page=${layout.page + 1} data-pages=${layout.pages}>${t.pageOf(layout.page + 1, layout.pages)}</span>
+            <span role="status" data-page=${layout.page + 1} data-pages=${layout.pages}
+              >${t.pageOf(layout.page + 1, layout.pages)}</span
+            >
             <button
               aria-label=${t.nextPage}
               ?disabled=${layout.page >= layout.pages - 1}
@@ -421,7 +430,10 @@ export class CauserieCall extends LitElement {
     >
       ${
         layout.spotlight === undefined
-          ? html`<div class="grid" style="grid-template-columns: repeat(${layout.columns}, minmax(0, ${this.columnWidth(layout.columns, layout.tiles.length)}))">
+          ? html`<div
+              class="grid"
+              style="grid-template-columns: repeat(${layout.columns}, minmax(0, ${this.columnWidth(layout.columns, layout.tiles.length)}))"
+            >
               ${layout.tiles.map((x) => this.tile(x))}
             </div>`
           : html`<div class="spotlight">${this.tile(layout.spotlight)}</div>

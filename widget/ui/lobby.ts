@@ -236,7 +236,13 @@ export class CauserieLobby extends LitElement {
     this.dispatchEvent(new CustomEvent<JoinOptions>('join', { detail, bubbles: true, composed: true }));
   }
 
-  private picker(kind: DeviceKind, label: string, list: MediaDeviceInfo[], chosen: string | undefined, pick: (id: string) => void): unknown {
+  private picker(
+    kind: DeviceKind,
+    label: string,
+    list: MediaDeviceInfo[],
+    chosen: string | undefined,
+    pick: (id: string) => void,
+  ): unknown {
     return html`<label
       >${label}
       <select

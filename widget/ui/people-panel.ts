@@ -149,7 +149,8 @@ function peoplePanel(
     </button>`;
   const actionsFor = (p: Person): TemplateResult | null => {
     // Someone on another deployment's SFU is that operator's to moderate: the room's service acts on its own SFU only.
-    if (p.local || p.elsewhere !== undefined || rights === undefined || moderation?.below(p.userId) !== true) return null;
+    if (p.local || p.elsewhere !== undefined || rights === undefined || moderation?.below(p.userId) !== true)
+      return null;
     const target = p.identity;
     const buttons = [
       rights.mute && p.micOn ? action(t.muteMic(p.name), { action: 'mute', target, source: 'microphone' }) : null,

@@ -240,13 +240,15 @@ export class CauserieSettings extends LitElement {
         aria-valuemax="100"
         aria-valuenow=${Math.round(this.level * 100)}
         data-level=${this.level.toFixed(2)}
+        data-mic=${this.meterTrack?.label ?? ''}
+        data-noise-suppression=${String(this.meterTrack?.getSettings().noiseSuppression ?? '')}
       >
         <div style="width: ${(this.level * 100).toFixed(0)}%"></div>
       </div>
       ${canChooseSpeaker() ? this.picker('audiooutput', t.speaker) : html`<p class="note">${t.noSpeakerChoice}</p>`}
       <h3>${t.microphone}</h3>
-      ${this.processing('noiseSuppression', t.noiseSuppression)} ${this.processing('echoCancellation', t.echoCancellation)}
-      ${this.processing('autoGainControl', t.autoGain)}
+      ${this.processing('noiseSuppression', t.noiseSuppression)}
+      ${this.processing('echoCancellation', t.echoCancellation)} ${this.processing('autoGainControl', t.autoGain)}
       <h3>${t.sounds}</h3>
       ${this.toggle('sounds', t.playSounds, (on) => {
         this.model.setPreferences({ sounds: on });

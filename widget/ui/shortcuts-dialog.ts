@@ -89,8 +89,9 @@ export class CauserieShortcuts extends LitElement {
       </header>
       <dl>
         ${SHORTCUTS.map(
-          (s) => html`<dt><kbd>${s.keys === 'Space' ? t.spaceKey : s.keys}</kbd></dt>
-            <dd>${t.shortcutHelp[s.action]}</dd>`,
+          (s) =>
+            html`<dt><kbd>${s.keys === 'Space' ? t.spaceKey : s.keys}</kbd></dt>
+              <dd>${t.shortcutHelp[s.action]}</dd>`,
         )}
       </dl>
     </dialog>`;

@@ -8,21 +8,54 @@ import { chromium, type Browser, type Frame } from 'playwright-core';
 
 import { chromiumPath } from '../install.ts';
 
+const launchOptions = {
+  executablePath: chromiumPath,
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--use-fake-ui-for-media-stream',
+    // Three cameras (the second a depth camera, as Chromium fakes them), three microphones and
+    // speakers: a laptop with a webcam and a headset.
+    '--use-fake-device-for-media-stream=device-count=3',
+    '--autoplay-policy=no-user-gesture-required',
+  ],
+};
+
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  return chromium.launch(launchOptions);
+}
+
+/** A browser together with the pid of its main process, the root of its own process tree. */
+export interface MeasuredBrowser {
+  browser: Browser;
+  pid: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The same browser, launched so that its process can be measured: playwright's `Browser` hides
+ * its process, a browser server shows it, and we connect to that server.
+ */
+export async function launchMeasuredBrowser(): Promise<MeasuredBrowser> {
+  const server = await chromium.launchServer(launchOptions);
+  const pid = server.process().pid;
+  if (pid === undefined) {
+    await server.close();
+    throw new Error('Chromium started without a process id');
+  }
+  const browser = await chromium.connect(server.wsEndpoint());
+  return {
+    browser,
+    pid,
+    close: async () => {
+      await browser.close();
+      await server.close();
+    },
+  };
 }
 
 /** How the host page loads a call app, as Element Web does, with call-app parameters (intent…). */
@@ -38,6 +71,7 @@ export function hostPageUrl(
   roomId: string,
   lang = 'en',
   callApp?: CallApp & { params?: Record<string, string> },
+  theme?: 'light' | 'dark',
 ): string {
   const fragment = new URLSearchParams({
     hs: user.hs.url,
@@ -47,6 +81,7 @@ export function hostPageUrl(
     room: roomId,
     lang,
   });
+  if (theme !== undefined) fragment.set('theme', theme);
   if (callApp !== undefined) {
     fragment.set('callapp', callApp.app);
     if (callApp.url !== undefined) fragment.set('app', callApp.url);

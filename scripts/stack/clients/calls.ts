@@ -12,7 +12,7 @@ import {
   waitForMembership,
   type TestUser,
 } from './matrix.ts';
-import { Room } from '@livekit/rtc-node';
+import { Room, type RoomOptions } from '@livekit/rtc-node';
 import { RoomServiceClient } from 'livekit-server-sdk';
 
 import { stackEnv, stackFetch } from './env.ts';
@@ -231,12 +231,15 @@ export async function publishersOn(client: RoomServiceClient, roomId: string): P
 /**
  * Gets a token on /sfu/get (retrying while our view of the user's join catches up) and connects to
  * LiveKit as a headless participant; the room is added to `opened` for the suite to disconnect.
+ * By default it neither subscribes nor lets the SFU pause its layers; a publisher standing in for a
+ * browser asks for dynacast as browsers do.
  */
 export async function connectToCall(
   user: TestUser,
   roomId: string,
   opened: Room[],
   serviceUrl?: string,
+  options: Partial<RoomOptions> = {},
 ): Promise<Room> {
   const answer = await eventually('a token', async () => {
     const a = await sfuGet(user, roomId, {}, serviceUrl);
@@ -246,6 +249,7 @@ export async function connectToCall(
   await room.connect(answer.body['url'] as string, answer.body['jwt'] as string, {
     autoSubscribe: false,
     dynacast: false,
+    ...options,
   });
   opened.push(room);
   return room;
