@@ -380,7 +380,7 @@ export class CauserieControls extends LitElement {
           ${
             this.menu === 'more'
               ? html`<div class="menu" id="more-menu" role="menu" aria-label=${t.more}>
-                  <div class="emoji-row narrow" role="group" aria-label=${t.reactions}>${this.reactionButtons()}</div>
+                  <div class="emoji-row narrow" role="none">${this.reactionButtons()}</div>
                   ${this.item(
                     c.screenSharing ? t.stopShare : t.shareScreen,
                     c.screenSharing ? icons.screenOff : icons.screen,

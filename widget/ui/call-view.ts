@@ -5,7 +5,7 @@
  * sounds, a "reconnecting" overlay while LiveKit gets the connection back, and notices for
  * failures that do not end the call. Requests go up as events for the app to relay to the session.
  */
-import { css, html, LitElement, type PropertyValues } from 'lit';
+import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import type { Track } from 'livekit-client';
 
 import { soundsFor } from '../core/call-sounds.ts';
@@ -377,6 +377,7 @@ export class CauserieCall extends LitElement {
 
   private tile(tile: Tile<Track>, small = false): unknown {
     return html`<causerie-tile
+      role=${small ? 'listitem' : nothing}
       .tile=${tile}
       .t=${this.t}
       ?pinned=${tile.key === this.pinned}
