@@ -30,7 +30,13 @@ async function check(frame: Frame, view: string): Promise<string[]> {
 }
 
 /** Opens a control's dialog or menu, checks the view, and closes it with Escape. */
-async function checkOpened(page: Page, frame: Frame, view: string, open: () => Promise<void>, shown: string): Promise<string[]> {
+async function checkOpened(
+  page: Page,
+  frame: Frame,
+  view: string,
+  open: () => Promise<void>,
+  shown: string,
+): Promise<string[]> {
   await open();
   await frame.locator(shown).first().waitFor();
   const found = await check(frame, view);

@@ -311,13 +311,14 @@ describe('the call UI', () => {
     const again = await ours(page);
     await again.getByRole('button', { name: 'Join the call' }).waitFor({ timeout: 30_000 });
     await eventually('the remembered camera in the lobby', async () =>
-      (await again.getByRole('combobox', { name: 'Camera' }).locator('option:checked').textContent())?.trim() === 'fake_device_2'
+      (await again.getByRole('combobox', { name: 'Camera' }).locator('option:checked').textContent())?.trim() ===
+      'fake_device_2'
         ? true
         : undefined,
     );
-    expect((await again.getByRole('combobox', { name: 'Microphone' }).locator('option:checked').textContent())?.trim()).toBe(
-      'Fake Audio Input 1',
-    );
+    expect(
+      (await again.getByRole('combobox', { name: 'Microphone' }).locator('option:checked').textContent())?.trim(),
+    ).toBe('Fake Audio Input 1');
     await again.getByRole('button', { name: 'Join the call' }).click();
     await eventually(
       'the remembered camera published',

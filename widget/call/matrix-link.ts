@@ -46,7 +46,10 @@ export function membersFrom(events: readonly { state_key?: unknown; content?: un
 export function roomNameFrom(content: unknown): string | undefined {
   const name = (content as { name?: unknown } | null | undefined)?.name;
   if (typeof name !== 'string') return undefined;
-  const clean = name.replace(/\p{Cc}/gu, '').trim().slice(0, 255);
+  const clean = name
+    .replace(/\p{Cc}/gu, '')
+    .trim()
+    .slice(0, 255);
   return clean === '' ? undefined : clean;
 }
 
