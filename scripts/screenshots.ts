@@ -1,7 +1,8 @@
 /**
  * `npm run docs:screenshots`: runs the demo in headless Chromium (fake camera and microphone) and
- * saves docs/img/lobby.png (Alice's lobby, French) and docs/img/call.png (the two-person call) for
- * the README.
+ * saves, for the README: docs/img/lobby.png (Alice's lobby, French), call.png (the call in the
+ * grid), speaker.png (the speaker view), phone.png (the call on a 375 px phone) and dark.png (the
+ * call in the dark theme, with the settings open).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -22,9 +23,10 @@ mkdirSync(out, { recursive: true });
 const browser = await launchBrowser();
 try {
   const pages = [];
-  for (const { url } of demo.users) {
+  for (const [i, { url }] of demo.users.entries()) {
     const page = await (await browser.newContext({ viewport: { width: 1100, height: 720 } })).newPage();
-    await page.goto(url);
+    // Bob's host is in dark mode.
+    await page.goto(i === 1 ? `${url}&theme=dark` : url);
     const frame = await eventually('the widget', () =>
       Promise.resolve(page.frames().find((f) => f.url().includes('/widget/'))),
     );
@@ -49,7 +51,23 @@ try {
     30_000,
   );
   await alice.page.screenshot({ path: join(out, 'call.png') });
-  process.stdout.write(`wrote ${join(out, 'lobby.png')} and ${join(out, 'call.png')}\n`);
+
+  await alice.frame.getByRole('button', { name: 'Vue orateur' }).click();
+  await alice.frame.locator('[data-layout="spotlight"]').waitFor();
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  await alice.page.screenshot({ path: join(out, 'speaker.png') });
+
+  // Bob's host is in dark mode: his call, with the settings open.
+  await bob.frame.getByRole('button', { name: 'Settings' }).click({ timeout: 30_000 });
+  await bob.frame.locator('dialog').waitFor();
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  await bob.page.screenshot({ path: join(out, 'dark.png') });
+
+  await alice.page.setViewportSize({ width: 375, height: 720 });
+  await alice.frame.getByRole('button', { name: 'Plus d’options' }).waitFor();
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  await alice.page.screenshot({ path: join(out, 'phone.png') });
+  process.stdout.write(`wrote lobby, call, speaker, phone and dark screenshots in ${out}\n`);
 } finally {
   await browser.close();
 }

@@ -18,7 +18,7 @@ import {
   say,
   waitForCallWidget,
 } from '../../scripts/stack/clients/calls.ts';
-import { eventually, registerUser, type TestUser } from '../../scripts/stack/clients/matrix.ts';
+import { asUser, eventually, registerUser, type TestUser } from '../../scripts/stack/clients/matrix.ts';
 import { signalPart } from '../harness/faults.ts';
 import { browserPages, facts, ours, oursSeesAndHears } from './pages.ts';
 
@@ -394,16 +394,23 @@ describe('the call UI', () => {
     expect(await a.evaluate<string>(`JSON.parse(localStorage.getItem('causerie.preferences')).layout`)).toBe('speaker');
   });
 
-  it('lobby: the room’s name, who is in the call, the devices, and how to start (remembered)', async () => {
+  it('lobby: the room’s name (a hostile one shown as text), who is in the call, the devices, and how to start (remembered)', async () => {
     const { alice, bob, roomId } = await roomWithPartner();
     await say(alice, roomId, '!call');
     await waitForCallWidget(bob, roomId);
     const { b } = await bobJoins(bob, roomId);
     await eventually('Bob in the call', async () => ((await phase(b)) === 'in_call' ? true : undefined), 30_000);
 
+    // A room name of anyone's making: markup stays text, control characters go.
+    await asUser(alice, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.name/`, {
+      name: '<img src=x onerror="document.title=1"> réunion\u0007\u0000',
+    });
     const page = await pages.hostPage(alice, roomId);
     const a = await ours(page);
-    await a.getByRole('heading', { name: 'réunion' }).waitFor({ timeout: 30_000 });
+    await a.getByRole('heading', { name: '<img src=x onerror="document.title=1"> réunion', exact: true }).waitFor({
+      timeout: 30_000,
+    });
+    expect(await a.locator('img[src="x"]').count()).toBe(0);
     await eventually('Bob named in the lobby', async () =>
       ((await a.locator('.who').textContent()) ?? '').includes('In the call:') ? true : undefined,
     );
