@@ -625,7 +625,14 @@ export class CallSession extends EventTarget {
   toggleScreenShare(): Promise<void> {
     return this.act(async ({ localParticipant: lp }) => {
       try {
-        await lp.setScreenShareEnabled(!lp.isScreenShareEnabled, { audio: false });
+        // With the tab's or the system's sound where the browser offers it (Chrome's picker has a
+        // "share audio" switch); our own tab is left out of the choices.
+        await lp.setScreenShareEnabled(!lp.isScreenShareEnabled, {
+          audio: true,
+          systemAudio: 'include',
+          selfBrowserSurface: 'exclude',
+          surfaceSwitching: 'include',
+        });
       } catch (err) {
         // Cancelling the browser's picker is not an error worth showing.
         if (errorName(err) !== 'NotAllowedError') throw err;
