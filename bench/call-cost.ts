@@ -33,7 +33,7 @@ import { eventually } from '../scripts/stack/clients/matrix.ts';
 import { serveElementCall } from '../scripts/stack/element-call.ts';
 import { up } from '../scripts/stack/index.ts';
 import { runningPid } from '../scripts/stack/processes.ts';
-import { machineBusySeconds, treeCpuSeconds } from './process-cpu.ts';
+import { machineBusySeconds, treeCpuByKind, treeCpuSeconds } from './process-cpu.ts';
 
 const PUBLISHERS = 8;
 // Not 640×360: rtc-node simulcasts a frame under 960 wide as its 640×360 preset plus the frame
@@ -250,6 +250,20 @@ function cpuNow(tabs: Tab[], sfuPid: number | undefined) {
   };
 }
 
+/**
+ * The page renderer's main-thread times since `start` (Chrome DevTools Performance metrics,
+ * seconds): one session kept over the window, its counters start when it is enabled.
+ */
+async function mainThread(page: Page): Promise<() => Promise<Map<string, number>>> {
+  const session = await page.context().newCDPSession(page);
+  await session.send('Performance.enable');
+  return async () => {
+    const { metrics } = await session.send('Performance.getMetrics');
+    await session.detach();
+    return new Map(metrics.map((m) => [m.name, m.value]));
+  };
+}
+
 const pct = (cpuSeconds: number, seconds: number): string => `${((100 * cpuSeconds) / seconds).toFixed(0)}%`;
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
 const mbits = (bytes: number, seconds: number): string => `${((8 * bytes) / seconds / 1e6).toFixed(2)} Mbit/s`;
@@ -279,9 +293,13 @@ export async function callCostBench(): Promise<void> {
     const sfuPid = runningPid('livekit');
     const t0 = performance.now();
     const cpu0 = cpuNow(tabs, sfuPid);
+    const kinds0 = tabs.map((t) => treeCpuByKind(t.measured.pid));
+    const mainSince = await Promise.all(tabs.map((t) => mainThread(t.page)));
     const stats0 = await Promise.all(tabs.map((t) => pageStats(t.page)));
     await sleep(WINDOW_MS);
     const cpu1 = cpuNow(tabs, sfuPid);
+    const kinds1 = tabs.map((t) => treeCpuByKind(t.measured.pid));
+    const main1 = await Promise.all(mainSince.map((read) => read()));
     const stats1 = await Promise.all(tabs.map((t) => pageStats(t.page)));
     const seconds = (performance.now() - t0) / 1000;
 
@@ -295,6 +313,17 @@ export async function callCostBench(): Promise<void> {
       const who = tab.client === 'causerie' ? 'Alice on A' : 'Bob on B, over federation';
       console.log(
         `call cost, ${label[tab.client]} (${who}), ${PUBLISHERS} publishers, ${seconds.toFixed(1)} s: CPU ${cpu.toFixed(1)} s (${pct(cpu, seconds)} of one core); received ${mb(figures.received)} (${mbits(figures.received, seconds)}); decoded ${figures.decodedFps.toFixed(0)} video frames/s; remote videos ${figures.receivedLayers}; sent ${mb(figures.sent)} (audio ${mb(figures.audioSent)}), own camera layers ${figures.sentLayers}${figures.closedDuring > 0 ? `; ${figures.closedDuring} peer connection(s) closed in the window, not counted` : ''}`,
+      );
+      // Where the tab's CPU went: by Chromium process, and the page's main thread (scripts, style, layout).
+      const byKind = [...(kinds1[i] ?? new Map<string, number>())]
+        .map(([kind, total]): [string, number] => [kind, total - (kinds0[i]?.get(kind) ?? 0)])
+        .filter(([, used]) => used >= 0.05)
+        .sort(([, a], [, b]) => b - a)
+        .map(([kind, used]) => `${kind} ${used.toFixed(1)} s`)
+        .join(', ');
+      const main = (name: string): string => (main1[i]?.get(name) ?? 0).toFixed(1);
+      console.log(
+        `  ${label[tab.client]}'s tab: ${byKind}; main thread busy ${main('TaskDuration')} s (scripts ${main('ScriptDuration')} s, style ${main('RecalcStyleDuration')} s, layout ${main('LayoutDuration')} s)`,
       );
       return { cpu, received: figures.received };
     });

@@ -51,6 +51,44 @@ export function treeCpuSeconds(root: number): number {
   return total;
 }
 
+/** What a Chromium process is, from its command line: browser, renderer, gpu-process, utility:<service>… */
+function chromiumKind(pid: number): string {
+  let args: string[];
+  try {
+    // Chromium's children rewrite their process title: the arguments come space-separated then.
+    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0 ]/);
+  } catch {
+    return 'gone';
+  }
+  const value = (flag: string): string | undefined =>
+    args.find((a) => a.startsWith(`--${flag}=`))?.slice(flag.length + 3);
+  const type = value('type');
+  if (type === undefined) return 'browser';
+  if (type !== 'utility') return type;
+  // `network.mojom.NetworkService` → `utility:network`.
+  return `utility:${(value('utility-sub-type') ?? '').split('.')[0] ?? ''}`;
+}
+
+/** CPU seconds so far of `root`'s tree, by kind of Chromium process (see chromiumKind). */
+export function treeCpuByKind(root: number): Map<string, number> {
+  const stats = new Map<number, ProcStat>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readStat(Number(name));
+    if (stat !== undefined) stats.set(Number(name), stat);
+  }
+  const children = new Map<number, number[]>();
+  for (const [pid, { ppid }] of stats) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const out = new Map<string, number>();
+  const todo = [root];
+  for (let pid = todo.pop(); pid !== undefined; pid = todo.pop()) {
+    const kind = chromiumKind(pid);
+    out.set(kind, (out.get(kind) ?? 0) + (stats.get(pid)?.cpu ?? 0));
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
 /** CPU seconds the whole machine has spent busy (all cores, everything but idle and iowait). */
 export function machineBusySeconds(): number {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
