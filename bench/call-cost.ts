@@ -1,8 +1,9 @@
 /**
  * What one tab in a busy call costs, Causerie beside the real Element Call in the same call over
  * the same window. Alice (homeserver A) starts a call with `!call`; 8 headless publishers join it
- * (rtc-node in this process, each with a MatrixRTC membership, a camera of generated 960×540 frames
- * at 15 fps, simulcast as 320×180, 640×360 and 960×540, dynacast on); Alice's page runs our widget
+ * (each with a MatrixRTC membership, all in one headless Chromium page publishing a canvas camera of
+ * 640×360 at 30 fps as Chrome publishes a real one: VP8 simulcast 320×180 and 640×360, three
+ * temporal layers each, dynacast on); Alice's page runs our widget
  * in one Chromium, Bob's (homeserver B, over federation) runs Element Call in another, both joined
  * with the fake camera and microphone in a 1280×720 viewport. Once each tab decodes all 8
  * publishers, after a warm-up, over 30 s for both at once: the CPU time of each Chromium's whole
@@ -36,9 +37,8 @@ import { runningPid } from '../scripts/stack/processes.ts';
 import { machineBusySeconds, treeCpuByKind, treeCpuSeconds } from './process-cpu.ts';
 
 const PUBLISHERS = 8;
-// Not 640×360: rtc-node simulcasts a frame under 960 wide as its 640×360 preset plus the frame
-// itself, here two full encodes of one size and no smaller layer for a client to choose.
-const CAMERA = { width: 960, height: 540, fps: 15 };
+// A webcam's usual 30 fps, at 640×360 so that eight encoders leave this 2-core machine room for the tabs.
+const CAMERA = { width: 640, height: 360, fps: 30 };
 const WARM_UP_MS = 5_000;
 const WINDOW_MS = 30_000;
 
@@ -199,6 +199,13 @@ async function openTab(client: Client, url: string, opened: MeasuredBrowser[]): 
       : await eventually('the widget frame', () =>
           Promise.resolve(page.frames().find((f) => f.url().includes('/widget/'))),
         );
+  // Like for like: Element Call joins here without publishing a microphone, so ours joins muted
+  // (no microphone captured, processed or sent) — each tab sends its camera only.
+  if (client === 'causerie')
+    await frame
+      .getByRole('group', { name: 'Join with' })
+      .getByRole('button', { name: 'Mute microphone' })
+      .click({ timeout: 30_000 });
   await frame
     .getByRole('button', { name: client === 'element-call' ? 'Join call' : 'Join the call' })
     .click({ timeout: 30_000 });
@@ -239,12 +246,11 @@ async function allPublishersDecoding(tab: Tab, cameras: CameraPublishers): Promi
   );
 }
 
-/** CPU seconds so far: each tab's browser tree, this process (publishers, playwright), the SFU, the machine. */
-function cpuNow(tabs: Tab[], sfuPid: number | undefined) {
-  const self = process.cpuUsage();
+/** CPU seconds so far: each tab's browser tree, the publishers' browser, the SFU, the machine. */
+function cpuNow(tabs: Tab[], publishersPid: number, sfuPid: number | undefined) {
   return {
     tabs: tabs.map((t) => treeCpuSeconds(t.measured.pid)),
-    self: (self.user + self.system) / 1e6,
+    self: treeCpuSeconds(publishersPid),
     sfu: sfuPid === undefined ? NaN : treeCpuSeconds(sfuPid),
     machine: machineBusySeconds(),
   };
@@ -292,12 +298,12 @@ export async function callCostBench(): Promise<void> {
 
     const sfuPid = runningPid('livekit');
     const t0 = performance.now();
-    const cpu0 = cpuNow(tabs, sfuPid);
+    const cpu0 = cpuNow(tabs, withCameras.pid, sfuPid);
     const kinds0 = tabs.map((t) => treeCpuByKind(t.measured.pid));
     const mainSince = await Promise.all(tabs.map((t) => mainThread(t.page)));
     const stats0 = await Promise.all(tabs.map((t) => pageStats(t.page)));
     await sleep(WINDOW_MS);
-    const cpu1 = cpuNow(tabs, sfuPid);
+    const cpu1 = cpuNow(tabs, withCameras.pid, sfuPid);
     const kinds1 = tabs.map((t) => treeCpuByKind(t.measured.pid));
     const main1 = await Promise.all(mainSince.map((read) => read()));
     const stats1 = await Promise.all(tabs.map((t) => pageStats(t.page)));
@@ -331,7 +337,7 @@ export async function callCostBench(): Promise<void> {
     const sfu = cpu1.sfu - cpu0.sfu;
     const machine = cpu1.machine - cpu0.machine;
     console.log(
-      `  beside them: this process (${PUBLISHERS} publishers of ${CAMERA.width}×${CAMERA.height} at ${CAMERA.fps} fps, simulcast; playwright) CPU ${self.toFixed(1)} s (${pct(self, seconds)} of one core); SFU ${sfu.toFixed(1)} s (${pct(sfu, seconds)}); machine busy ${pct(machine, seconds * availableParallelism())} of ${availableParallelism()} cores`,
+      `  beside them: the publishers' browser (${PUBLISHERS} cameras of ${CAMERA.width}×${CAMERA.height} at ${CAMERA.fps} fps, simulcast) CPU ${self.toFixed(1)} s (${pct(self, seconds)} of one core); SFU ${sfu.toFixed(1)} s (${pct(sfu, seconds)}); machine busy ${pct(machine, seconds * availableParallelism())} of ${availableParallelism()} cores`,
     );
     const [ours, theirs] = results;
     if (ours !== undefined && theirs !== undefined)

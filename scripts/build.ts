@@ -55,10 +55,11 @@ const targets: Target[] = [
     entry: 'test/host/host.ts',
     html: 'test/host/index.html',
     out: 'host',
-    // A bare LiveKit subscriber for the encryption tests.
-    extra: { 'subscriber.js': 'test/host/subscriber.ts' },
+    // A bare LiveKit subscriber for the encryption tests; camera publishers for the call-cost bench.
+    extra: { 'subscriber.js': 'test/host/subscriber.ts', 'publisher.js': 'test/host/publisher.ts' },
     copy: {
       'subscriber.html': 'test/host/subscriber.html',
+      'publisher.html': 'test/host/publisher.html',
       // matrix-js-sdk's Rust crypto fetches its wasm at ./pkg/ relative to the bundle.
       'pkg/matrix_sdk_crypto_wasm_bg.wasm':
         'node_modules/@matrix-org/matrix-sdk-crypto-wasm/pkg/matrix_sdk_crypto_wasm_bg.wasm',

@@ -10,6 +10,7 @@ import type { Frame, Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { hostPageUrl } from '../../scripts/stack/clients/browser.ts';
+import { publishCameras } from '../../scripts/stack/clients/camera-publishers.ts';
 import { stackEnv } from '../../scripts/stack/clients/env.ts';
 import {
   connectToCall,
@@ -111,6 +112,18 @@ async function bobJoins(bob: TestUser, roomId: string): Promise<{ page: Page; b:
   const b = await ours(page);
   await b.getByRole('button', { name: 'Join the call' }).click({ timeout: 30_000 });
   return { page, b };
+}
+
+/** Frames each remote camera's <video> showed over `ms`, by Matrix user id. */
+async function framesOver(frame: Frame, ms: number): Promise<Map<string, number>> {
+  const count = async (): Promise<Map<string, number>> =>
+    new Map(
+      (await facts(frame)).videos.filter((v) => v.remote && v.source === 'camera').map((v) => [v.user, v.frames]),
+    );
+  const before = await count();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const after = await count();
+  return new Map([...after].map(([user, n]) => [user, n - (before.get(user) ?? n)]));
 }
 
 describe('the call UI', () => {
@@ -392,6 +405,31 @@ describe('the call UI', () => {
     await a.getByRole('button', { name: 'Unpin Alice Martin (You)' }).click();
     await a.getByRole('button', { name: 'Speaker view' }).click();
     expect(await a.evaluate<string>(`JSON.parse(localStorage.getItem('causerie.preferences')).layout`)).toBe('speaker');
+  });
+
+  it('lighter on the machine: in a grid of six, thumbnails get about half the frames; a pinned one gets them all', async () => {
+    const { alice, roomId, a } = await aliceInCall();
+    // Five people publishing cameras as Chrome does (simulcast with temporal layers), from a browser of their own.
+    const cameras = await publishCameras(alice, roomId, 5, { width: 640, height: 360, fps: 30 });
+    try {
+      const [first] = cameras.publishers;
+      if (first === undefined) throw new Error('no publisher');
+      await eventually(
+        'all five cameras decoding',
+        async () => ((await framesOver(a, 1_000)).size === 5 ? true : undefined),
+        30_000,
+      );
+      const thumbnail = (await framesOver(a, 4_000)).get(first.user.userId) ?? 0;
+      await a.getByRole('button', { name: `Pin ${first.name}` }).click();
+      await a.locator('[data-layout="spotlight"]').waitFor();
+      // The SFU switches layers at the next key frame: a moment to settle.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const pinned = (await framesOver(a, 4_000)).get(first.user.userId) ?? 0;
+      expect(thumbnail).toBeGreaterThan(0);
+      expect(pinned).toBeGreaterThan(1.5 * thumbnail);
+    } finally {
+      await cameras.close();
+    }
   });
 
   it('lobby: the room’s name (a hostile one shown as text), who is in the call, the devices, and how to start (remembered)', async () => {

@@ -75,7 +75,14 @@ describe('a call held on another SFU', () => {
     const store = {
       running: vi.fn(() => Promise.resolve(call)),
       start: vi.fn((roomId: string, alias: string, by: string | undefined) => {
-        call ??= { callId: 7, roomId, livekitRoom: alias, startedAt: new Date(), startedBy: by, startEventId: undefined };
+        call ??= {
+          callId: 7,
+          roomId,
+          livekitRoom: alias,
+          startedAt: new Date(),
+          startedBy: by,
+          startEventId: undefined,
+        };
         return Promise.resolve({ call, created: true, resumed: false });
       }),
       openParticipants: vi.fn(() => Promise.resolve([...rows].filter(([, open]) => open).map(([id]) => id))),
@@ -116,7 +123,10 @@ describe('a call held on another SFU', () => {
     expect(remote.concerns(ROOM, { kind: 'rtc', stateKey: bob.stateKey, memberships: [bob] })).toBe(true);
     await remote.sync(ROOM);
     expect(store.start).toHaveBeenCalledWith(ROOM, expect.any(String), '@bob:b.example', undefined);
-    expect(calls.announceStartedElsewhere).toHaveBeenCalledWith(expect.objectContaining({ callId: 7 }), '@bob:b.example');
+    expect(calls.announceStartedElsewhere).toHaveBeenCalledWith(
+      expect.objectContaining({ callId: 7 }),
+      '@bob:b.example',
+    );
     expect([...rows]).toEqual([['remote:@bob:b.example:DEV', true]]);
     expect(remote.present(ROOM)).toBe(true);
 
@@ -150,8 +160,8 @@ describe('a call held on another SFU', () => {
     const { remote } = setup();
     const alice = membership('@alice:a.example', OURS);
     expect(remote.concerns(ROOM, { kind: 'rtc', stateKey: alice.stateKey, memberships: [alice] })).toBe(false);
-    expect(remote.concerns(ROOM, { kind: 'member', userId: '@x:b.example', membership: 'leave', displayname: undefined })).toBe(
-      false,
-    );
+    expect(
+      remote.concerns(ROOM, { kind: 'member', userId: '@x:b.example', membership: 'leave', displayname: undefined }),
+    ).toBe(false);
   });
 });

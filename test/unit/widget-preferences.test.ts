@@ -39,7 +39,14 @@ describe('remembered preferences', () => {
     expect(parsePreferences('null')).toEqual(DEFAULT_PREFERENCES);
     expect(
       parsePreferences(
-        JSON.stringify({ cameraId: 42, micId: 'x'.repeat(600), speakerId: '', sounds: 'no', layout: 'carousel', echoCancellation: false }),
+        JSON.stringify({
+          cameraId: 42,
+          micId: 'x'.repeat(600),
+          speakerId: '',
+          sounds: 'no',
+          layout: 'carousel',
+          echoCancellation: false,
+        }),
       ),
     ).toEqual({ ...DEFAULT_PREFERENCES, echoCancellation: false });
   });

@@ -8,7 +8,10 @@ import {
   bestColumns,
   callLayout,
   currentSpeaker,
+  frameRates,
   pageSize,
+  THUMBNAIL_FPS,
+  ALL_FRAMES,
   projectPeople,
   projectTiles,
   type LayoutChoice,
@@ -111,7 +114,9 @@ describe('the layout', () => {
     expect(layout).toMatchObject({ spotlight: undefined, columns: 2, people: 3, page: 0, pages: 1 });
     expect(keys(layout.tiles)).toEqual(['bob:camera', 'carol:camera', 'me:camera']);
     // The same three on a phone held upright: one above the other.
-    expect(callLayout(tiles(me, someone('bob'), someone('carol')), choice({ width: 360, height: 600 })).columns).toBe(1);
+    expect(callLayout(tiles(me, someone('bob'), someone('carol')), choice({ width: 360, height: 600 })).columns).toBe(
+      1,
+    );
   });
 
   it('puts a shared screen in the spotlight with everyone in the filmstrip; it is not counted as a person', () => {
@@ -140,9 +145,13 @@ describe('the layout', () => {
     expect(heard).toBe('carol:camera');
     // Carol stops: she stays in the spotlight until someone else speaks.
     expect(currentSpeaker(quiet, heard)).toBe('carol:camera');
-    expect(callLayout(quiet, choice({ layout: 'speaker', speaker: 'carol:camera' })).spotlight?.key).toBe('carol:camera');
+    expect(callLayout(quiet, choice({ layout: 'speaker', speaker: 'carol:camera' })).spotlight?.key).toBe(
+      'carol:camera',
+    );
     // We never take the spotlight for speaking; alone, the grid shows us.
-    expect(currentSpeaker(tiles(someone('me', { local: true, speaking: true }), someone('bob')), undefined)).toBeUndefined();
+    expect(
+      currentSpeaker(tiles(someone('me', { local: true, speaking: true }), someone('bob')), undefined),
+    ).toBeUndefined();
     expect(callLayout(tiles(me), choice({ layout: 'speaker' })).spotlight).toBeUndefined();
   });
 
@@ -163,6 +172,34 @@ describe('the layout', () => {
     // A phone takes fewer per page, never more than 16 on a large screen.
     expect(pageSize(375, 500)).toBeLessThan(size);
     expect(pageSize(3840, 2000)).toBe(16);
+  });
+
+  it('asks thumbnails for fewer frames; the spotlight, a speaker, a screen and a small call get every frame', () => {
+    const four = tiles(me, someone('bob'), someone('carol'), someone('dan'));
+    expect([...frameRates(callLayout(four, choice()))]).toEqual([
+      ['bob:camera', ALL_FRAMES],
+      ['carol:camera', ALL_FRAMES],
+      ['dan:camera', ALL_FRAMES],
+    ]);
+    const six = tiles(
+      me,
+      someone('bob', { speaking: true }),
+      someone('carol'),
+      someone('dan'),
+      someone('eve', { camera: undefined }),
+      someone('fay', { screen: 'fay-screen' }),
+    );
+    // Fay's screen in the spotlight; everyone else in the filmstrip: thumbnails but Bob, who speaks.
+    const rates = frameRates(callLayout(six, choice()));
+    expect(rates.get('fay:screen')).toBeUndefined();
+    expect(rates.get('bob:camera')).toBe(ALL_FRAMES);
+    expect(rates.get('carol:camera')).toBe(THUMBNAIL_FPS);
+    expect(rates.get('fay:camera')).toBe(THUMBNAIL_FPS);
+    // No camera, or ourselves: nothing to ask.
+    expect(rates.has('eve:camera')).toBe(false);
+    expect(rates.has('me:camera')).toBe(false);
+    // Carol pinned: her picture is large, every frame.
+    expect(frameRates(callLayout(six, choice({ pinned: 'carol:camera' }))).get('carol:camera')).toBe(ALL_FRAMES);
   });
 
   it('fits the columns that make the tiles largest', () => {

@@ -1008,6 +1008,13 @@ export class CallSession extends EventTarget {
     return this.room === undefined ? [] : projectPeople(this.allFacts(this.room), youLabel);
   }
 
+  /** The frame rate to ask of each remote camera shown, by tile key (core/projection.ts frameRates), on every SFU. */
+  askFrameRates(fps: ReadonlyMap<string, number>): void {
+    if (this.room === undefined || this.lk === undefined) return;
+    this.lk.askFrameRates(this.room, fps);
+    for (const { room } of this.remote?.rooms() ?? []) this.lk.askFrameRates(room, fps);
+  }
+
   /** Remote audio tracks to play (from every SFU of the call). */
   audioTracks(): Track[] {
     if (this.room === undefined) return [];

@@ -3,7 +3,7 @@
  * as the page starts and needed only from Join on, so the lobby shows without waiting for it.
  */
 export { DisconnectReason, Room, RoomEvent } from 'livekit-client';
-export { micLocked, onViewChange, remoteAudio, roomFacts } from './room-facts.ts';
+export { askFrameRates, micLocked, onViewChange, remoteAudio, roomFacts } from './room-facts.ts';
 export {
   activeDevice,
   audioCapture,

@@ -97,3 +97,16 @@ export function remoteAudio(room: Room, encrypted: boolean, only?: ReadonlySet<s
   }
   return out;
 }
+
+/**
+ * Asks the SFU for at most `fps` frames a second of each remote camera shown (by tile key
+ * `<identity>:camera`). Cameras not shown are left to adaptive stream, which pauses them.
+ */
+export function askFrameRates(room: Room, fps: ReadonlyMap<string, number>): void {
+  for (const p of room.remoteParticipants.values()) {
+    const pub = p.getTrackPublication(Track.Source.Camera);
+    const want = fps.get(`${p.identity}:camera`);
+    if (pub === undefined || !pub.isSubscribed || want === undefined) continue;
+    pub.setVideoFPS(want);
+  }
+}

@@ -236,6 +236,34 @@ export function callLayout<V>(tiles: readonly Tile<V>[], choice: LayoutChoice): 
   };
 }
 
+/** Frames a second asked of a thumbnail: the middle temporal layer of a 20–30 fps camera (half its rate). */
+export const THUMBNAIL_FPS = 10;
+/**
+ * Asked for every frame: above any camera's rate (the SFU then forwards every temporal layer; asking
+ * nothing would leave an earlier, lower ask in force).
+ */
+export const ALL_FRAMES = 60;
+/** Up to this many tiles on screen, every video comes whole. */
+const FEW_TILES = 4;
+
+/**
+ * The frame rate to ask the SFU for each remote camera shown (by tile key): a
+ * thumbnail — a tile in a grid of more than four, or in the filmstrip — gets THUMBNAIL_FPS unless
+ * its person is speaking; the spotlight, a shared screen and a small call get every frame. The SFU
+ * then forwards fewer temporal layers: fewer frames to receive and decode for pictures that small.
+ */
+export function frameRates<V>(layout: CallLayout<V>): Map<string, number> {
+  const shown = layout.tiles.length + (layout.spotlight === undefined ? 0 : 1);
+  const out = new Map<string, number>();
+  const remoteCamera = (t: Tile<V>): boolean => !t.local && !t.screen && t.video !== undefined;
+  if (layout.spotlight !== undefined && remoteCamera(layout.spotlight)) out.set(layout.spotlight.key, ALL_FRAMES);
+  for (const t of layout.tiles) {
+    if (!remoteCamera(t)) continue;
+    out.set(t.key, shown <= FEW_TILES || t.speaking ? ALL_FRAMES : THUMBNAIL_FPS);
+  }
+  return out;
+}
+
 /**
  * One entry per Matrix device (or LiveKit identity when the device is unknown): ourselves from our
  * own connection, else the connection that publishes, else a member whose SFU cannot be reached

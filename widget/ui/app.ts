@@ -270,6 +270,9 @@ export class CauserieApp extends LitElement {
             @toggle-cam=${() => void s.toggleCam()}
             @toggle-screen=${() => void s.toggleScreenShare()}
             @toggle-hand=${() => void s.toggleHand()}
+            @frame-rates=${(e: CustomEvent<Map<string, number>>) => {
+              s.askFrameRates(e.detail);
+            }}
             @push-to-talk=${(e: CustomEvent<boolean>) => void s.setMedia({ audio: e.detail })}
             @preferences=${(e: CustomEvent<{ layout: Layout }>) => {
               s.setPreferences(e.detail);

@@ -12,7 +12,7 @@ import { soundsFor } from '../core/call-sounds.ts';
 import type { CallError } from '../core/errors.ts';
 import type { Strings } from '../core/i18n.ts';
 import type { Layout } from '../core/preferences.ts';
-import { callLayout, currentSpeaker, type Person, type Tile } from '../core/projection.ts';
+import { callLayout, currentSpeaker, frameRates, type Person, type Tile } from '../core/projection.ts';
 import { shortcutFor } from '../core/shortcuts.ts';
 import './call-audio.ts';
 import './call-controls.ts';
@@ -103,6 +103,8 @@ export class CauserieCall extends LitElement {
   private speaker: string | undefined;
   private heard: Person[] | undefined;
   private readonly player = new SoundPlayer();
+  /** The frame rates last asked (as a string, to ask again only on a change). */
+  private askedRates = '';
   /** Space held for push-to-talk (the microphone goes off again when it is released). */
   private talking = false;
   private readonly resize = new ResizeObserver((entries) => {
@@ -395,6 +397,15 @@ export class CauserieCall extends LitElement {
       width: this.area.width,
       height: this.area.height,
     });
+    // Thumbnails get fewer frames from the SFU (asked once the view is drawn, on a change only).
+    const rates = frameRates(layout);
+    const key = JSON.stringify([...rates]);
+    if (key !== this.askedRates) {
+      this.askedRates = key;
+      void this.updateComplete.then(() => {
+        this.emit('frame-rates', rates);
+      });
+    }
     const pager =
       layout.pages <= 1
         ? null

@@ -1,24 +1,14 @@
 /**
- * Headless camera publishers in a call: real Matrix users on homeserver A, each with a MatrixRTC
- * membership in the room (Element Call shows only participants that have one) and a LiveKit
- * participant from @livekit/rtc-node publishing a simulcast camera track of generated frames.
- * The frames are a textured strip scrolling sideways: motion for the encoder, yet each frame is only
- * rows copied out of one precomputed strip, so what the publishers cost is mostly their encoders.
+ * Camera publishers in a call, as browsers publish cameras: real Matrix users on homeserver A, each
+ * with a MatrixRTC membership in the room (Element Call shows only participants that have one) and
+ * a LiveKit participant in one headless Chromium page (test/host/publisher.ts) publishing a canvas
+ * of moving bars — VP8 simulcast with temporal layers and dynacast, as Chrome publishes a real
+ * camera, so a client can ask the SFU for a smaller layer or fewer frames of each.
  */
-import { performance } from 'node:perf_hooks';
-
-import {
-  LocalVideoTrack,
-  TrackPublishOptions,
-  TrackSource,
-  VideoBufferType,
-  VideoFrame,
-  VideoSource,
-  type Room,
-} from '@livekit/rtc-node';
-
-import { callMembership, connectToCall } from './calls.ts';
-import { asUser, inviteAndJoin, registerUser, type TestUser } from './matrix.ts';
+import { launchMeasuredBrowser, type MeasuredBrowser } from './browser.ts';
+import { callMembership, sfuGet } from './calls.ts';
+import { stackEnv } from './env.ts';
+import { asUser, eventually, inviteAndJoin, registerUser, type TestUser } from './matrix.ts';
 
 export interface CameraOptions {
   width: number;
@@ -29,23 +19,10 @@ export interface CameraOptions {
 export interface CameraPublishers {
   /** Per publisher: its user and the display name its tile shows. */
   publishers: { user: TestUser; name: string }[];
-  /** Stops the frames, leaves LiveKit, and clears the memberships. */
+  /** The publishing browser's main process (its tree's CPU is what the publishers cost). */
+  pid: number;
+  /** Stops the cameras, leaves LiveKit, and clears the memberships. */
   close(): Promise<void>;
-}
-
-/** Luma of a textured strip twice the frame's width: bars, a checkerboard and a soft wave. */
-function lumaStrip(width: number, height: number): Uint8Array {
-  const stripWidth = 2 * width;
-  const strip = new Uint8Array(stripWidth * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < stripWidth; x++) {
-      const wave = 50 * Math.sin((2 * Math.PI * x) / 97) * Math.cos((2 * Math.PI * y) / 53);
-      const checker = ((x >> 5) ^ (y >> 5)) & 1 ? 35 : -35;
-      const bars = x % 160 < 12 ? 60 : 0;
-      strip[y * stripWidth + x] = Math.max(16, Math.min(235, Math.round(128 + wave + checker + bars)));
-    }
-  }
-  return strip;
 }
 
 /**
@@ -58,7 +35,6 @@ export async function publishCameras(
   count: number,
   camera: CameraOptions,
 ): Promise<CameraPublishers> {
-  const { width, height, fps } = camera;
   const publishers = await Promise.all(
     Array.from({ length: count }, async (_, i) => {
       const user = await registerUser('a');
@@ -73,56 +49,43 @@ export async function publishCameras(
       return { user, name, membershipPath: membership.path };
     }),
   );
+  const clearMemberships = (): Promise<unknown> =>
+    Promise.all(publishers.map((p) => asUser(p.user, 'PUT', p.membershipPath, {})));
 
-  const rooms: Room[] = [];
-  const strip = lumaStrip(width, height);
-  const lumaSize = width * height;
-  const chromaSize = (width / 2) * (height / 2);
-  const cameras = await Promise.all(
-    publishers.map(async (p, i) => {
-      // Browsers publish with dynacast: the SFU pauses the layers nobody watches.
-      const room = await connectToCall(p.user, roomId, rooms, undefined, { dynacast: true });
-      if (room.localParticipant === undefined)
-        throw new Error(`${p.user.userId} connected without a local participant`);
-      const source = new VideoSource(width, height);
-      const track = LocalVideoTrack.createVideoTrack('camera', source);
-      await room.localParticipant.publishTrack(
-        track,
-        new TrackPublishOptions({ source: TrackSource.SOURCE_CAMERA, simulcast: true }),
+  let browser: MeasuredBrowser | undefined;
+  try {
+    browser = await launchMeasuredBrowser();
+    const page = await (await browser.browser.newContext()).newPage();
+    await page.goto(`${stackEnv().service.url}/dev/host/publisher.html`);
+    await page.waitForFunction(() => document.title === 'publisher ready');
+    for (const [i, p] of publishers.entries()) {
+      // Our view of the user's join may lag a moment behind the homeserver's.
+      const answer = await eventually(`a token for ${p.name}`, async () => {
+        const a = await sfuGet(p.user, roomId);
+        return a.status === 200 ? a.body : undefined;
+      });
+      await page.evaluate(
+        ([url, jwt, cam]) =>
+          (
+            window as unknown as {
+              causeriePublisher: { publish: (u: string, j: string, c: unknown) => Promise<void> };
+            }
+          ).causeriePublisher.publish(url, jwt, cam),
+        [answer['url'] as string, answer['jwt'] as string, { ...camera, tint: (i * 360) / count }] as const,
       );
-      const data = new Uint8Array(lumaSize + 2 * chromaSize);
-      // A tint of its own per publisher (constant chroma), to tell the tiles apart.
-      data.fill(64 + ((i * 37) % 128), lumaSize, lumaSize + chromaSize);
-      data.fill(192 - ((i * 53) % 128), lumaSize + chromaSize);
-      return { source, track, data, phase: Math.floor((i * width) / count) };
-    }),
-  ).catch(async (err: unknown) => {
-    for (const room of rooms) await room.disconnect();
-    throw err;
-  });
-
-  let tick = 0;
-  const timer = setInterval(() => {
-    tick++;
-    const timestampUs = BigInt(Math.round(performance.now() * 1000));
-    for (const c of cameras) {
-      const offset = (c.phase + tick * 4) % width;
-      for (let y = 0; y < height; y++) {
-        const from = y * 2 * width + offset;
-        c.data.set(strip.subarray(from, from + width), y * width);
-      }
-      // captureFrame copies the buffer into the native side: one buffer per camera is reused.
-      c.source.captureFrame(new VideoFrame(c.data, width, height, VideoBufferType.I420), timestampUs);
     }
-  }, 1000 / fps);
-
+  } catch (err) {
+    await browser?.close();
+    await clearMemberships();
+    throw err;
+  }
+  const running = browser;
   return {
     publishers: publishers.map(({ user, name }) => ({ user, name })),
+    pid: running.pid,
     close: async () => {
-      clearInterval(timer);
-      for (const room of rooms) await room.disconnect();
-      for (const c of cameras) await c.track.close(true);
-      await Promise.all(publishers.map((p) => asUser(p.user, 'PUT', p.membershipPath, {})));
+      await running.close();
+      await clearMemberships();
     },
   };
 }
