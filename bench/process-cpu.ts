@@ -34,21 +34,7 @@ function readStat(pid: number): ProcStat | undefined {
  * are counted too: a process that has exited and been reaped within the tree still shows there.
  */
 export function treeCpuSeconds(root: number): number {
-  const stats = new Map<number, ProcStat>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = readStat(Number(name));
-    if (stat !== undefined) stats.set(Number(name), stat);
-  }
-  const children = new Map<number, number[]>();
-  for (const [pid, { ppid }] of stats) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  let total = 0;
-  const todo = [root];
-  for (let pid = todo.pop(); pid !== undefined; pid = todo.pop()) {
-    total += stats.get(pid)?.cpu ?? 0;
-    todo.push(...(children.get(pid) ?? []));
-  }
-  return total;
+  return [...treeCpuByKind(root).values()].reduce((a, b) => a + b, 0);
 }
 
 /** What a Chromium process is, from its command line: browser, renderer, gpu-process, utility:<service>… */

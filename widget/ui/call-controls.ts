@@ -163,15 +163,6 @@ export class CauserieControls extends LitElement {
         .wide {
           display: none !important;
         }
-        /* Only the number shows; the sentence is still read. */
-        .facts .count-text {
-          position: absolute;
-          width: 1px;
-          height: 1px;
-          overflow: hidden;
-          clip-path: inset(50%);
-          white-space: nowrap;
-        }
       }
       @media (min-width: 641px) {
         .narrow {
@@ -329,8 +320,9 @@ export class CauserieControls extends LitElement {
       <div class="group facts" role="status">
         ${this.encrypted ? html`<span class="e2ee" title=${t.encrypted}>${icons.lock}<span class="wide">${t.encrypted}</span></span>` : null}
         <span class="count"
-          >${icons.people}<span class="num narrow" aria-hidden="true">${this.people}</span
-          ><span class="count-text">${t.participants(this.people)}</span></span
+          >${icons.people}<span class="sr-only">${t.participants(this.people)}</span
+          ><span class="wide" aria-hidden="true">${t.participants(this.people)}</span
+          ><span class="narrow" aria-hidden="true">${this.people}</span></span
         >
       </div>
       <div

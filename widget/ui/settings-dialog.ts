@@ -11,7 +11,7 @@ import { canChooseSpeaker, localDevices, micLevel, type DeviceKind } from '../ca
 import type { Strings } from '../core/i18n.ts';
 import type { Preferences } from '../core/preferences.ts';
 import { icons } from './icons.ts';
-import { base } from './styles.ts';
+import { base, modal } from './styles.ts';
 
 /** What the dialog reads and changes: the session's devices and preferences. */
 export type SettingsModel = Pick<
@@ -43,29 +43,8 @@ export class CauserieSettings extends LitElement {
 
   static override styles = [
     base,
+    modal,
     css`
-      dialog {
-        width: min(520px, calc(100vw - 32px));
-        max-height: calc(100vh - 32px);
-        border: none;
-        border-radius: var(--radius);
-        padding: 20px;
-        background: var(--surface);
-        color: var(--fg);
-        box-shadow: 0 12px 40px rgba(0, 0, 0, 0.45);
-      }
-      dialog::backdrop {
-        background: rgba(0, 0, 0, 0.5);
-      }
-      header {
-        display: flex;
-        justify-content: space-between;
-        align-items: center;
-      }
-      h2 {
-        margin: 0;
-        font-size: 1.25rem;
-      }
       h3 {
         margin: 16px 0 8px;
         font-size: 1rem;
@@ -105,14 +84,6 @@ export class CauserieSettings extends LitElement {
         height: 100%;
         background: var(--ok-strong);
         transition: width 60ms linear;
-      }
-      .close {
-        width: 44px;
-        padding: 0;
-        display: grid;
-        place-items: center;
-        background: transparent;
-        color: var(--fg);
       }
       .note {
         color: var(--muted);

@@ -7,7 +7,7 @@ import { css, html, LitElement } from 'lit';
 import type { Strings } from '../core/i18n.ts';
 import { SHORTCUTS } from '../core/shortcuts.ts';
 import { icons } from './icons.ts';
-import { base } from './styles.ts';
+import { base, modal } from './styles.ts';
 
 export class CauserieShortcuts extends LitElement {
   static override properties = { t: { attribute: false } };
@@ -15,27 +15,10 @@ export class CauserieShortcuts extends LitElement {
 
   static override styles = [
     base,
+    modal,
     css`
       dialog {
         width: min(440px, calc(100vw - 32px));
-        border: none;
-        border-radius: var(--radius);
-        padding: 20px;
-        background: var(--surface);
-        color: var(--fg);
-        box-shadow: 0 12px 40px rgba(0, 0, 0, 0.45);
-      }
-      dialog::backdrop {
-        background: rgba(0, 0, 0, 0.5);
-      }
-      header {
-        display: flex;
-        justify-content: space-between;
-        align-items: center;
-      }
-      h2 {
-        margin: 0;
-        font-size: 1.25rem;
       }
       dl {
         display: grid;
@@ -57,14 +40,6 @@ export class CauserieShortcuts extends LitElement {
         border-radius: 6px;
         border: 1px solid var(--muted);
         background: var(--bg);
-      }
-      .close {
-        width: 44px;
-        padding: 0;
-        display: grid;
-        place-items: center;
-        background: transparent;
-        color: var(--fg);
       }
     `,
   ];

@@ -157,3 +157,37 @@ export const base = css`
     z-index: 3;
   }
 `;
+
+/** A modal dialog (settings, shortcuts): a card over a dimmed call, a title and a Close button. */
+export const modal = css`
+  dialog {
+    width: min(520px, calc(100vw - 32px));
+    max-height: calc(100vh - 32px);
+    border: none;
+    border-radius: var(--radius);
+    padding: 20px;
+    background: var(--surface);
+    color: var(--fg);
+    box-shadow: 0 12px 40px rgba(0, 0, 0, 0.45);
+  }
+  dialog::backdrop {
+    background: rgba(0, 0, 0, 0.5);
+  }
+  header {
+    display: flex;
+    justify-content: space-between;
+    align-items: center;
+  }
+  h2 {
+    margin: 0;
+    font-size: 1.25rem;
+  }
+  .close {
+    width: 44px;
+    padding: 0;
+    display: grid;
+    place-items: center;
+    background: transparent;
+    color: var(--fg);
+  }
+`;
