@@ -14,6 +14,9 @@ import { notices, parseCommand, type Command } from './notices.ts';
 import type { RoomStates } from './room-cache.ts';
 
 /** Who may start and end calls. */
+
+/** A call that ended this recently is the one an end request meant (re-sent, or raced). */
+const JUST_ENDED_SECONDS = 60;
 export interface CallPolicy {
   /** Homeservers whose users may start a call (normalised comparison through `serverListed`). */
   fullAccessServers: readonly string[];
@@ -75,7 +78,7 @@ export function startRefusal(
 export interface CallCommandsDeps {
   botUserId: string;
   rooms: Pick<RoomStates, 'peek'>;
-  store: Pick<CallStore, 'running' | 'endedWithoutSummary'>;
+  store: Pick<CallStore, 'running' | 'endedWithoutSummary' | 'endedWithin'>;
   calls: Pick<Calls, 'notice' | 'start' | 'finish' | 'closeLivekitRoom'>;
   policy: CallPolicy;
   audit: AuditSink;
@@ -124,9 +127,14 @@ export class CallCommands {
     const running = await deps.store.running(roomId);
     if (running === undefined) {
       // A re-sent request whose first run ended the call but crashed before the summary.
-      if ((await deps.store.endedWithoutSummary(roomId)) === undefined) return false;
-      await deps.calls.finish(roomId, 'ended_by_moderator');
-      return true;
+      if ((await deps.store.endedWithoutSummary(roomId)) !== undefined) {
+        await deps.calls.finish(roomId, 'ended_by_moderator');
+        return true;
+      }
+      // Ended a moment ago — this request's first run, whose summary came by LiveKit's report of the
+      // closed room before the request was re-sent, or another moderator quicker: the summary just
+      // posted says it; "no call is running" would contradict it.
+      return deps.store.endedWithin(roomId, JUST_ENDED_SECONDS);
     }
     // Closing the LiveKit room disconnects everyone; its room_finished webhook ends the call.
     await deps.calls.closeLivekitRoom(running.livekitRoom, by);

@@ -99,6 +99,15 @@ export class CallStore {
     return rows[0] === undefined ? undefined : { ...toCall(rows[0]), endedAt: rows[0].ended_at };
   }
 
+  /** Whether a call of the room ended within the last `seconds` (the database's clock). */
+  async endedWithin(roomId: string, seconds: number): Promise<boolean> {
+    const rows = await this.db.query<{ n: number }>(
+      `SELECT 1 AS n FROM calls WHERE room_id = $1 AND ended_at > now() - $2::integer * interval '1 second' LIMIT 1`,
+      [roomId, seconds],
+    );
+    return rows.length > 0;
+  }
+
   async summaryPosted(callId: number): Promise<void> {
     await this.db.query('UPDATE calls SET summary_posted = true WHERE call_id = $1', [callId]);
   }

@@ -87,7 +87,7 @@ describe('answering !call messages', () => {
     room_id: '!r:a.example',
     content: { msgtype: 'm.text', body },
   });
-  const commands = (running: { startedAt: Date } | undefined) => {
+  const commands = (running: { startedAt: Date } | undefined, justEnded = false) => {
     const calls = {
       notice: vi.fn(() => Promise.resolve('$n')),
       start: vi.fn(),
@@ -97,10 +97,11 @@ describe('answering !call messages', () => {
     const store = {
       running: vi.fn(() => Promise.resolve(running === undefined ? undefined : ({ ...running } as never))),
       endedWithoutSummary: vi.fn(() => Promise.resolve(undefined)),
+      endedWithin: vi.fn(() => Promise.resolve(justEnded)),
     };
     const c = new CallCommands({
       botUserId: '@causerie:a.example',
-      rooms: { peek: () => room({}) },
+      rooms: { peek: () => room({ '@mod:a.example': 50 }) },
       store,
       calls,
       policy,
@@ -125,6 +126,21 @@ describe('answering !call messages', () => {
     await c.onMessage(message('@alice:a.example', '!call'));
     expect(calls.start).toHaveBeenCalledWith('!r:a.example', '@alice:a.example', '$cmd');
     expect(store.running).not.toHaveBeenCalled();
+  });
+
+  it('!call end with no call: “no call is running”, unless a call ended a moment ago (the request re-sent, or another moderator quicker)', async () => {
+    const none = commands(undefined);
+    await none.c.onMessage(message('@mod:a.example', '!call end'));
+    expect(none.calls.notice).toHaveBeenCalledWith(
+      '!r:a.example',
+      'causerie-reply-$cmd',
+      expect.stringMatching(/No call is running/),
+    );
+    const ended = commands(undefined, true);
+    await ended.c.onMessage(message('@mod:a.example', '!call end'));
+    expect(ended.store.endedWithin).toHaveBeenCalledWith('!r:a.example', 60);
+    expect(ended.calls.notice).not.toHaveBeenCalled();
+    expect(ended.calls.finish).not.toHaveBeenCalled();
   });
 
   it('the bot’s own messages and other text are ignored', async () => {

@@ -984,12 +984,14 @@ export class CallSession extends EventTarget {
 
   /**
    * Who is in the call now by their memberships (each person once, ourselves left out), for the
-   * lobby: names and avatars once the members are read.
+   * lobby: names and avatars once the members are read. Undefined when this page cannot read the
+   * call's memberships (a standalone page in a clear room): then the lobby says nothing of it.
    */
-  inCallNow(): { userId: string; name: string; avatar: string | undefined }[] {
+  inCallNow(): { userId: string; name: string; avatar: string | undefined }[] | undefined {
+    if (this.link.keys === undefined) return undefined;
     const seen = new Set<string>();
     const out: { userId: string; name: string; avatar: string | undefined }[] = [];
-    for (const m of this.link.keys?.members(this.now()) ?? []) {
+    for (const m of this.link.keys.members(this.now())) {
       if (m.userId === this.link.userId && m.deviceId === this.link.deviceId) continue;
       if (seen.has(m.userId)) continue;
       seen.add(m.userId);

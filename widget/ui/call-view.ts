@@ -12,7 +12,7 @@ import { soundsFor } from '../core/call-sounds.ts';
 import type { CallError } from '../core/errors.ts';
 import type { Strings } from '../core/i18n.ts';
 import type { Layout } from '../core/preferences.ts';
-import { callLayout, currentSpeaker, frameRates, type Person, type Tile } from '../core/projection.ts';
+import { callLayout, currentSpeaker, frameRates, type CallLayout, type Person, type Tile } from '../core/projection.ts';
 import { shortcutFor } from '../core/shortcuts.ts';
 import './call-audio.ts';
 import './call-controls.ts';
@@ -105,6 +105,15 @@ export class CauserieCall extends LitElement {
   private readonly player = new SoundPlayer();
   /** The frame rates last asked (as a string, to ask again only on a change). */
   private askedRates = '';
+  /** What is shown now: spotlight, this page's tiles (set before each render). */
+  private shown: CallLayout<Track> = callLayout([], {
+    layout: 'grid',
+    pinned: undefined,
+    speaker: undefined,
+    page: 0,
+    width: 0,
+    height: 0,
+  });
   /** Space held for push-to-talk (the microphone goes off again when it is released). */
   private talking = false;
   private readonly resize = new ResizeObserver((entries) => {
@@ -366,10 +375,25 @@ export class CauserieCall extends LitElement {
 
   protected override willUpdate(changed: PropertyValues): void {
     if (changed.has('tiles')) this.speaker = currentSpeaker(this.tiles, this.speaker);
+    this.shown = callLayout(this.tiles, {
+      layout: this.layout,
+      pinned: this.pinned,
+      speaker: this.speaker,
+      page: this.page,
+      width: this.area.width,
+      height: this.area.height,
+    });
   }
 
   protected override updated(changed: PropertyValues): void {
     super.updated(changed);
+    // Thumbnails get fewer frames from the SFU: asked once drawn, again only on a change.
+    const rates = frameRates(this.shown);
+    const asked = JSON.stringify([...rates]);
+    if (asked !== this.askedRates) {
+      this.askedRates = asked;
+      this.emit('frame-rates', rates);
+    }
     if (changed.has('people')) {
       const sounds = soundsFor(this.heard, this.people);
       this.heard = this.people;
@@ -389,23 +413,7 @@ export class CauserieCall extends LitElement {
 
   private videos(): unknown {
     const { t } = this;
-    const layout = callLayout(this.tiles, {
-      layout: this.layout,
-      pinned: this.pinned,
-      speaker: this.speaker,
-      page: this.page,
-      width: this.area.width,
-      height: this.area.height,
-    });
-    // Thumbnails get fewer frames from the SFU (asked once the view is drawn, on a change only).
-    const rates = frameRates(layout);
-    const key = JSON.stringify([...rates]);
-    if (key !== this.askedRates) {
-      this.askedRates = key;
-      void this.updateComplete.then(() => {
-        this.emit('frame-rates', rates);
-      });
-    }
+    const layout = this.shown;
     const pager =
       layout.pages <= 1
         ? null

@@ -41,7 +41,8 @@ export class CauserieLobby extends LitElement {
   declare t: Strings;
   declare busy: boolean;
   declare roomName: string | undefined;
-  declare inCall: InCallPerson[];
+  /** Who is in the call already; undefined when this page cannot know. */
+  declare inCall: InCallPerson[] | undefined;
   /** The remembered choices (devices, how to start); set before the lobby shows. */
   declare prefs: Preferences | undefined;
   declare cameras: MediaDeviceInfo[];
@@ -59,7 +60,7 @@ export class CauserieLobby extends LitElement {
     super();
     this.busy = false;
     this.roomName = undefined;
-    this.inCall = [];
+    this.inCall = undefined;
     this.prefs = undefined;
     this.cameras = [];
     this.mics = [];
@@ -258,6 +259,7 @@ export class CauserieLobby extends LitElement {
 
   private who(): unknown {
     const { t, inCall } = this;
+    if (inCall === undefined) return null;
     if (inCall.length === 0) return html`<p class="who" data-in-call="0">${t.nobodyInCall}</p>`;
     const named = inCall.slice(0, NAMED);
     return html`<p class="who" data-in-call=${inCall.length}>
