@@ -13,10 +13,10 @@ import type { Calls } from './calls.ts';
 import { notices, parseCommand, type Command } from './notices.ts';
 import type { RoomStates } from './room-cache.ts';
 
-/** Who may start and end calls. */
-
-/** A call that ended this recently is the one an end request meant (re-sent, or raced). */
+/** A call that ended this recently is the one a `!call end` meant (re-sent, or raced). */
 const JUST_ENDED_SECONDS = 60;
+
+/** Who may start and end calls. */
 export interface CallPolicy {
   /** Homeservers whose users may start a call (normalised comparison through `serverListed`). */
   fullAccessServers: readonly string[];
@@ -115,7 +115,12 @@ export class CallCommands {
   }
 
   private async end(roomId: string, by: string, reply: string): Promise<void> {
-    if (!(await this.endCall(roomId, by))) await this.deps.calls.notice(roomId, reply, notices.noCall());
+    if (await this.endCall(roomId, by)) return;
+    // Ended a moment ago: this command's first run (re-sent after a crash, its summary posted
+    // meanwhile on LiveKit's report of the room it closed), or another moderator quicker. The
+    // summary just posted says it; "no call is running" would contradict it.
+    if (await this.deps.store.endedWithin(roomId, JUST_ENDED_SECONDS)) return;
+    await this.deps.calls.notice(roomId, reply, notices.noCall());
   }
 
   /**
@@ -127,14 +132,9 @@ export class CallCommands {
     const running = await deps.store.running(roomId);
     if (running === undefined) {
       // A re-sent request whose first run ended the call but crashed before the summary.
-      if ((await deps.store.endedWithoutSummary(roomId)) !== undefined) {
-        await deps.calls.finish(roomId, 'ended_by_moderator');
-        return true;
-      }
-      // Ended a moment ago — this request's first run, whose summary came by LiveKit's report of the
-      // closed room before the request was re-sent, or another moderator quicker: the summary just
-      // posted says it; "no call is running" would contradict it.
-      return deps.store.endedWithin(roomId, JUST_ENDED_SECONDS);
+      if ((await deps.store.endedWithoutSummary(roomId)) === undefined) return false;
+      await deps.calls.finish(roomId, 'ended_by_moderator');
+      return true;
     }
     // Closing the LiveKit room disconnects everyone; its room_finished webhook ends the call.
     await deps.calls.closeLivekitRoom(running.livekitRoom, by);
