@@ -380,7 +380,7 @@ export class CallSession extends EventTarget {
       const joining = new lk.Room({
         adaptiveStream: true,
         dynacast: true,
-        // Turning the microphone or camera on later uses the same devices and processing.
+        // What the join publishes with, and turning the microphone or camera on later too.
         audioCaptureDefaults: lk.audioCapture(prefs, opts.audioDeviceId ?? prefs.micId),
         videoCaptureDefaults: lk.videoCapture(opts.videoDeviceId ?? prefs.cameraId),
         ...encryption?.roomOptions(),
@@ -517,15 +517,11 @@ export class CallSession extends EventTarget {
     return this.room === undefined || this.lk === undefined ? undefined : this.lk.micMediaTrack(this.room);
   }
 
+  /** Publishes as asked, with the devices and processing the room was made with (its capture defaults). */
   private async publish(room: Room, opts: JoinOptions): Promise<void> {
-    const prefs = this.prefs;
-    const lk = this.loaded();
     try {
-      await room.localParticipant.setMicrophoneEnabled(
-        opts.audio,
-        lk.audioCapture(prefs, opts.audioDeviceId ?? prefs.micId),
-      );
-      await room.localParticipant.setCameraEnabled(opts.video, lk.videoCapture(opts.videoDeviceId ?? prefs.cameraId));
+      await room.localParticipant.setMicrophoneEnabled(opts.audio);
+      await room.localParticipant.setCameraEnabled(opts.video);
     } catch (err) {
       if (errorName(err) === 'NotAllowedError') this.error = new CallError('no_media_permission');
       else throw err;

@@ -14,6 +14,11 @@ export const stopStream = (stream: MediaStream | undefined): void => {
 export const canChooseSpeaker = (): boolean =>
   typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
 
+/** Plays `el` on the chosen speaker, where the browser allows; a device gone or refused leaves it where it plays. */
+export function playOn(el: HTMLMediaElement, speakerId: string | undefined): void {
+  if (speakerId !== undefined && 'setSinkId' in el) void el.setSinkId(speakerId).catch(() => undefined);
+}
+
 export async function localDevices(kind: DeviceKind): Promise<MediaDeviceInfo[]> {
   const list = async (): Promise<MediaDeviceInfo[]> =>
     (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === kind && d.deviceId !== '');

@@ -5,6 +5,8 @@
 import { LitElement } from 'lit';
 import type { Track } from 'livekit-client';
 
+import { playOn } from '../call/devices.ts';
+
 export class CauserieAudio extends LitElement {
   static override properties = { tracks: { attribute: false }, sinkId: { attribute: false } };
   declare tracks: Track[];
@@ -16,12 +18,6 @@ export class CauserieAudio extends LitElement {
     super();
     this.tracks = [];
     this.sinkId = undefined;
-  }
-
-  private sink(el: HTMLMediaElement): void {
-    const id = this.sinkId;
-    // A device that went away, or a browser that refuses: the audio stays where it plays.
-    if (id !== undefined && 'setSinkId' in el) void el.setSinkId(id).catch(() => undefined);
   }
 
   protected override updated(): void {
@@ -37,15 +33,14 @@ export class CauserieAudio extends LitElement {
       if (this.elements.has(track)) continue;
       const el = track.attach();
       el.dataset['remoteAudio'] = 'true';
-      this.sink(el);
+      playOn(el, this.sinkId);
       this.renderRoot.appendChild(el);
       this.elements.set(track, el);
     }
     if (this.sinkId !== this.appliedSink) {
       this.appliedSink = this.sinkId;
-      for (const el of this.elements.values()) this.sink(el);
+      for (const el of this.elements.values()) playOn(el, this.sinkId);
     }
-    for (const el of this.elements.values()) el.dataset['sink'] = this.sinkId ?? '';
   }
 
   override disconnectedCallback(): void {

@@ -10,6 +10,7 @@ import type { JoinOptions } from '../call/call-session.ts';
 import { canChooseSpeaker, localDevices, stopStream, type DeviceKind } from '../call/devices.ts';
 import type { Strings } from '../core/i18n.ts';
 import type { Preferences } from '../core/preferences.ts';
+import { devicePicker } from './device-picker.ts';
 import { icons } from './icons.ts';
 import { base } from './styles.ts';
 
@@ -240,21 +241,11 @@ export class CauserieLobby extends LitElement {
   private picker(
     kind: DeviceKind,
     label: string,
-    list: MediaDeviceInfo[],
+    devices: MediaDeviceInfo[],
     chosen: string | undefined,
     pick: (id: string) => void,
   ): unknown {
-    return html`<label
-      >${label}
-      <select
-        data-kind=${kind}
-        @change=${(e: Event) => {
-          pick((e.target as HTMLSelectElement).value);
-        }}
-      >
-        ${list.map((d, i) => html`<option value=${d.deviceId} ?selected=${d.deviceId === chosen}>${d.label || `${label} ${i + 1}`}</option>`)}
-      </select>
-    </label>`;
+    return devicePicker({ kind, label, devices, chosen, noDevice: this.t.noDevice, pick });
   }
 
   private who(): unknown {

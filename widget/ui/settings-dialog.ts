@@ -10,6 +10,7 @@ import type { CallSession } from '../call/call-session.ts';
 import { canChooseSpeaker, localDevices, micLevel, type DeviceKind } from '../call/devices.ts';
 import type { Strings } from '../core/i18n.ts';
 import type { Preferences } from '../core/preferences.ts';
+import { devicePicker } from './device-picker.ts';
 import { icons } from './icons.ts';
 import { base, modal } from './styles.ts';
 
@@ -144,27 +145,17 @@ export class CauserieSettings extends LitElement {
   }
 
   private picker(kind: DeviceKind, label: string): unknown {
-    const list = this.devices[kind];
-    const active = this.model.activeDevice(kind);
-    return html`<label class="field"
-      >${label}
-      <select
-        data-kind=${kind}
-        ?disabled=${list.length === 0}
-        @change=${async (e: Event) => {
-          await this.model.switchDevice(kind, (e.target as HTMLSelectElement).value);
-          this.requestUpdate();
-        }}
-      >
-        ${list.length === 0 ? html`<option value="">${this.t.noDevice}</option>` : null}
-        ${list.map(
-          (d, i) =>
-            html`<option value=${d.deviceId} ?selected=${d.deviceId === active || (active === undefined && i === 0)}>
-              ${d.label || `${label} ${i + 1}`}
-            </option>`,
-        )}
-      </select>
-    </label>`;
+    return devicePicker({
+      kind,
+      label,
+      devices: this.devices[kind],
+      chosen: this.model.activeDevice(kind),
+      noDevice: this.t.noDevice,
+      pick: async (id) => {
+        await this.model.switchDevice(kind, id);
+        this.requestUpdate();
+      },
+    });
   }
 
   private toggle(name: keyof Preferences, label: string, change: (on: boolean) => void): unknown {

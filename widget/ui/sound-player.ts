@@ -2,6 +2,7 @@
  * Plays the call's sounds (files beside the widget, fetched on first use) on the chosen speaker,
  * unless the person silenced them in the settings.
  */
+import { playOn } from '../call/devices.ts';
 import type { Sound } from '../core/call-sounds.ts';
 
 export class SoundPlayer {
@@ -15,7 +16,7 @@ export class SoundPlayer {
       el.dataset['sound'] = sound;
       this.audio.set(sound, el);
     }
-    if (speakerId !== undefined && 'setSinkId' in el) void el.setSinkId(speakerId).catch(() => undefined);
+    playOn(el, speakerId);
     el.currentTime = 0;
     // A browser that refuses to play (no gesture yet) just stays silent.
     void el.play().catch(() => undefined);
